@@ -163,6 +163,12 @@ class Address:
     parts: tuple[str, ...]
 
     def __post_init__(self) -> None:
+        # Accept a plain type name or a list of parts from callers, but store
+        # the canonical forms so equal addresses render and hash identically.
+        object.__setattr__(self, "entity_type", _entity_type(self.entity_type))
+        object.__setattr__(self, "parts", tuple(self.parts))
+        if not isinstance(self.dialogue, str) or not all(isinstance(p, str) for p in self.parts):
+            raise AddressError("dialogue and subkey parts must be strings")
         unescape_component(self.dialogue)
         kinds = SUBKEY_PARTS[self.entity_type]
         if len(self.parts) != len(kinds):

@@ -105,9 +105,10 @@ def unescape_component(escaped: str) -> str:
     stripped = _ESCAPE_RE.sub("", escaped)
     if "%" in stripped:
         raise AddressError(f"'%' in component {escaped!r} is not one of the escapes %25 %23 %2F")
-    _check_length(escaped)
     value = _ESCAPE_RE.sub(lambda m: _UNESCAPES[m.group(0)], escaped)
+    # Logical checks first: a lone surrogate has no UTF-8 length to measure.
     _check_logical(value)
+    _check_length(escaped)
     return value
 
 

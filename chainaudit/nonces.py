@@ -1,0 +1,273 @@
+"""Nonce-reuse detection across a whole dataset, in bounded memory (ENV-5).
+
+Two GCM envelopes under one key with one nonce leak the XOR of their
+plaintexts and the GHASH key, so a single repetition anywhere in an export
+matters. Each ``(key_id, nonce)`` pair is reduced to a 16-byte fingerprint.
+Up to ``max_in_memory`` fingerprints live in a dict; past that, every
+fingerprint is spilled with an ordinal to hash-partitioned temporary files
+(24 bytes per record), the addresses go to an indexed side file, and each
+partition is checked on its own, split again while it is still larger than
+the limit. Memory therefore stays O(max_in_memory) for any dataset size.
+
+>>> ledger = NonceLedger()
+>>> ledger.add("dek#d#1", bytes(12), "dialogue:d/entity:meta")
+>>> ledger.add("dek#d#1", bytes(12), "dialogue:d/entity:round/01")
+>>> [f.code.name for f in ledger.findings()]
+['NONCE_REUSE']
+>>> ledger.close()
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import shutil
+import struct
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from types import TracebackType
+from typing import BinaryIO
+
+from chainaudit import codes
+from chainaudit.findings import Finding
+
+FINGERPRINT_BYTES = 16
+#: ENV-5: domain-separation prefix of the fingerprint.
+FINGERPRINT_DOMAIN = b"chainaudit-nonce-v1\x00"
+_ENTRY = struct.Struct(">16sQ")  # fingerprint, ordinal in the address store
+_INDEX = struct.Struct(">QI")  # offset, length in the address data file
+_SPLIT_FANOUT = 16
+_READ_ENTRIES = 4096
+
+
+def fingerprint(key_id: str, nonce: bytes) -> bytes:
+    """ENV-5: the 16-byte fingerprint of a (key_id, nonce) pair."""
+    kid = key_id.encode("utf-8")
+    h = hashlib.sha256(FINGERPRINT_DOMAIN + struct.pack(">I", len(kid)) + kid + nonce)
+    return h.digest()[:FINGERPRINT_BYTES]
+
+
+@dataclass(frozen=True, slots=True)
+class NonceLimits:
+    """Memory bounds of the ledger (defaults suit ~10^8 records in ~50 MB)."""
+
+    max_in_memory: int = 200_000
+    partitions: int = 64
+    tmp_dir: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.max_in_memory < 1 or self.partitions < 2:
+            raise ValueError("max_in_memory must be >= 1 and partitions >= 2")
+
+
+@dataclass
+class _Pending:
+    """The first occurrence of a fingerprint while the ledger is in memory."""
+
+    key_id: str
+    where: str
+
+
+class NonceLedger:
+    """Collects (key_id, nonce, address) triples and reports every reuse.
+
+    Call :meth:`add` for each envelope, then iterate :meth:`findings` once.
+    Use as a context manager (or call :meth:`close`) to remove spill files.
+    ``stats`` records what happened, for tests and reports.
+    """
+
+    def __init__(self, limits: NonceLimits | None = None) -> None:
+        self.limits = limits or NonceLimits()
+        self._memory: dict[bytes, _Pending] = {}
+        self._early: list[Finding] = []
+        self._dir: str | None = None
+        self._parts: list[BinaryIO] = []
+        self._data: BinaryIO | None = None
+        self._index: BinaryIO | None = None
+        self._stored = 0
+        self._data_size = 0
+        self._finished = False
+        self.stats: dict[str, int] = {
+            "added": 0,
+            "spilled": 0,
+            "splits": 0,
+            "max_resident": 0,
+            "partitions_checked": 0,
+        }
+
+    # -- collecting ---------------------------------------------------------
+
+    def add(self, key_id: str, nonce: bytes, where: str) -> None:
+        """Record one envelope's key id and nonce at address ``where``."""
+        if self._finished:
+            raise RuntimeError("NonceLedger.add() after findings() was called")
+        self.stats["added"] += 1
+        fp = fingerprint(key_id, nonce)
+        if self._dir is not None:
+            self._spill_one(fp, key_id, where)
+            return
+        first = self._memory.get(fp)
+        if first is not None:
+            if first.where != where:
+                self._early.append(_finding(key_id, first.where, where))
+            return
+        self._memory[fp] = _Pending(key_id, where)
+        self.stats["max_resident"] = max(self.stats["max_resident"], len(self._memory))
+        if len(self._memory) >= self.limits.max_in_memory:
+            self._start_spilling()
+
+    def _start_spilling(self) -> None:
+        self._dir = tempfile.mkdtemp(prefix="chainaudit-nonces-", dir=self.limits.tmp_dir)
+        self._parts = [
+            open(os.path.join(self._dir, f"p{i:03d}"), "w+b")  # noqa: SIM115
+            for i in range(self.limits.partitions)
+        ]
+        self._data = open(os.path.join(self._dir, "addresses"), "w+b")  # noqa: SIM115
+        self._index = open(os.path.join(self._dir, "index"), "w+b")  # noqa: SIM115
+        memory, self._memory = self._memory, {}
+        for fp, pending in memory.items():
+            self._spill_one(fp, pending.key_id, pending.where)
+
+    def _spill_one(self, fp: bytes, key_id: str, where: str) -> None:
+        assert self._data is not None and self._index is not None
+        kid = key_id.encode("utf-8")
+        raw = struct.pack(">I", len(kid)) + kid + where.encode("utf-8")
+        self._data.write(raw)
+        self._index.write(_INDEX.pack(self._data_size, len(raw)))
+        self._data_size += len(raw)
+        self._parts[fp[0] % len(self._parts)].write(_ENTRY.pack(fp, self._stored))
+        self._stored += 1
+        self.stats["spilled"] += 1
+
+    # -- checking -------------------------------------------------------------
+
+    def findings(self) -> Iterator[Finding]:
+        """Every NONCE_REUSE: each repeat paired with the first occurrence."""
+        if self._finished:
+            raise RuntimeError("NonceLedger.findings() may be called only once")
+        self._finished = True
+        yield from self._early
+        self._memory.clear()
+        if self._dir is None:
+            return
+        assert self._data is not None
+        self._data.flush()
+        for part in self._parts:
+            part.flush()
+            part.seek(0)
+            yield from self._check(part, depth=0)
+
+    def _check(self, part: BinaryIO, depth: int) -> Iterator[Finding]:
+        size = part.seek(0, os.SEEK_END) // _ENTRY.size
+        part.seek(0)
+        if size <= self.limits.max_in_memory:
+            yield from self._check_in_memory(part)
+            return
+        if self._all_equal(part):
+            yield from self._check_all_equal(part)
+            return
+        # Still too large: split by a depth-salted hash of the fingerprint.
+        # Equal fingerprints always land in the same bucket.
+        self.stats["splits"] += 1
+        with contextlib.ExitStack() as stack:
+            buckets = [
+                stack.enter_context(tempfile.TemporaryFile(dir=self._dir))
+                for _ in range(_SPLIT_FANOUT)
+            ]
+            for fp, ordinal in _entries(part):
+                b = hashlib.sha256(bytes([depth & 0xFF]) + fp).digest()[0] % _SPLIT_FANOUT
+                buckets[b].write(_ENTRY.pack(fp, ordinal))
+            for bucket in buckets:
+                bucket.flush()
+                yield from self._check(bucket, depth + 1)
+
+    def _check_in_memory(self, part: BinaryIO) -> Iterator[Finding]:
+        self.stats["partitions_checked"] += 1
+        first: dict[bytes, int] = {}
+        for fp, ordinal in _entries(part):
+            seen = first.get(fp)
+            if seen is None:
+                first[fp] = ordinal
+                self.stats["max_resident"] = max(self.stats["max_resident"], len(first))
+                continue
+            yield from self._pair(seen, ordinal)
+
+    def _all_equal(self, part: BinaryIO) -> bool:
+        fp0: bytes | None = None
+        for fp, _ in _entries(part):
+            if fp0 is None:
+                fp0 = fp
+            elif fp != fp0:
+                part.seek(0)
+                return False
+        part.seek(0)
+        return True
+
+    def _check_all_equal(self, part: BinaryIO) -> Iterator[Finding]:
+        self.stats["partitions_checked"] += 1
+        first: int | None = None
+        for _, ordinal in _entries(part):
+            if first is None:
+                first = ordinal
+            else:
+                yield from self._pair(first, ordinal)
+
+    def _pair(self, first: int, second: int) -> Iterator[Finding]:
+        (key_id, a), (_, b) = self._stored_entry(first), self._stored_entry(second)
+        if a != b:  # the same record read twice is not reuse (ENV-5)
+            yield _finding(key_id, a, b)
+
+    def _stored_entry(self, ordinal: int) -> tuple[str, str]:
+        """The (key_id, address) spilled under ``ordinal``."""
+        assert self._data is not None and self._index is not None
+        self._index.seek(ordinal * _INDEX.size)
+        offset, length = _INDEX.unpack(self._index.read(_INDEX.size))
+        self._data.seek(offset)
+        raw = self._data.read(length)
+        (n,) = struct.unpack(">I", raw[:4])
+        return raw[4 : 4 + n].decode("utf-8"), raw[4 + n :].decode("utf-8")
+
+    # -- lifecycle --------------------------------------------------------------
+
+    def close(self) -> None:
+        """Remove the spill files (idempotent)."""
+        for f in [*self._parts, self._data, self._index]:
+            if f is not None:
+                f.close()
+        self._parts = []
+        self._data = self._index = None
+        if self._dir is not None:
+            shutil.rmtree(self._dir, ignore_errors=True)
+            self._dir = None
+
+    def __enter__(self) -> NonceLedger:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+def _entries(part: BinaryIO) -> Iterator[tuple[bytes, int]]:
+    while True:
+        chunk = part.read(_ENTRY.size * _READ_ENTRIES)
+        if not chunk:
+            return
+        for fp, ordinal in _ENTRY.iter_unpack(chunk):  # noqa: UP028  (typed unpacking)
+            yield fp, ordinal
+
+
+def _finding(key_id: str, first: str, second: str) -> Finding:
+    """ENV-5: one reuse, located at the repeat, naming the first occurrence."""
+    return Finding(
+        codes.NONCE_REUSE,
+        second,
+        f"the nonce under key {key_id} is also used by {first}",
+        extra={"key_id": key_id, "first": first, "second": second},
+    )

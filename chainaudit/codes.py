@@ -170,3 +170,92 @@ DEK_RECORD_INVALID = register(
     "a wrapped-DEK record is malformed or inconsistent with its key_id",
     "Restore the wrapped-DEK record from a trusted copy.",
 )
+
+# --- Exports (docs/export.md) ---
+EXPORT_TRUNCATED = register(
+    "EXPORT_TRUNCATED",
+    E,
+    "EXP-6",
+    "the export ends before its trailer line: the file was cut short",
+    "Records after the cut are missing; obtain the complete export again.",
+)
+EXPORT_DIGEST_MISMATCH = register(
+    "EXPORT_DIGEST_MISMATCH",
+    E,
+    "EXP-6",
+    "the trailer's digest does not match the bytes of the preceding lines",
+    "A line was edited, added or removed after the export was written; use a trusted copy.",
+)
+EXPORT_COUNT_MISMATCH = register(
+    "EXPORT_COUNT_MISMATCH",
+    E,
+    "EXP-6",
+    "the trailer's counts differ from the lines actually present",
+    "Lines were added or removed after the export was written; use a trusted copy.",
+)
+EXPORT_TRAILING_DATA = register(
+    "EXPORT_TRAILING_DATA",
+    E,
+    "EXP-6",
+    "lines follow the trailer, so they are covered by no digest",
+    "Something was appended to a complete export; those lines are not part of it.",
+)
+EXPORT_KIND_MISMATCH = register(
+    "EXPORT_KIND_MISMATCH",
+    E,
+    "EXP-4",
+    "a line's kind differs from the kind of record its item maps to",
+    "The writer mislabelled the line or the item's keys were edited.",
+)
+EXPORT_OUT_OF_ORDER = register(
+    "EXPORT_OUT_OF_ORDER",
+    E,
+    "EXP-5",
+    "record lines are not in ascending (pk, sk) order",
+    "The file was not written by a conforming v1 writer; its bytes are not reproducible.",
+)
+EXPORT_DUPLICATE_KEY = register(
+    "EXPORT_DUPLICATE_KEY",
+    E,
+    "EXP-5",
+    "two record lines carry the same (pk, sk)",
+    "A store holds one item per key: one of the two lines is a substitution or a replay.",
+)
+EXPORT_NOT_CANONICAL = register(
+    "EXPORT_NOT_CANONICAL",
+    N,
+    "EXP-3",
+    "a line is valid JSON but not in RFC 8785 canonical form",
+    "Readers accept it; v1 writers must emit canonical lines so exports are reproducible.",
+)
+DDB_EXPORT_CHECKSUM_MISMATCH = register(
+    "DDB_EXPORT_CHECKSUM_MISMATCH",
+    E,
+    "EXP-8",
+    "a DynamoDB export data file's MD5 differs from manifest-files.json",
+    "The data file was altered or damaged after the export; download it again.",
+)
+DDB_EXPORT_COUNT_MISMATCH = register(
+    "DDB_EXPORT_COUNT_MISMATCH",
+    E,
+    "EXP-8",
+    "a DynamoDB export's item count differs from what its manifest states",
+    "Items were added to or lost from the export; download it again.",
+)
+DDB_EXPORT_FILE_MISSING = register(
+    "DDB_EXPORT_FILE_MISSING",
+    E,
+    "EXP-8",
+    "a data file listed in manifest-files.json is not in the export directory",
+    "The export copy is incomplete; download the missing file.",
+)
+
+# --- Stores and imports (docs/stores.md) ------------------------------------
+IMPORT_CONFLICT = register(
+    "IMPORT_CONFLICT",
+    E,
+    "STORE-7",
+    "an import met a stored item that differs from the incoming one at the same key",
+    "Not overwritten: find out which copy is the truth (a dual write, a replay, an edit) "
+    "before resolving it by hand.",
+)

@@ -10,13 +10,19 @@ place that decides which record an item is and how its attributes map:
 
 An item that cannot become a record is returned as a :class:`Finding`
 (ADDRESS_INVALID or RECORD_MALFORMED) naming its origin: bad data is
-reported, never raised. Specification: ``docs/model.md``.
+reported, never raised. Specification: ``docs/model.md`` (MODEL-n).
+
+The mapping is lossless: ``item_from_record(record_from_item(i))`` is ``i``
+for every item that maps, up to the order of set members (sets are
+unordered; records hold them in the canonical order of MODEL-3).
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import itertools
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -40,6 +46,29 @@ AUDIT_PK_PREFIX = "audit#"
 AUDIT_SK_PREFIX = "event#"
 
 _TYPE_TAGS = frozenset({"S", "N", "B", "BOOL", "NULL", "L", "M", "SS", "NS", "BS"})
+
+#: MODEL-3: the number syntax DynamoDB accepts in ``N`` (and ``NS`` members).
+_NUMBER = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?\Z")
+#: MODEL-5/MODEL-6: canonical decimal integers (no sign for counts, no leading zeros).
+_UNSIGNED = re.compile(r"(?:0|[1-9][0-9]*)\Z")
+_SIGNED = re.compile(r"(?:0|-?[1-9][0-9]*)\Z")
+
+#: MODEL-5: the attributes a wrapped-DEK item may carry; anything else cannot
+#: be represented in a WrappedDek and would be lost in a migration.
+_DEK_ATTRS = frozenset(
+    {
+        "pk",
+        "sk",
+        "key_id",
+        "owner",
+        "wrap_alg",
+        "wrapped_key",
+        "wrap_nonce",
+        "state",
+        "created_at",
+        "destroyed_at",
+    }
+)
 
 
 class _Malformed(Exception):
@@ -77,7 +106,8 @@ def _entity(item: Mapping[str, AttrValue], pk: str, sk: str, origin: str) -> Ent
             missing = [a for a in ENVELOPE_ATTRS[:4] if a not in item]
             raise _Malformed(f"envelope attribute(s) missing: {', '.join(missing)}")
         version = 1
-        if "envelope_version" in item:
+        explicit = "envelope_version" in item
+        if explicit:
             version = _get_int(item, "envelope_version")
         envelope = Envelope(
             ciphertext=_get_b(item, "content_encrypted"),
@@ -85,8 +115,20 @@ def _entity(item: Mapping[str, AttrValue], pk: str, sk: str, origin: str) -> Ent
             key_id=_get_s(item, "key_id"),
             aad_hash=_get_s(item, "aad_hash"),
             version=version,
+            explicit_version=explicit and version == 1,
         )
-    attrs = {k: v for k, v in item.items() if k not in ("pk", "sk") and k not in ENVELOPE_ATTRS}
+    elif "envelope_version" in item:
+        # MODEL-4: a version without an envelope cannot be represented (and
+        # would silently vanish on the way back to an item).
+        raise _Malformed("envelope_version without the envelope attributes")
+    attrs: dict[str, AttrValue] = {}
+    for name, value in item.items():
+        if name in ("pk", "sk") or name in ENVELOPE_ATTRS:
+            continue
+        try:
+            attrs[name] = canonical_typed(value, name)
+        except ValueError as exc:
+            raise _Malformed(str(exc)) from None
     return EntityRecord(address, attrs, envelope, origin)
 
 
@@ -94,10 +136,13 @@ def _wrapped_dek(item: Mapping[str, AttrValue], pk: str, sk: str, origin: str) -
     dialogue = pk[len("dialogue#") :]
     unescape_component(dialogue)
     version_text = sk[len(DEK_SK_PREFIX) :]
-    if not version_text.isdigit() or version_text.startswith("0"):
+    if not _UNSIGNED.match(version_text) or version_text == "0":
         raise _Malformed(
             f"sort key {sk!r}: version must be a positive decimal without leading zeros"
         )
+    unknown = sorted(set(item) - _DEK_ATTRS)
+    if unknown:
+        raise _Malformed(f"wrapped-DEK item has attribute(s) outside MODEL-5: {', '.join(unknown)}")
     state_text = _get_s(item, "state")
     try:
         state = KeyState(state_text)
@@ -124,7 +169,18 @@ def _audit_event(item: Mapping[str, AttrValue], pk: str, sk: str, origin: str) -
         raise _Malformed("empty audit chain id in pk")
     if not sk.startswith(AUDIT_SK_PREFIX):
         raise _Malformed(f"audit event sort key {sk!r} does not start with 'event#'")
-    fields = {k: plain_from_typed(v) for k, v in item.items() if k not in ("pk", "sk")}
+    # MODEL-6: the sort key is derived from event_id; a disagreement could not
+    # be written back and would move the event.
+    event_id = _get_s(item, "event_id")
+    if sk != AUDIT_SK_PREFIX + event_id:
+        raise _Malformed(f"audit event sort key {sk!r} does not match event_id {event_id!r}")
+    fields = {}
+    for k, v in item.items():
+        if k in ("pk", "sk"):
+            continue
+        if not isinstance(v, dict) or len(v) != 1:
+            raise _Malformed(f"attribute {k} is not a typed value")
+        fields[k] = plain_from_typed(v)
     return AuditEvent(chain_id, fields, origin)
 
 
@@ -140,7 +196,7 @@ def item_from_record(record: Record) -> Item:
             item["content_nonce"] = {"B": env.nonce}
             item["key_id"] = {"S": env.key_id}
             item["aad_hash"] = {"S": env.aad_hash}
-            if env.version != 1:
+            if env.version != 1 or env.explicit_version:
                 item["envelope_version"] = {"N": str(env.version)}
         return item
     if isinstance(record, WrappedDek):
@@ -180,7 +236,9 @@ def typed_to_json(av: AttrValue) -> dict[str, Any]:
     if tag == "B":
         return {"B": base64.b64encode(val).decode("ascii")}
     if tag == "BS":
-        return {"BS": [base64.b64encode(b).decode("ascii") for b in val]}
+        return {"BS": [base64.b64encode(b).decode("ascii") for b in sorted(val)]}
+    if tag in ("SS", "NS"):
+        return {tag: sorted(val, key=_utf8)}
     if tag == "L":
         return {"L": [typed_to_json(v) for v in val]}
     if tag == "M":
@@ -189,7 +247,14 @@ def typed_to_json(av: AttrValue) -> dict[str, Any]:
 
 
 def typed_from_json(obj: Any, where: str = "value") -> AttrValue:
-    """Parse a typed value from JSON, strictly; raises ValueError naming the problem."""
+    """Parse a typed value from JSON, strictly; raises ValueError naming the problem.
+
+    The result is canonical (MODEL-3): set members sorted, binary as bytes.
+    """
+    return canonical_typed(_typed_from_json(obj, where), where)
+
+
+def _typed_from_json(obj: Any, where: str) -> AttrValue:
     if not isinstance(obj, dict) or len(obj) != 1:
         raise ValueError(f"{where}: a typed value is an object with exactly one type tag")
     ((tag, val),) = obj.items()
@@ -220,10 +285,76 @@ def typed_from_json(obj: Any, where: str = "value") -> AttrValue:
     if tag == "L":
         if not isinstance(val, list):
             raise ValueError(f"{where}: L value must be a list")
-        return {"L": [typed_from_json(v, f"{where}[{i}]") for i, v in enumerate(val)]}
+        return {"L": [_typed_from_json(v, f"{where}[{i}]") for i, v in enumerate(val)]}
     if not isinstance(val, dict):
         raise ValueError(f"{where}: M value must be an object")
-    return {"M": {k: typed_from_json(v, f"{where}.{k}") for k, v in val.items()}}
+    return {"M": {k: _typed_from_json(v, f"{where}.{k}") for k, v in val.items()}}
+
+
+def canonical_typed(av: Any, where: str = "value") -> AttrValue:
+    """Validate a typed value (binary as ``bytes``) and return its canonical form.
+
+    MODEL-3: exactly one known type tag; ``S`` a string; ``N`` a DynamoDB
+    number string; ``B`` bytes; sets non-empty, without duplicates, members
+    sorted (``SS``/``NS`` by UTF-8 bytes, ``BS`` by bytes) because sets are
+    unordered and every store must produce the same bytes. Raises ValueError.
+    """
+    if not isinstance(av, dict) or len(av) != 1:
+        raise ValueError(f"{where}: a typed value is an object with exactly one type tag")
+    ((tag, val),) = av.items()
+    if tag == "S":
+        if not isinstance(val, str):
+            raise ValueError(f"{where}: S value must be a string")
+        return {"S": val}
+    if tag == "N":
+        if not isinstance(val, str) or not _NUMBER.match(val):
+            raise ValueError(f"{where}: N value must be a decimal number string")
+        return {"N": val}
+    if tag == "B":
+        if not isinstance(val, bytes | bytearray):
+            raise ValueError(f"{where}: B value must be bytes")
+        return {"B": bytes(val)}
+    if tag == "BOOL":
+        if not isinstance(val, bool):
+            raise ValueError(f"{where}: BOOL value must be true or false")
+        return {"BOOL": val}
+    if tag == "NULL":
+        if val is not True:
+            raise ValueError(f"{where}: NULL value must be true")
+        return {"NULL": True}
+    if tag in ("SS", "NS", "BS"):
+        return {tag: _canonical_set(tag, val, where)}
+    if tag == "L":
+        if not isinstance(val, list | tuple):
+            raise ValueError(f"{where}: L value must be a list")
+        return {"L": [canonical_typed(v, f"{where}[{i}]") for i, v in enumerate(val)]}
+    if tag == "M":
+        if not isinstance(val, dict) or not all(isinstance(k, str) for k in val):
+            raise ValueError(f"{where}: M value must be an object with string keys")
+        return {"M": {k: canonical_typed(v, f"{where}.{k}") for k, v in val.items()}}
+    raise ValueError(f"{where}: unknown type tag {tag!r}")
+
+
+def _canonical_set(tag: str, val: Any, where: str) -> list[Any]:
+    if not isinstance(val, list | tuple | set | frozenset) or not val:
+        raise ValueError(f"{where}: {tag} value must be a non-empty list")
+    if tag == "BS":
+        if not all(isinstance(v, bytes | bytearray) for v in val):
+            raise ValueError(f"{where}: BS members must be bytes")
+        members: list[Any] = sorted(bytes(v) for v in val)
+    else:
+        if not all(isinstance(v, str) for v in val):
+            raise ValueError(f"{where}: {tag} members must be strings")
+        if tag == "NS" and not all(_NUMBER.match(v) for v in val):
+            raise ValueError(f"{where}: NS members must be decimal number strings")
+        members = sorted(val, key=_utf8)
+    if any(a == b for a, b in itertools.pairwise(members)):
+        raise ValueError(f"{where}: {tag} holds a duplicate member")
+    return members
+
+
+def _utf8(s: str) -> bytes:
+    return s.encode("utf-8", "surrogatepass")
 
 
 def _b64(val: Any, where: str) -> bytes:
@@ -242,12 +373,17 @@ def plain_from_typed(av: AttrValue) -> Any:
     """Audit-event fields are strings and integers only: unwrap ``S``/``N``/``NULL``."""
     ((tag, val),) = av.items()
     if tag == "S":
+        if not isinstance(val, str):
+            raise _Malformed("audit event S value is not a string")
         return val
     if tag == "N":
-        if not val.lstrip("-").isdigit():
-            raise _Malformed(f"audit event number {val!r} is not an integer")
+        # MODEL-6: canonical integers only, so int -> str gives the stored text back.
+        if not isinstance(val, str) or not _SIGNED.match(val):
+            raise _Malformed(f"audit event number {val!r} is not a canonical integer")
         return int(val)
     if tag == "NULL":
+        if val is not True:
+            raise _Malformed("audit event NULL value must be true")
         return None
     raise _Malformed(f"audit event field of type {tag} (only S, N and NULL are allowed)")
 
@@ -281,8 +417,8 @@ def _get_b(item: Mapping[str, AttrValue], name: str) -> bytes:
 
 def _get_int(item: Mapping[str, AttrValue], name: str) -> int:
     val = _get(item, name, "N")
-    if not isinstance(val, str) or not val.isdigit():
-        raise _Malformed(f"attribute {name} must be a non-negative integer")
+    if not isinstance(val, str) or not _UNSIGNED.match(val):
+        raise _Malformed(f"attribute {name} must be a non-negative integer in canonical form")
     return int(val)
 
 

@@ -37,7 +37,7 @@ class Envelope:
 
     ``ciphertext`` is the GCM output with the 16-byte tag appended, exactly
     as stored in ``content_encrypted``. ``version`` is the envelope version
-    (absent in stored items means 1).
+    (absent in stored items means 1; see MODEL-4 for ``explicit_version``).
     """
 
     ciphertext: bytes
@@ -45,6 +45,9 @@ class Envelope:
     key_id: str
     aad_hash: str
     version: int = 1
+    #: True when the item stored ``envelope_version`` although it is 1
+    #: (ENV-3 lets writers omit it); kept so the item round-trips exactly.
+    explicit_version: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,0 +1,449 @@
+"""chainaudit NDJSON export, format version 1: writer and streaming reader.
+
+An export is a header line, one RFC 8785 line per record in ascending
+``(pk, sk)`` order, and a trailer line holding per-kind counts and a digest
+over the exact bytes of every preceding line (``docs/export.md``, EXP-1..7).
+The same records therefore give the same bytes whatever store they came
+from, and a missing, added, edited or reordered line, or a cut file, is
+detected.
+
+>>> from pathlib import Path; import tempfile
+>>> p = Path(tempfile.mkdtemp()) / "x.ndjson"
+>>> write_export(p, [], source="test", created_at="2026-01-01T00:00:00Z").counts
+{'entity': 0, 'dek': 0, 'audit': 0, 'lines': 1}
+>>> list(NdjsonSource(p).read())
+[]
+
+Reading streams line by line with bounded memory. Integrity findings
+(EXPORT_TRUNCATED, EXPORT_DIGEST_MISMATCH, ...) can only be known at the end
+of the file, so they are yielded *after* the records (EXP-7): a caller must
+treat the run's verdict as a whole, never act on a record before the stream
+has ended.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import hmac
+import os
+import re
+import tempfile
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any, cast
+
+import blake3
+
+from chainaudit import codes
+from chainaudit.errors import InputError
+from chainaudit.findings import Finding
+from chainaudit.item import item_from_record, record_from_item, typed_from_json, typed_to_json
+from chainaudit.model import AuditEvent, EntityRecord, Record, WrappedDek
+from chainaudit.sources import SourceItem
+from chainaudit.sources.jsonlines import (
+    MAX_LINE_BYTES,
+    canonical_json,
+    count_remaining_lines,
+    iter_lines,
+    parse_json_line,
+)
+from chainaudit.sources.sortrun import sorted_lines
+
+#: EXP-1
+FORMAT_TYPE = "chainaudit-export"
+FORMAT_VERSION = 1
+TRAILER_TYPE = "trailer"
+#: EXP-4: the kinds of record line, in the order the trailer counts them.
+KINDS = ("entity", "dek", "audit")
+#: EXP-6: digest algorithms a v1 export may name; SHA-256 is the default.
+DIGESTS: dict[str, Callable[[], Any]] = {"sha256": hashlib.sha256, "blake3": blake3.blake3}
+DEFAULT_DIGEST = "sha256"
+
+_HEADER_KEYS = frozenset({"type", "version", "source", "created_at", "algorithms"})
+_TRAILER_KEYS = frozenset({"type", "counts", "digest"})
+_COUNT_KEYS = frozenset((*KINDS, "lines"))
+_TIMESTAMP = re.compile(
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]{1,9})?Z\Z"
+)
+_DIGEST_TEXT = re.compile(r"([a-z0-9]+):([0-9a-f]{64})\Z")
+
+
+def kind_of(record: Record) -> str:
+    """The EXP-4 kind of a record."""
+    if isinstance(record, EntityRecord):
+        return "entity"
+    if isinstance(record, WrappedDek):
+        return "dek"
+    return "audit"
+
+
+def _kind_of_result(result: Record | Finding) -> str | None:
+    if isinstance(result, EntityRecord | WrappedDek | AuditEvent):
+        return kind_of(result)
+    return None
+
+
+# --- writing -----------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ExportSummary:
+    """What :func:`write_export` wrote: the trailer's counts and digest."""
+
+    path: Path
+    counts: dict[str, int]
+    digest: str
+
+
+def header_line(source: str, created_at: str, algorithms: dict[str, str] | None = None) -> bytes:
+    """The EXP-3 header line (with its LF). ``algorithms['digest']`` defaults to sha256."""
+    algos = {"digest": DEFAULT_DIGEST, **(algorithms or {})}
+    _check_header_values(source, created_at, algos, "header")
+    obj = {
+        "type": FORMAT_TYPE,
+        "version": FORMAT_VERSION,
+        "source": source,
+        "created_at": created_at,
+        "algorithms": algos,
+    }
+    return canonical_json(obj) + b"\n"
+
+
+def record_line(record: Record) -> tuple[bytes, bytes, bytes]:
+    """``(pk, sk, line)`` of a record: its EXP-4 line (with LF) and its sort key as UTF-8."""
+    item = item_from_record(record)
+    obj = {"kind": kind_of(record), "item": {k: typed_to_json(v) for k, v in item.items()}}
+    pk, sk = item["pk"]["S"], item["sk"]["S"]
+    return pk.encode("utf-8"), sk.encode("utf-8"), canonical_json(obj) + b"\n"
+
+
+def trailer_line(counts: dict[str, int], digest: str) -> bytes:
+    """The EXP-6 trailer line (with its LF)."""
+    return canonical_json({"type": TRAILER_TYPE, "counts": counts, "digest": digest}) + b"\n"
+
+
+def write_export(
+    path: Path | str,
+    records: Iterable[Record | Finding],
+    *,
+    source: str,
+    created_at: str,
+    algorithms: dict[str, str] | None = None,
+    run_bytes: int = 64 << 20,
+) -> ExportSummary:
+    """Write ``records`` as a v1 export at ``path`` atomically (EXP-5).
+
+    Records are sorted by ``(pk, sk)`` (an external merge sort: at most
+    ``run_bytes`` of lines are held in memory). The file is written to a
+    temporary name in the same directory, fsynced and renamed, so an
+    interrupted write never leaves a file that looks complete. A path ending
+    in ``.gz`` is gzip-compressed reproducibly (no name, mtime 0).
+
+    A :class:`Finding` in ``records`` (an item its source could not map)
+    raises :class:`InputError`: an export that silently dropped it would not
+    be a faithful copy. Two records with the same key raise ValueError.
+    """
+    path = Path(path)
+    head = header_line(source, created_at, algorithms)
+    digest_name = {"digest": DEFAULT_DIGEST, **(algorithms or {})}["digest"]
+    hasher = DIGESTS[digest_name]()
+    counts = dict.fromkeys(KINDS, 0)
+
+    def keyed() -> Iterator[tuple[bytes, bytes, bytes]]:
+        for rec in records:
+            if isinstance(rec, Finding):
+                raise InputError(rec.source or rec.where, f"cannot export: {rec}")
+            counts[kind_of(rec)] += 1
+            yield record_line(rec)
+
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    tmp = Path(tmp_name)
+    try:
+        with os.fdopen(fd, "wb") as raw:
+            out: IO[bytes] = raw
+            if path.name.endswith(".gz"):
+                out = cast(IO[bytes], gzip.GzipFile(filename="", fileobj=raw, mode="wb", mtime=0))
+            lines = 1
+            out.write(head)
+            hasher.update(head)
+            previous: tuple[bytes, bytes] | None = None
+            for pk, sk, line in sorted_lines(keyed(), run_bytes, path.parent):
+                if previous == (pk, sk):
+                    raise ValueError(f"two records share the key pk={pk!r} sk={sk!r}")
+                previous = (pk, sk)
+                out.write(line)
+                hasher.update(line)
+                lines += 1
+            final = {**counts, "lines": lines}
+            digest = f"{digest_name}:{hasher.hexdigest()}"
+            out.write(trailer_line(final, digest))
+            if out is not raw:
+                out.close()
+            raw.flush()
+            os.fsync(raw.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    _fsync_dir(path.parent)
+    return ExportSummary(path, final, digest)
+
+
+def _fsync_dir(directory: Path) -> None:
+    try:
+        dfd = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(dfd)
+    except OSError:
+        pass
+    finally:
+        os.close(dfd)
+
+
+# --- reading -----------------------------------------------------------------
+
+
+@dataclass
+class _ReadState:
+    """Running facts of one read, checked against the trailer at the end."""
+
+    counts: Counter[str] = field(default_factory=Counter)
+    lines: int = 1
+    previous_key: tuple[bytes, bytes] | None = None
+    out_of_order: int = 0
+    first_out_of_order: int = 0
+    not_canonical: int = 0
+    first_not_canonical: int = 0
+
+
+class NdjsonSource:
+    """Read a chainaudit NDJSON export (plain or gzip) as records and findings.
+
+    Records carry ``origin = "<path>:<line>"``. Bad input (malformed JSON,
+    wrong types, oversized lines, an unknown version) raises
+    :class:`InputError` naming the file and line; integrity faults are
+    findings yielded at the end of the stream (EXP-7).
+    """
+
+    def __init__(self, path: Path | str, *, max_line_bytes: int = MAX_LINE_BYTES) -> None:
+        self.path = Path(path)
+        self.max_line_bytes = max_line_bytes
+        #: The parsed header, available once :meth:`read` has started.
+        self.header: dict[str, Any] | None = None
+
+    def describe(self) -> str:
+        return f"ndjson:{self.path}"
+
+    def read(self) -> Iterator[SourceItem]:
+        """Stream every record of the export, then its integrity findings."""
+        lines = iter_lines(self.path, self.max_line_bytes)
+        first = next(lines, None)
+        if first is None or not first[1].endswith(b"\n"):
+            raise InputError(f"{self.path}:1", "no complete header line: empty or truncated export")
+        self.header = self._parse_header(first[1])
+        hasher = DIGESTS[self.header["algorithms"]["digest"]]()
+        hasher.update(first[1])
+        state = _ReadState()
+        for lineno, raw in lines:
+            where = f"{self.path}:{lineno}"
+            if not raw.endswith(b"\n"):
+                yield from self._summary_findings(state)
+                yield Finding(
+                    codes.EXPORT_TRUNCATED,
+                    where,
+                    "the file ends inside a line, before the trailer",
+                    source=str(self.path),
+                )
+                return
+            obj = parse_json_line(raw[:-1], where)
+            if isinstance(obj, dict) and "type" in obj:
+                yield from self._summary_findings(state)
+                yield from self._check_trailer(obj, where, hasher.hexdigest(), state)
+                extra = count_remaining_lines(lines)
+                if extra:
+                    yield Finding(
+                        codes.EXPORT_TRAILING_DATA,
+                        f"{self.path}:{lineno + 1}",
+                        f"{extra} line(s) after the trailer",
+                        expected="0",
+                        actual=str(extra),
+                        source=str(self.path),
+                    )
+                return
+            hasher.update(raw)
+            state.lines += 1
+            yield from self._record(obj, raw, lineno, where, state)
+        yield from self._summary_findings(state)
+        yield Finding(
+            codes.EXPORT_TRUNCATED,
+            f"{self.path}:{state.lines + 1}",
+            "the file ends without a trailer line",
+            source=str(self.path),
+        )
+
+    # -- one line -------------------------------------------------------------
+
+    def _record(
+        self, obj: Any, raw: bytes, lineno: int, where: str, state: _ReadState
+    ) -> Iterator[SourceItem]:
+        if not isinstance(obj, dict) or set(obj) != {"kind", "item"}:
+            raise InputError(where, "a record line is an object with exactly 'kind' and 'item'")
+        kind = obj["kind"]
+        if kind not in KINDS:
+            raise InputError(where, f"unknown record kind {kind!r} (expected one of {KINDS})")
+        state.counts[kind] += 1
+        raw_item = obj["item"]
+        if not isinstance(raw_item, dict):
+            raise InputError(where, "'item' must be an object of typed attributes")
+        item = {}
+        for name, value in raw_item.items():
+            if name == "":
+                raise InputError(where, "an attribute name is empty")
+            try:
+                item[name] = typed_from_json(value, f"item.{name}")
+            except ValueError as exc:
+                raise InputError(where, str(exc)) from None
+        if canonical_json(obj) != raw[:-1]:
+            state.not_canonical += 1
+            state.first_not_canonical = state.first_not_canonical or lineno
+        duplicate = self._check_order(raw_item, lineno, where, state)
+        result = record_from_item(item, where)
+        yield result
+        if duplicate is not None:
+            yield duplicate
+        actual_kind = _kind_of_result(result)
+        if actual_kind is not None and actual_kind != kind:
+            yield Finding(
+                codes.EXPORT_KIND_MISMATCH,
+                where,
+                "the line's kind is not the kind its item maps to",
+                expected=actual_kind,
+                actual=kind,
+                source=where,
+            )
+
+    def _check_order(
+        self, raw_item: dict[str, Any], lineno: int, where: str, state: _ReadState
+    ) -> Finding | None:
+        """EXP-5: keys strictly ascend; a repeat is reported at once, disorder once at the end."""
+        pk, sk = raw_item.get("pk"), raw_item.get("sk")
+        pks = pk.get("S") if isinstance(pk, dict) else None
+        sks = sk.get("S") if isinstance(sk, dict) else None
+        if not (isinstance(pks, str) and isinstance(sks, str)):
+            return None
+        key = (pks.encode("utf-8"), sks.encode("utf-8"))
+        previous, state.previous_key = state.previous_key, key
+        if previous is None or key > previous:
+            return None
+        if key == previous:
+            return Finding(
+                codes.EXPORT_DUPLICATE_KEY,
+                where,
+                "this line repeats the (pk, sk) of the line before it",
+                source=where,
+            )
+        state.out_of_order += 1
+        state.first_out_of_order = state.first_out_of_order or lineno
+        return None
+
+    # -- header and trailer ---------------------------------------------------
+
+    def _parse_header(self, raw: bytes) -> dict[str, Any]:
+        where = f"{self.path}:1"
+        obj = parse_json_line(raw[:-1], where)
+        if not isinstance(obj, dict) or obj.get("type") != FORMAT_TYPE:
+            raise InputError(
+                where, f"not a chainaudit export (line 1 must be a {FORMAT_TYPE!r} header)"
+            )
+        version = obj.get("version")
+        if version != FORMAT_VERSION or isinstance(version, bool):
+            raise InputError(
+                where, f"unsupported export version {version!r} (this reader implements 1)"
+            )
+        if set(obj) != _HEADER_KEYS:
+            raise InputError(where, f"header members must be exactly {sorted(_HEADER_KEYS)}")
+        _check_header_values(obj["source"], obj["created_at"], obj["algorithms"], where)
+        return obj
+
+    def _check_trailer(
+        self, obj: dict[str, Any], where: str, hexdigest: str, state: _ReadState
+    ) -> Iterator[Finding]:
+        if obj.get("type") != TRAILER_TYPE or set(obj) != _TRAILER_KEYS:
+            raise InputError(
+                where, "a trailer is an object with exactly 'type', 'counts', 'digest'"
+            )
+        counts, digest = obj["counts"], obj["digest"]
+        if (
+            not isinstance(counts, dict)
+            or set(counts) != _COUNT_KEYS
+            or not all(type(v) is int and v >= 0 for v in counts.values())
+        ):
+            raise InputError(
+                where, f"trailer counts must be non-negative integers for {sorted(_COUNT_KEYS)}"
+            )
+        m = _DIGEST_TEXT.match(digest) if isinstance(digest, str) else None
+        if m is None:
+            raise InputError(where, "trailer digest must be '<algorithm>:<64 lowercase hex>'")
+        algorithm = cast(dict[str, Any], self.header)["algorithms"]["digest"]
+        actual_counts = {**{k: state.counts[k] for k in KINDS}, "lines": state.lines}
+        if counts != actual_counts:
+            yield Finding(
+                codes.EXPORT_COUNT_MISMATCH,
+                where,
+                "the trailer's counts differ from the lines present",
+                expected=_counts_text(counts),
+                actual=_counts_text(actual_counts),
+                source=str(self.path),
+            )
+        expected_digest = f"{algorithm}:{hexdigest}"
+        if not hmac.compare_digest(digest.encode("ascii"), expected_digest.encode("ascii")):
+            yield Finding(
+                codes.EXPORT_DIGEST_MISMATCH,
+                where,
+                "the digest over the preceding lines differs from the trailer's",
+                expected=digest,
+                actual=expected_digest,
+                source=str(self.path),
+            )
+
+    def _summary_findings(self, state: _ReadState) -> Iterator[Finding]:
+        if state.out_of_order:
+            yield Finding(
+                codes.EXPORT_OUT_OF_ORDER,
+                f"{self.path}:{state.first_out_of_order}",
+                f"{state.out_of_order} line(s) sort before the line preceding them",
+                source=str(self.path),
+            )
+        if state.not_canonical:
+            yield Finding(
+                codes.EXPORT_NOT_CANONICAL,
+                f"{self.path}:{state.first_not_canonical}",
+                f"{state.not_canonical} record line(s) are not RFC 8785 canonical",
+                source=str(self.path),
+            )
+
+
+def _counts_text(counts: dict[str, Any]) -> str:
+    return ",".join(f"{k}={counts.get(k)}" for k in (*KINDS, "lines"))
+
+
+def _check_header_values(source: Any, created_at: Any, algorithms: Any, where: str) -> None:
+    if not isinstance(source, str) or not source:
+        raise InputError(where, "header 'source' must be a non-empty string")
+    if not isinstance(created_at, str) or not _TIMESTAMP.match(created_at):
+        raise InputError(where, "header 'created_at' must be an RFC 3339 UTC timestamp (…Z)")
+    if not isinstance(algorithms, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in algorithms.items()
+    ):
+        raise InputError(where, "header 'algorithms' must map names to strings")
+    if algorithms.get("digest") not in DIGESTS:
+        raise InputError(
+            where,
+            f"unsupported digest algorithm {algorithms.get('digest')!r} "
+            f"(supported: {', '.join(sorted(DIGESTS))})",
+        )

@@ -20,15 +20,13 @@ from __future__ import annotations
 
 import json
 import os
-import re
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
 
 import rfc8785
 
 from chainaudit import crypto
-from chainaudit.address import Address, AddressError, legacy_aad_bytes, unescape_component
+from chainaudit.address import Address, legacy_aad_bytes
 from chainaudit.model import Envelope
 
 #: The envelope specification version this module implements (ENV-3).
@@ -44,9 +42,6 @@ DEK_BYTES = crypto.AES256_KEY_BYTES
 
 #: ENV-6: tag lengths (bytes) tried when diagnosing a truncated tag, longest first.
 TRUNCATED_TAG_LENGTHS = (15, 14, 13, 12, 8, 4)
-
-#: KEY-2 / ENV-7: dek#{escaped dialogue id}#{version}
-_KEY_ID_RE = re.compile(r"dek#([^#/]+)#([1-9][0-9]*)\Z")
 
 
 class PayloadError(ValueError):
@@ -83,39 +78,6 @@ def aad_from_hash(stored: str) -> bytes | None:
     if len(stored) != 64 or any(c not in "0123456789abcdef" for c in stored):
         return None
     return bytes.fromhex(stored)
-
-
-# --- ENV-7: key ids ----------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class KeyIdParts:
-    """A parsed ``key_id``: escaped dialogue id and version."""
-
-    dialogue: str
-    version: int
-
-
-def parse_key_id(key_id: str) -> KeyIdParts | None:
-    """Parse ``dek#{D}#{version}`` (KEY-2); None when it does not match.
-
-    ``D`` must also be a valid escaped address component (ADDR-3).
-    """
-    m = _KEY_ID_RE.match(key_id)
-    if m is None:
-        return None
-    try:
-        unescape_component(m.group(1))
-    except AddressError:
-        return None
-    return KeyIdParts(m.group(1), int(m.group(2)))
-
-
-def format_key_id(dialogue: str, version: int) -> str:
-    """The key id of an escaped dialogue id and a version (KEY-2)."""
-    if version < 1:
-        raise ValueError("key versions start at 1")
-    return f"dek#{dialogue}#{version}"
 
 
 # --- ENV-8: payload ---------------------------------------------------------

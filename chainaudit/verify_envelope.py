@@ -40,9 +40,9 @@ from chainaudit.envelope import (
     legacy_aad_for,
     legacy_aad_hash,
     open_bytes,
-    parse_key_id,
 )
 from chainaudit.findings import Code, Finding, Result
+from chainaudit.keys import parse_key_id
 from chainaudit.model import EntityRecord, Envelope
 from chainaudit.nonces import NonceLedger, NonceLimits
 from chainaudit.resolver import DekResolver, DekStatus
@@ -165,21 +165,22 @@ def _keyless(chk: _Check, env: Envelope) -> bool:
             actual=f"{len(env.ciphertext)} bytes",
         )
         usable = False
-    parts = parse_key_id(env.key_id)  # ENV-7, KEY-2
-    if parts is None:
+    try:
+        key_dialogue, _ = parse_key_id(env.key_id)  # ENV-7, KEY-2
+    except ValueError as exc:
         chk.add(
             codes.KEY_ID_INVALID,
-            "key_id does not match dek#{dialogue_id}#{version}",
+            _quote(str(exc)),
             expected="dek#{dialogue_id}#{version}",
             actual=_quote(env.key_id),
         )
-        usable = False
-    elif parts.dialogue != address.dialogue:
+        return False
+    if key_dialogue != address.dialogue:
         chk.add(
             codes.KEY_ID_WRONG_DIALOGUE,
             "key_id names another dialogue's key; it is not used on this record",
             expected=address.dialogue,
-            actual=parts.dialogue,
+            actual=key_dialogue,
         )
         usable = False
     return usable

@@ -259,3 +259,322 @@ IMPORT_CONFLICT = register(
     "Not overwritten: find out which copy is the truth (a dual write, a replay, an edit) "
     "before resolving it by hand.",
 )
+
+# --- Chains (docs/chain.md) ---
+CHAIN_EVENT_MALFORMED = register(
+    "CHAIN_EVENT_MALFORMED",
+    E,
+    "CHAIN-2",
+    "a chain event has a missing, mistyped or out-of-domain field",
+    "The event cannot be linked; restore it from a trusted copy or fix the writer.",
+)
+CHAIN_HASH_ALG_UNKNOWN = register(
+    "CHAIN_HASH_ALG_UNKNOWN",
+    E,
+    "CHAIN-3",
+    "the event names a hash algorithm other than sha256 or blake3",
+    "Version 1 allows only sha256 and blake3; the event was not written by a v1 writer.",
+)
+EVENT_HASH_MISMATCH = register(
+    "EVENT_HASH_MISMATCH",
+    E,
+    "CHAIN-3",
+    "the event's fields do not hash to its event_hash: the event was edited",
+    "Compare the event with a trusted copy; the recomputed hash is in 'expected'.",
+)
+CHAIN_UUID_INVALID = register(
+    "CHAIN_UUID_INVALID",
+    E,
+    "CHAIN-6",
+    "event_id is not a canonical lowercase UUIDv7",
+    "Ids must be RFC 9562 version 7 in lowercase 8-4-4-4-12 form; the id was forged or rewritten.",
+)
+CHAIN_TIMESTAMP_SKEW = register(
+    "CHAIN_TIMESTAMP_SKEW",
+    E,
+    "CHAIN-6",
+    "the timestamp and the UUIDv7 time differ by more than the clock-skew tolerance",
+    "Either was rewritten (back-dating), or a writer's clock is badly off.",
+)
+CHAIN_GENESIS_MISMATCH = register(
+    "CHAIN_GENESIS_MISMATCH",
+    E,
+    "CHAIN-4",
+    "the first event does not start from this chain's genesis value",
+    "The chain's head belongs to another chain (replay or splice), or was rewritten.",
+)
+CHAIN_LINK_BROKEN = register(
+    "CHAIN_LINK_BROKEN",
+    E,
+    "CHAIN-7",
+    "previous_hash is not the hash of the previous event",
+    "Events of another chain were spliced in, or an event was replaced.",
+)
+CHAIN_GAP = register(
+    "CHAIN_GAP",
+    E,
+    "CHAIN-7",
+    "one or more events are missing before this position",
+    "Events were deleted; restore them from a backup or an earlier export.",
+)
+CHAIN_OUT_OF_ORDER = register(
+    "CHAIN_OUT_OF_ORDER",
+    E,
+    "CHAIN-7",
+    "events of the chain are stored in the wrong order",
+    "Stored order was changed, or an old event was replayed later in the chain.",
+)
+CHAIN_DUPLICATE = register(
+    "CHAIN_DUPLICATE",
+    E,
+    "CHAIN-7",
+    "the same event is stored twice",
+    "A replayed or double-imported event; remove the copy.",
+)
+CHAIN_FORK = register(
+    "CHAIN_FORK",
+    E,
+    "CHAIN-7",
+    "two events claim the same predecessor",
+    "An event was inserted, or two writers appended concurrently; find which branch is genuine.",
+)
+CHAIN_UUID_BACKWARDS = register(
+    "CHAIN_UUID_BACKWARDS",
+    E,
+    "CHAIN-6",
+    "event_id does not increase along the chain",
+    "Ids were rewritten or events reordered; stored order must be event_id order.",
+)
+CHAIN_HASH_ALG_CHANGED = register(
+    "CHAIN_HASH_ALG_CHANGED",
+    E,
+    "CHAIN-7",
+    "the hash algorithm changes without a migration-boundary event",
+    "Only a signed boundary may switch algorithms; treat as a downgrade attempt.",
+)
+CHAIN_BOUNDARY_MISSING = register(
+    "CHAIN_BOUNDARY_MISSING",
+    E,
+    "CHAIN-12",
+    "a chain segment starts mid-chain or in a new store without a boundary event",
+    "Its head was deleted, or it was migrated without a signed boundary; re-run the migration's bridge step.",
+)
+CHAIN_TRUNCATED = register(
+    "CHAIN_TRUNCATED",
+    E,
+    "CHAIN-11",
+    "the chain has fewer events than a checkpoint or manifest recorded",
+    "Events at the end were deleted; restore them from the source or a backup.",
+)
+CHAIN_TIP_MISMATCH = register(
+    "CHAIN_TIP_MISMATCH",
+    E,
+    "CHAIN-11",
+    "the event at a checkpoint's or manifest's count differs from the recorded tip",
+    "The chain was rewritten since the checkpoint: history is not append-only.",
+)
+CHECKPOINT_MALFORMED = register(
+    "CHECKPOINT_MALFORMED",
+    E,
+    "CHAIN-11",
+    "a checkpoint is not a well-formed version 1 checkpoint",
+    "Regenerate the checkpoint with a v1 writer.",
+)
+CHECKPOINT_SIGNER_UNTRUSTED = register(
+    "CHECKPOINT_SIGNER_UNTRUSTED",
+    E,
+    "CHAIN-11",
+    "a checkpoint is signed by a key that is not pinned",
+    "Pin the checkpoint signer's public key if it is genuinely yours; otherwise it is forged.",
+)
+CHECKPOINT_SIGNATURE_INVALID = register(
+    "CHECKPOINT_SIGNATURE_INVALID",
+    E,
+    "CHAIN-11",
+    "a checkpoint signature does not verify under the pinned key",
+    "The checkpoint was altered after signing; it cannot be relied on.",
+)
+BOUNDARY_REPLAYED = register(
+    "BOUNDARY_REPLAYED",
+    E,
+    "CHAIN-12",
+    "a migration-boundary event names another target chain: it was replayed",
+    "Boundaries bind to one chain; this one was copied from elsewhere.",
+)
+BOUNDARY_SIGNER_UNTRUSTED = register(
+    "BOUNDARY_SIGNER_UNTRUSTED",
+    E,
+    "CHAIN-12",
+    "a boundary event is signed by a key that is not pinned",
+    "Pin the migration signer's public key if it is genuinely yours; otherwise it is forged.",
+)
+BOUNDARY_SIGNATURE_INVALID = register(
+    "BOUNDARY_SIGNATURE_INVALID",
+    E,
+    "CHAIN-12",
+    "a boundary event's signature does not verify",
+    "A boundary field was changed after signing; the bridge cannot be relied on.",
+)
+BOUNDARY_SOURCE_MISMATCH = register(
+    "BOUNDARY_SOURCE_MISMATCH",
+    E,
+    "CHAIN-12",
+    "the boundary's source count or terminal hash is not what the source chain holds",
+    "Events were lost or added at the cut; compare source and target around it.",
+)
+KEY_NOT_IN_AUDIT_LOG = register(
+    "KEY_NOT_IN_AUDIT_LOG",
+    E,
+    "CHAIN-9",
+    "a key in use was never created through the audit log (no wrap_dek/rotate_dek event)",
+    "The key was created outside the audited path, or its log events were deleted.",
+)
+KEY_ROTATION_UNLOGGED = register(
+    "KEY_ROTATION_UNLOGGED",
+    E,
+    "CHAIN-9",
+    "a retired key's rotation is not recorded in the audit log",
+    "Rotations must be logged as rotate_dek; find who retired the key.",
+)
+KEY_DESTRUCTION_UNLOGGED = register(
+    "KEY_DESTRUCTION_UNLOGGED",
+    E,
+    "CHAIN-9",
+    "a destroyed key's destruction is not recorded in the audit log",
+    "An unlogged erasure cannot be told from sabotage; investigate.",
+)
+
+# --- Manifests, gates and diffs (docs/manifest.md) ---------------------------
+RECORD_KEY_DUPLICATE = register(
+    "RECORD_KEY_DUPLICATE",
+    E,
+    "MAN-1.1",
+    "two records in one dataset have the same record key",
+    "One identity, two rows: an import ran twice with different data or a row was copied; keep one.",
+)
+MANIFEST_VERSION_UNSUPPORTED = register(
+    "MANIFEST_VERSION_UNSUPPORTED",
+    U,
+    "MAN-3",
+    "the manifest's type, version or algorithm is not one this verifier implements",
+    "Upgrade chainaudit, or regenerate the manifest with `gate pre` of this version.",
+)
+MANIFEST_SIGNATURE_INVALID = register(
+    "MANIFEST_SIGNATURE_INVALID",
+    E,
+    "MAN-3.3",
+    "the manifest's Ed25519 signature does not verify under the pinned key",
+    "The manifest was altered after signing (or signed by another key with the same id); do not trust it.",
+)
+MANIFEST_SIGNER_UNTRUSTED = register(
+    "MANIFEST_SIGNER_UNTRUSTED",
+    U,
+    "MAN-3.3",
+    "the manifest is signed by a key that is not among the pinned public keys",
+    "Pin the signer's public key if you trust it (compare its fingerprint out of band), then rerun.",
+)
+MANIFEST_LEAVES_INVALID = register(
+    "MANIFEST_LEAVES_INVALID",
+    E,
+    "MAN-3.4",
+    "the leaves file is unsorted, malformed, or does not hash to the signed Merkle root",
+    "Use the leaves file written with this manifest; per-record findings from this file are not trustworthy.",
+)
+MANIFEST_LEAVES_ABSENT = register(
+    "MANIFEST_LEAVES_ABSENT",
+    N,
+    "MAN-3.4",
+    "no leaves file was given, so differences can be detected but not named by address",
+    "Pass the manifest's leaves file to name each missing, extra or changed record.",
+)
+MANIFEST_RECORD_MISSING = register(
+    "MANIFEST_RECORD_MISSING",
+    E,
+    "MAN-4",
+    "a record in the manifest is absent from the target",
+    "The migration lost this record: re-import it from the source export.",
+)
+MANIFEST_RECORD_EXTRA = register(
+    "MANIFEST_RECORD_EXTRA",
+    E,
+    "MAN-4",
+    "the target holds a record the manifest does not list",
+    "Find who wrote it: a record added during or after the migration, outside the manifest.",
+)
+MANIFEST_RECORD_CHANGED = register(
+    "MANIFEST_RECORD_CHANGED",
+    E,
+    "MAN-4",
+    "a record exists in both, but its digest differs from the manifest's",
+    "The record was altered in transit or after import; restore it from the source export.",
+)
+MANIFEST_ROOT_MISMATCH = register(
+    "MANIFEST_ROOT_MISMATCH",
+    E,
+    "MAN-4",
+    "the Merkle root over the target's records differs from the manifest's",
+    "The target does not hold exactly the manifest's records; the other findings say where.",
+)
+MANIFEST_COUNT_MISMATCH = register(
+    "MANIFEST_COUNT_MISMATCH",
+    E,
+    "MAN-4",
+    "a record count (total, per kind, per dialogue or per chain) differs from the manifest's",
+    "Records were lost or added; compare the named dialogue or chain with the source.",
+)
+MANIFEST_CHAIN_TIP_MISMATCH = register(
+    "MANIFEST_CHAIN_TIP_MISMATCH",
+    E,
+    "MAN-4.2",
+    "a chain's tip (or the tip a boundary event claims) differs from the manifest's",
+    "The chain was altered or bridged from a different source state; do not accept the migration.",
+)
+MANIFEST_CHAIN_UNBRIDGED = register(
+    "MANIFEST_CHAIN_UNBRIDGED",
+    E,
+    "MAN-4.2",
+    "a chain grew past the manifest's tip without a migration-boundary event",
+    "Write the signed boundary event (CHAIN) that bridges the cut, or find who appended.",
+)
+MANIFEST_CHAIN_BRIDGED = register(
+    "MANIFEST_CHAIN_BRIDGED",
+    N,
+    "MAN-4.2",
+    "a chain continues past the manifest's tip through a boundary event naming that tip",
+    "Expected after a migration; the chain verifier checks the boundary's signature.",
+)
+DIFF_ONLY_IN_A = register(
+    "DIFF_ONLY_IN_A",
+    E,
+    "MAN-5",
+    "the record exists only in the first store (A)",
+    "During dual writes: the write to B was lost or is pending; copy it or find the failed write.",
+)
+DIFF_ONLY_IN_B = register(
+    "DIFF_ONLY_IN_B",
+    E,
+    "MAN-5",
+    "the record exists only in the second store (B)",
+    "During dual writes: the write to A was lost or is pending; copy it or find the failed write.",
+)
+DIFF_CHANGED = register(
+    "DIFF_CHANGED",
+    E,
+    "MAN-5",
+    "the record exists in both stores with different digests",
+    "The two stores disagree on this record; decide which copy is authoritative.",
+)
+PROOF_INVALID = register(
+    "PROOF_INVALID",
+    E,
+    "MAN-6",
+    "the inclusion proof does not lead to the manifest's Merkle root",
+    "The record (or the proof) is not what the manifest committed to.",
+)
+PROOF_MANIFEST_MISMATCH = register(
+    "PROOF_MANIFEST_MISMATCH",
+    E,
+    "MAN-6",
+    "the proof names another manifest (digest, root or tree size differ)",
+    "Verify the proof against the manifest it was made from.",
+)

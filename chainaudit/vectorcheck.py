@@ -1,0 +1,240 @@
+"""Check golden vector files against the library, case by case.
+
+Every vector file declares ``{"type": ..., "version": ...}``; this module
+dispatches on the type to a checker that loads the case, runs the library
+on it and compares with what the case expects. Each case yields a
+:class:`CaseResult` (pass/fail plus every problem found), so a runner can
+report all failing cases at once. Used by ``tests/test_vectors.py`` and by
+``chainaudit vectors verify``. Format: ``docs/vectors.md``.
+
+Other vector families plug in by exposing ``VECTOR_CHECKERS`` (a mapping of
+type name to ``check(doc, path) -> list[CaseResult]``) in their generator
+module (``chainaudit.vectorgen.keys``, ``chainaudit.vectorgen.chain``).
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import json
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from chainaudit import crypto
+from chainaudit.address import Address, AddressError
+from chainaudit.envelope import aad_for, aad_hash, open_bytes
+from chainaudit.findings import Result
+from chainaudit.item import record_from_item, typed_from_json
+from chainaudit.keys import parse_key_id
+from chainaudit.model import EntityRecord
+from chainaudit.resolver import DekLookup, DekStatus
+from chainaudit.sources import SourceItem
+from chainaudit.vectorgen import GENERATORS
+from chainaudit.verify_envelope import verify_envelopes
+
+ENVELOPE_TYPE = "chainaudit/envelope-vector"
+ENVELOPE_VERSIONS = frozenset({1})
+
+
+@dataclass
+class CaseResult:
+    """The verdict on one vector case. ``problems`` is empty when it passed."""
+
+    name: str
+    path: str
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def passed(self) -> bool:
+        return not self.problems
+
+
+Checker = Callable[[Mapping[str, Any], str], list[CaseResult]]
+
+
+class StaticResolver:
+    """A :class:`~chainaudit.resolver.DekResolver` over fixed key states (vectors, tests).
+
+    ``keys`` maps key_id to a DEK (found) or to a :class:`DekStatus`; key ids
+    not listed are MISSING.
+    """
+
+    def __init__(self, keys: Mapping[str, bytes | DekStatus]) -> None:
+        self._keys = dict(keys)
+
+    def __repr__(self) -> str:
+        return f"StaticResolver({len(self._keys)} key ids)"
+
+    def resolve(self, key_id: str) -> DekLookup:
+        value = self._keys.get(key_id, DekStatus.MISSING)
+        if isinstance(value, DekStatus):
+            return DekLookup(value, detail="as stated by the vector")
+        return DekLookup(DekStatus.FOUND, value)
+
+    def versions(self, dialogue: str) -> Sequence[str]:
+        out = []
+        for kid in self._keys:
+            try:
+                d, v = parse_key_id(kid)
+            except ValueError:
+                continue
+            if d == dialogue:
+                out.append((v, kid))
+        return [kid for _, kid in sorted(out)]
+
+
+def outcome_of(result: Result) -> str:
+    """VEC-2: ``valid``, ``invalid``, ``unverified`` or ``notice``."""
+    if not result.findings:
+        return "valid"
+    if result.errors:
+        return "invalid"
+    if result.unverified:
+        return "unverified"
+    return "notice"
+
+
+def _resolver(keys: Sequence[Mapping[str, Any]]) -> StaticResolver:
+    table: dict[str, bytes | DekStatus] = {}
+    for k in keys:
+        status = DekStatus(k["status"])
+        table[k["key_id"]] = bytes.fromhex(k["dek"]) if status is DekStatus.FOUND else status
+    return StaticResolver(table)
+
+
+def check_envelope_case(doc: Mapping[str, Any], path: str) -> list[CaseResult]:
+    """Check one envelope vector (VEC-2) against the library."""
+    res = CaseResult(str(doc.get("name", "?")), path)
+    problems = res.problems
+    try:
+        if doc.get("version") not in ENVELOPE_VERSIONS:
+            problems.append(f"unsupported vector version {doc.get('version')!r}")
+            return [res]
+        keys = doc["keys"]
+        resolver = _resolver(keys)
+        items: list[SourceItem] = []
+        for i, r in enumerate(doc["records"]):
+            origin = f"{res.name}#{i}"
+            item = {k: typed_from_json(v, f"{origin}.{k}") for k, v in r["item"].items()}
+            rec = record_from_item(item, origin)
+            items.append(rec)
+            _check_binding(r, rec, origin, problems)
+        for mode, resolv in (("keyless", None), ("keyed", resolver)):
+            result = verify_envelopes(items, resolv)
+            want = doc["expected"][mode]
+            got = sorted(result.codes())
+            if got != sorted(want["findings"]):
+                problems.append(f"{mode}: findings {got}, expected {sorted(want['findings'])}")
+            if outcome_of(result) != want["outcome"]:
+                problems.append(f"{mode}: outcome {outcome_of(result)}, expected {want['outcome']}")
+            if mode == "keyed" and not result.errors:
+                _check_plaintexts(doc, items, resolver, problems)
+    except (KeyError, TypeError, ValueError) as exc:
+        problems.append(f"malformed vector: {type(exc).__name__}: {exc}")
+    return [res]
+
+
+def _check_binding(r: Mapping[str, Any], rec: SourceItem, origin: str, problems: list[str]) -> None:
+    """The record's address, AAD and aad_hash are those the vector states (ADDR, ENV-4)."""
+    if r["address"] is None:
+        return
+    try:
+        stated = Address.parse(r["address"])
+    except AddressError as exc:
+        problems.append(f"{origin}: stated address does not parse: {exc}")
+        return
+    if isinstance(rec, EntityRecord) and rec.address != stated:
+        problems.append(f"{origin}: item maps to {rec.address}, vector states {stated}")
+    if str(stated) != r["address"]:
+        problems.append(f"{origin}: address does not round-trip")
+    if aad_for(stated).hex() != r["aad"]:
+        problems.append(f"{origin}: aad differs")
+    if aad_hash(stated) != r["aad_hash"]:
+        problems.append(f"{origin}: aad_hash differs")
+
+
+def _check_plaintexts(
+    doc: Mapping[str, Any],
+    items: Sequence[SourceItem],
+    resolver: StaticResolver,
+    problems: list[str],
+) -> None:
+    """When the keyed run found no error, each found key opens its record to ``plaintext``."""
+    for i, (r, rec) in enumerate(zip(doc["records"], items, strict=True)):
+        if not isinstance(rec, EntityRecord) or rec.envelope is None or r["plaintext"] is None:
+            continue
+        lookup = resolver.resolve(rec.envelope.key_id)
+        if lookup.status is not DekStatus.FOUND or lookup.dek is None:
+            continue
+        try:
+            pt = open_bytes(aad_for(rec.address), rec.envelope, lookup.dek)
+        except crypto.AuthenticationError:
+            problems.append(f"record {i}: does not open although no error was expected")
+            continue
+        if not crypto.equal(pt, bytes.fromhex(r["plaintext"])):
+            problems.append(f"record {i}: decrypted plaintext differs from the vector's")
+        if r["payload"] is not None and json.loads(pt) != r["payload"]:
+            problems.append(f"record {i}: payload differs from the vector's")
+
+
+def checkers() -> dict[str, Checker]:
+    """Every known vector type and its checker (envelope here, others by plug-in)."""
+    table: dict[str, Checker] = {ENVELOPE_TYPE: check_envelope_case}
+    for name in GENERATORS:
+        if importlib.util.find_spec(name) is None:
+            continue
+        extra = getattr(importlib.import_module(name), "VECTOR_CHECKERS", None)
+        if extra:
+            table.update(extra)
+    return table
+
+
+def vector_files(root: Path) -> Iterator[Path]:
+    """Every ``*.json`` vector file below ``root``, in a stable order."""
+    yield from sorted(p for p in Path(root).rglob("*.json") if p.is_file())
+
+
+def check_file(path: Path, table: Mapping[str, Checker] | None = None) -> list[CaseResult]:
+    """Check every case in one vector file."""
+    table = table if table is not None else checkers()
+    try:
+        doc = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        return [CaseResult(Path(path).name, str(path), [f"unreadable: {exc}"])]
+    if not isinstance(doc, dict) or "type" not in doc:
+        return [CaseResult(Path(path).name, str(path), ["not a vector: no 'type'"])]
+    checker = table.get(doc["type"])
+    if checker is None:
+        return [CaseResult(Path(path).name, str(path), [f"unknown vector type {doc['type']!r}"])]
+    return checker(doc, str(path))
+
+
+def check_tree(root: Path) -> list[CaseResult]:
+    """Check every vector file below ``root``; one result per case."""
+    table = checkers()
+    out: list[CaseResult] = []
+    for path in vector_files(root):
+        out.extend(check_file(path, table))
+    return out
+
+
+def summary(results: Sequence[CaseResult]) -> tuple[int, int]:
+    """(passed, failed) counts."""
+    passed = sum(r.passed for r in results)
+    return passed, len(results) - passed
+
+
+__all__ = [
+    "ENVELOPE_TYPE",
+    "CaseResult",
+    "StaticResolver",
+    "check_envelope_case",
+    "check_file",
+    "check_tree",
+    "checkers",
+    "outcome_of",
+    "summary",
+    "vector_files",
+]

@@ -1,0 +1,321 @@
+"""Chain events: their fields, the exact bytes hashed, genesis, and the lifecycle adapter.
+
+One generic definition serves both chains of the system (CHAIN-1): the
+crypto audit log (stored as :class:`~chainaudit.model.AuditEvent` directly)
+and each dialogue's lifecycle chain (``event#...`` entity items, turned into
+``AuditEvent`` by :func:`chain_event_from_entity`). This module is pure: no
+I/O, no clock. Specification: ``docs/chain.md`` (sections ``CHAIN-n``).
+
+>>> e = seal({"event_id": "01890a5d-ac96-774b-bcce-b302099a8057", "seq": 0,
+...           "timestamp": "2023-06-27T07:15:50.038Z", "hash_alg": "sha256",
+...           "previous_hash": genesis_hash("main", "sha256")})
+>>> event_hash(e) == e["event_hash"]
+True
+"""
+
+from __future__ import annotations
+
+import calendar
+import hashlib
+import re
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import blake3
+import rfc8785
+
+from chainaudit import codes
+from chainaudit.address import AddressError, EntityType, unescape_component
+from chainaudit.findings import Finding
+from chainaudit.model import AuditEvent, EntityRecord
+
+SPEC_VERSION = 1
+
+#: CHAIN-3 / CHAIN-4: domain-separation prefixes.
+DOMAIN_EVENT = b"chainaudit/chain/v1/event\x00"
+DOMAIN_GENESIS = b"chainaudit/chain/v1/genesis\x00"
+
+#: CHAIN-3: the algorithms version 1 allows; sha256 is the default.
+HASH_ALGS = ("sha256", "blake3")
+DEFAULT_HASH_ALG = "sha256"
+
+#: CHAIN-2: I-JSON integer range.
+MAX_INT = 2**53 - 1
+
+LIFECYCLE_PREFIX = "dialogue:"
+LIFECYCLE_SUFFIX = "/events"
+BOUNDARY_KIND = "migration_boundary"
+
+#: CHAIN-2: fields every event carries (name -> "str" | "int" | "hash").
+CORE_FIELDS: dict[str, str] = {
+    "event_id": "str",
+    "seq": "int",
+    "timestamp": "ts",
+    "hash_alg": "str",
+    "previous_hash": "hash",
+    "event_hash": "hash",
+}
+AUDIT_FIELDS: dict[str, str] = {
+    "trace_id": "str",
+    "span_id": "str",
+    "operation": "str",
+    "key_id": "str",
+    "principal": "str",
+    "outcome": "str",
+}
+LIFECYCLE_FIELDS: dict[str, str] = {
+    "event_type": "str",
+    "entity_type": "str",
+    "entity_id": "str",
+    "principal": "str",
+}
+#: CHAIN-12: fields of a boundary event beyond the core ones.
+BOUNDARY_FIELDS: dict[str, str] = {
+    "event_kind": "str",
+    "boundary_version": "int",
+    "source_backend": "str",
+    "source_chain_id": "str",
+    "source_count": "int",
+    "source_tip_hash": "hash",
+    "source_hash_alg": "str",
+    "target_backend": "str",
+    "target_chain_id": "str",
+    "manifest_digest": "hash?",
+    "signer_key_id": "hash",
+    "signature": "sig",
+}
+
+OPERATIONS = frozenset(
+    {"encrypt", "decrypt", "derive_kek", "wrap_dek", "unwrap_dek", "rotate_dek", "destroy_dek"}
+)
+OUTCOMES = frozenset({"success", "failure", "denied"})
+
+_HEX64 = re.compile(r"[0-9a-f]{64}\Z")
+_HEX128 = re.compile(r"[0-9a-f]{128}\Z")
+_TS = re.compile(
+    r"([0-9]{4})-([0-9]{2})-([0-9]{2})T([0-9]{2}):([0-9]{2}):([0-9]{2})(?:\.([0-9]{1,9}))?Z\Z"
+)
+
+
+class UnknownHashAlgorithm(ValueError):
+    """``hash_alg`` is not one version 1 allows (CHAIN-3)."""
+
+
+# --- hashing (CHAIN-3, CHAIN-4) --------------------------------------------
+
+
+def digest(alg: str, data: bytes) -> bytes:
+    """The 32-byte digest of ``data`` under a CHAIN-3 algorithm name."""
+    if alg == "sha256":
+        return hashlib.sha256(data).digest()
+    if alg == "blake3":
+        out: bytes = blake3.blake3(data).digest()
+        return out
+    raise UnknownHashAlgorithm(f"unknown hash algorithm {alg!r}")
+
+
+def hashed_bytes(fields: Mapping[str, Any]) -> bytes:
+    """CHAIN-3: the exact bytes hashed for ``event_hash``: prefix || JCS(fields − event_hash)."""
+    body = {k: v for k, v in fields.items() if k != "event_hash"}
+    return DOMAIN_EVENT + rfc8785.dumps(body)
+
+
+def event_hash(fields: Mapping[str, Any]) -> str:
+    """The ``event_hash`` an event must carry, as lowercase hex (CHAIN-3)."""
+    alg = fields.get("hash_alg")
+    if not isinstance(alg, str):
+        raise UnknownHashAlgorithm("hash_alg is missing")
+    return digest(alg, hashed_bytes(fields)).hex()
+
+
+def genesis_hash(chain_id: str, alg: str = DEFAULT_HASH_ALG) -> str:
+    """CHAIN-4: the ``previous_hash`` of a chain's first event, bound to its id."""
+    return digest(alg, DOMAIN_GENESIS + chain_id.encode("utf-8")).hex()
+
+
+def seal(fields: Mapping[str, Any]) -> dict[str, Any]:
+    """A copy of ``fields`` with its ``event_hash`` set (for writers and generators)."""
+    out = {k: v for k, v in fields.items() if k != "event_hash"}
+    out["event_hash"] = event_hash(out)
+    return out
+
+
+# --- chain ids (CHAIN-1) ----------------------------------------------------
+
+
+def is_lifecycle(chain_id: str) -> bool:
+    """Whether a chain id names a dialogue lifecycle chain (CHAIN-1)."""
+    return chain_id.startswith(LIFECYCLE_PREFIX)
+
+
+def lifecycle_chain_id(dialogue: str) -> str:
+    """The chain id of a dialogue's lifecycle chain; ``dialogue`` is the escaped id."""
+    return f"{LIFECYCLE_PREFIX}{dialogue}{LIFECYCLE_SUFFIX}"
+
+
+def is_boundary(fields: Mapping[str, Any]) -> bool:
+    """Whether an event claims to be a migration boundary (CHAIN-12)."""
+    return fields.get("event_kind") == BOUNDARY_KIND
+
+
+# --- shape (CHAIN-2) --------------------------------------------------------
+
+
+def timestamp_ms(text: str) -> int | None:
+    """Unix milliseconds (floored) of a CHAIN-2 timestamp, or None if malformed."""
+    m = _TS.match(text)
+    if not m:
+        return None
+    y, mo, d, h, mi, s = (int(g) for g in m.groups()[:6])
+    if not (1 <= mo <= 12 and 1 <= d <= calendar.monthrange(y, mo)[1]):
+        return None
+    if h > 23 or mi > 59 or s > 59:
+        return None
+    frac = (m.group(7) or "").ljust(3, "0")[:3]
+    return calendar.timegm((y, mo, d, h, mi, s, 0, 0, 0)) * 1000 + int(frac)
+
+
+def _check_value(name: str, kind: str, value: Any) -> str | None:
+    if kind == "int":
+        if isinstance(value, bool) or not isinstance(value, int):
+            return f"{name} must be an integer"
+        if not 0 <= value <= MAX_INT:
+            return f"{name} must be between 0 and 2^53-1"
+        return None
+    if kind == "hash?" and value is None:
+        return None
+    if not isinstance(value, str):
+        return f"{name} must be a string"
+    if kind in ("hash", "hash?") and not _HEX64.match(value):
+        return f"{name} must be 64 lowercase hex digits"
+    if kind == "sig" and not _HEX128.match(value):
+        return f"{name} must be 128 lowercase hex digits"
+    if kind == "ts" and timestamp_ms(value) is None:
+        return f"{name} {value!r} is not an RFC 3339 UTC timestamp YYYY-MM-DDThh:mm:ss[.f]Z"
+    return None
+
+
+def shape_problem(chain_id: str, fields: Mapping[str, Any]) -> str | None:
+    """Why an event is not well formed for its chain (CHAIN-2), or None.
+
+    The value of ``hash_alg`` and the form of ``event_id`` are not judged
+    here: they have their own findings (CHAIN-3, CHAIN-6).
+    """
+    for name, value in fields.items():
+        if not isinstance(name, str):
+            return "field names must be strings"
+        if value is None or isinstance(value, str):
+            continue
+        if isinstance(value, bool) or not isinstance(value, int) or abs(value) > MAX_INT:
+            return f"field {name} is not a string, an I-JSON integer or null"
+    required = dict(CORE_FIELDS)
+    boundary = is_boundary(fields)
+    if boundary:
+        required.update(BOUNDARY_FIELDS)
+    elif "event_kind" in fields:
+        return f"unknown event_kind {fields['event_kind']!r}"
+    elif is_lifecycle(chain_id):
+        required.update(LIFECYCLE_FIELDS)
+    else:
+        required.update(AUDIT_FIELDS)
+    for name, kind in required.items():
+        if name not in fields:
+            return f"required field {name} is missing"
+        problem = _check_value(name, kind, fields[name])
+        if problem:
+            return problem
+    if boundary:
+        if fields["boundary_version"] != 1:
+            return f"boundary_version {fields['boundary_version']} is not 1"
+        if is_lifecycle(chain_id) and fields.get("entity_type") != EntityType.META.value:
+            return "a lifecycle boundary event must be stored under entity type meta"
+    elif not is_lifecycle(chain_id):
+        if fields["operation"] not in OPERATIONS:
+            return f"unknown operation {fields['operation']!r}"
+        if fields["outcome"] not in OUTCOMES:
+            return f"unknown outcome {fields['outcome']!r}"
+    return None
+
+
+# --- lifecycle events (CHAIN-5) -------------------------------------------
+
+#: CHAIN-5: typed attributes read from a lifecycle item, and their type tags.
+LIFECYCLE_ATTRS: dict[str, str] = {
+    "event_id": "S",
+    "seq": "N",
+    "event_type": "S",
+    "principal": "S",
+    "hash_alg": "S",
+    "previous_hash": "S",
+    "event_hash": "S",
+}
+BOUNDARY_ATTRS: dict[str, str] = {
+    name: ("N" if kind == "int" else "S") for name, kind in BOUNDARY_FIELDS.items()
+}
+
+
+def chain_event_from_entity(record: EntityRecord) -> AuditEvent | Finding:
+    """CHAIN-5: the chain event of a lifecycle ``event#...`` entity, or a finding why not."""
+    addr = record.address
+    where = str(addr)
+    if addr.entity_type is not EntityType.EVENT:
+        raise ValueError(f"{where} is not a lifecycle event entity")
+    try:
+        entity_id = unescape_component(addr.parts[1])
+        dialogue_id = addr.dialogue_id
+    except AddressError as exc:  # pragma: no cover - Address already validated
+        return Finding(codes.CHAIN_EVENT_MALFORMED, where, str(exc), source=record.origin)
+    attrs = record.attributes
+    wanted = dict(LIFECYCLE_ATTRS)
+    if "event_kind" in attrs:
+        wanted.update(BOUNDARY_ATTRS)
+        wanted.pop("event_type")
+        wanted.pop("principal")
+    fields: dict[str, Any] = {
+        "entity_type": addr.parts[0],
+        "entity_id": entity_id,
+        "timestamp": addr.parts[2],
+    }
+    for name, tag in wanted.items():
+        av = attrs.get(name)
+        if name == "manifest_digest" and av == {"NULL": True}:
+            fields[name] = None
+            continue
+        if not isinstance(av, dict) or list(av) != [tag]:
+            return Finding(
+                codes.CHAIN_EVENT_MALFORMED,
+                where,
+                f"attribute {name} must be present with type {tag}",
+                source=record.origin,
+            )
+        value = av[tag]
+        if tag == "N":
+            if not isinstance(value, str) or not value.isdigit():
+                return Finding(
+                    codes.CHAIN_EVENT_MALFORMED,
+                    where,
+                    f"attribute {name} must be a non-negative integer",
+                    source=record.origin,
+                )
+            value = int(value)
+        fields[name] = value
+    if "event_kind" in attrs and entity_id != dialogue_id:
+        return Finding(
+            codes.CHAIN_EVENT_MALFORMED,
+            where,
+            "a lifecycle boundary event's entity id must be its dialogue id",
+            source=record.origin,
+        )
+    return AuditEvent(lifecycle_chain_id(addr.dialogue), fields, record.origin or where)
+
+
+def lifecycle_order_key(event: AuditEvent) -> tuple[int, str]:
+    """CHAIN-6: sort key that puts one dialogue's lifecycle events in chain order."""
+    seq = event.fields.get("seq")
+    eid = event.fields.get("event_id")
+    return (seq if isinstance(seq, int) and not isinstance(seq, bool) else -1, str(eid))
+
+
+def order_lifecycle(events: Iterable[AuditEvent]) -> list[AuditEvent]:
+    """One dialogue's lifecycle events in chain order (memory: one dialogue)."""
+    return sorted(events, key=lifecycle_order_key)

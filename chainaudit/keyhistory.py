@@ -1,0 +1,96 @@
+"""The crypto audit log checked against the data it describes (CHAIN-9).
+
+Every key a record uses must have been created through the audited path (a
+successful ``wrap_dek`` or ``rotate_dek`` event naming it), and every
+rotation and destruction recorded in wrapped-DEK states must itself be in
+the log. One pass over records in any order; memory holds sets of key ids
+only, and keys are far fewer than records. Pure: no I/O, no clock.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from chainaudit import codes
+from chainaudit.chain import is_lifecycle
+from chainaudit.findings import Finding, Result
+from chainaudit.model import AuditEvent, EntityRecord, KeyState, Record, WrappedDek
+
+#: CHAIN-9: operations that create a key in the log.
+CREATING_OPERATIONS = frozenset({"wrap_dek", "rotate_dek"})
+
+
+@dataclass
+class KeyHistory:
+    """Accumulates what the log says and what the data needs, then compares."""
+
+    logged: dict[str, set[str]] = field(default_factory=dict)
+    used: dict[str, str] = field(default_factory=dict)
+    retired: dict[str, str] = field(default_factory=dict)
+    destroyed: dict[str, str] = field(default_factory=dict)
+    records: int = 0
+
+    def feed(self, record: Record) -> None:
+        """Take one record of any kind; other kinds than the three below are ignored."""
+        self.records += 1
+        if isinstance(record, AuditEvent):
+            if is_lifecycle(record.chain_id):
+                return
+            op, key, outcome = (record.fields.get(k) for k in ("operation", "key_id", "outcome"))
+            if isinstance(op, str) and isinstance(key, str) and outcome == "success":
+                self.logged.setdefault(key, set()).add(op)
+        elif isinstance(record, EntityRecord):
+            if record.envelope is not None:
+                self.used.setdefault(record.envelope.key_id, record.origin or str(record.address))
+        elif isinstance(record, WrappedDek):
+            where = record.origin or f"dialogue#{record.dialogue}/dek#{record.version}"
+            self.used.setdefault(record.key_id, where)
+            if record.state is KeyState.RETIRED:
+                self.retired.setdefault(record.key_id, where)
+            elif record.state is KeyState.DESTROYED:
+                self.destroyed.setdefault(record.key_id, where)
+
+    def findings(self) -> list[Finding]:
+        """CHAIN-9: one finding per key and requirement broken, sorted by key id."""
+        out: list[Finding] = []
+        for key in sorted(self.used):
+            if not self.logged.get(key, set()) & CREATING_OPERATIONS:
+                out.append(
+                    Finding(
+                        codes.KEY_NOT_IN_AUDIT_LOG,
+                        key,
+                        "no successful wrap_dek or rotate_dek event names this key",
+                        expected="wrap_dek or rotate_dek",
+                        actual=",".join(sorted(self.logged.get(key, set()))) or "none",
+                        source=self.used[key],
+                    )
+                )
+        for table, op, code in (
+            (self.retired, "rotate_dek", codes.KEY_ROTATION_UNLOGGED),
+            (self.destroyed, "destroy_dek", codes.KEY_DESTRUCTION_UNLOGGED),
+        ):
+            for key in sorted(table):
+                if op not in self.logged.get(key, set()):
+                    out.append(
+                        Finding(
+                            code,
+                            key,
+                            f"the key's state is recorded, but no successful {op} event names it",
+                            expected=op,
+                            actual=",".join(sorted(self.logged.get(key, set()))) or "none",
+                            source=table[key],
+                        )
+                    )
+        return out
+
+
+def verify_key_history(records: Iterable[Record]) -> Result:
+    """CHAIN-9 over a stream of records of any kind, in any order."""
+    history = KeyHistory()
+    for record in records:
+        history.feed(record)
+    result = Result()
+    result.extend(history.findings())
+    result.checked["key_history_keys"] += len(history.used)
+    return result

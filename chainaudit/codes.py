@@ -259,6 +259,14 @@ IMPORT_CONFLICT = register(
     "Not overwritten: find out which copy is the truth (a dual write, a replay, an edit) "
     "before resolving it by hand.",
 )
+IMPORT_NOT_REPRESENTABLE = register(
+    "IMPORT_NOT_REPRESENTABLE",
+    E,
+    "STORE-7",
+    "the target store cannot hold this item byte for byte, so it was not written",
+    "DynamoDB normalises numbers (3.50 becomes 3.5) and PostgreSQL text cannot hold U+0000: "
+    "a verbatim copy is impossible; keep the record in a store that can hold it.",
+)
 
 # --- Chains (docs/chain.md) ---
 CHAIN_EVENT_MALFORMED = register(
@@ -577,12 +585,4 @@ PROOF_MANIFEST_MISMATCH = register(
     "MAN-6",
     "the proof names another manifest (digest, root or tree size differ)",
     "Verify the proof against the manifest it was made from.",
-)
-IMPORT_NOT_REPRESENTABLE = register(
-    "IMPORT_NOT_REPRESENTABLE",
-    E,
-    "STORE-7",
-    "the target store cannot hold this item byte for byte, so it was not written",
-    "DynamoDB normalises numbers (3.50 becomes 3.5) and PostgreSQL text cannot hold U+0000: "
-    "a verbatim copy is impossible; keep the record in a store that can hold it.",
 )

@@ -1,0 +1,400 @@
+"""DynamoDB store: parallel Scan, per-dialogue Query, never-overwriting imports.
+
+Layout (the brief, STORE-2): table ``blue_dialogues``, hash key ``pk`` (S),
+range key ``sk`` (S); wrapped DEKs at ``dialogue#D`` / ``dek#V``, the crypto
+audit log at ``audit#C`` / ``event#E``. The low-level client is used, not
+the resource API, so values keep their type tags, numbers stay decimal
+strings and binary stays ``bytes``: items go to
+:func:`chainaudit.item.record_from_item` untouched.
+
+Reads (STORE-5): a full Scan runs ``segments`` parallel segments on one
+shared client (its connection pool sized to the segments), each paging
+until no ``LastEvaluatedKey`` is left (an empty page with a key does not
+end it). Pages cross a bounded queue, so memory stays flat. Anything that
+survives botocore's standard retries, throttling included, raises
+:class:`StoreError`: the caller never gets a silent partial result.
+
+Imports (STORE-7): BatchGetItem classifies a batch (present keys are
+compared, never rewritten), then each absent item is written with a
+conditional PutItem (``attribute_not_exists(pk)``). BatchWriteItem is not
+used because it cannot be conditional: during a dual-write period it could
+overwrite a differing record written after our read. A PutItem that loses
+that race reads the winner back and compares.
+
+The same code reaches AWS by changing only ``endpoint_url``, ``region`` and
+the credentials (omit them to use the default credential chain).
+"""
+
+from __future__ import annotations
+
+import decimal
+import queue
+import random
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import TYPE_CHECKING, Any
+
+import boto3
+import botocore.config
+import botocore.exceptions
+
+from chainaudit.errors import StoreError
+from chainaudit.item import record_from_item
+from chainaudit.model import Item, Record
+from chainaudit.sources import ImportReport, SourceItem
+from chainaudit.sources.migration import (
+    RecordKey,
+    batched,
+    dedupe_batch,
+    not_representable,
+    settle_existing,
+    walk_values,
+)
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+
+DEFAULT_TABLE = "blue_dialogues"
+#: DynamoDB's limit on keys in one BatchGetItem request.
+BATCH_GET_LIMIT = 100
+
+_END = object()
+
+
+def dynamodb_number(text: str) -> str:
+    """The form DynamoDB stores and returns a number in: fixed-point, no
+    exponent, no leading or trailing zeros (``"3.50"`` -> ``"3.5"``,
+    ``"1e3"`` -> ``"1000"``). STORE-2."""
+    with decimal.localcontext() as ctx:
+        ctx.prec = 60  # DynamoDB allows 38 significant digits; never round here
+        value = decimal.Decimal(text)
+        if value.is_zero():
+            return "0"
+        return format(value.normalize(), "f")
+
+
+def not_verbatim_reason(item: Item) -> str | None:
+    """Why DynamoDB would not return ``item`` byte for byte, or None (STORE-7)."""
+    for path, tag, value in walk_values(item):
+        if tag == "N" and dynamodb_number(value) != value:
+            return f"number {value!r} at {path} would come back as {dynamodb_number(value)!r}"
+    return None
+
+
+class DynamoDBStore:
+    """A chainaudit store in one DynamoDB table.
+
+    ``segments``: parallel Scan segments (1 = sequential). ``max_attempts``:
+    botocore standard-mode attempts per request, throttling included.
+    ``batch_attempts``: rounds for ``UnprocessedKeys`` before giving up, with
+    exponential backoff and full jitter capped at ``backoff_cap`` seconds.
+    ``sleep`` is injectable so tests need not wait (time is a parameter).
+    """
+
+    def __init__(
+        self,
+        table: str = DEFAULT_TABLE,
+        *,
+        endpoint_url: str | None = None,
+        region: str | None = None,
+        access_key_id: str | None = None,
+        secret_access_key: str | None = None,
+        session_token: str | None = None,
+        segments: int = 4,
+        page_size: int | None = None,
+        consistent_read: bool = True,
+        max_attempts: int = 5,
+        batch_size: int = BATCH_GET_LIMIT,
+        write_workers: int = 8,
+        batch_attempts: int = 8,
+        backoff_base: float = 0.05,
+        backoff_cap: float = 5.0,
+        sleep: Callable[[float], None] = time.sleep,
+        client: DynamoDBClient | None = None,
+    ) -> None:
+        if segments < 1 or write_workers < 1 or batch_attempts < 1:
+            raise ValueError("segments, write_workers and batch_attempts must be at least 1")
+        if not 1 <= batch_size <= BATCH_GET_LIMIT:
+            raise ValueError(f"batch_size must be between 1 and {BATCH_GET_LIMIT}")
+        self.table = table
+        self.endpoint_url = endpoint_url
+        self.segments = segments
+        self.page_size = page_size
+        self.consistent_read = consistent_read
+        self.batch_size = batch_size
+        self.write_workers = write_workers
+        self.batch_attempts = batch_attempts
+        self.backoff_base = backoff_base
+        self.backoff_cap = backoff_cap
+        self.sleep = sleep
+        if client is None:
+            config = botocore.config.Config(
+                # STORE-5: one client shared by every segment thread and writer.
+                max_pool_connections=max(segments, write_workers) + 2,
+                retries={"mode": "standard", "max_attempts": max_attempts},
+            )
+            session = boto3.session.Session(
+                aws_access_key_id=access_key_id,
+                aws_secret_access_key=secret_access_key,
+                aws_session_token=session_token,
+                region_name=region,
+            )
+            client = session.client("dynamodb", endpoint_url=endpoint_url, config=config)
+        self.client: DynamoDBClient = client
+
+    def describe(self) -> str:
+        where = f" at {self.endpoint_url}" if self.endpoint_url else ""
+        return f"dynamodb://{self.table}{where}"
+
+    def _fail(self, action: str, exc: Exception) -> StoreError:
+        if isinstance(exc, botocore.exceptions.ClientError):
+            err = exc.response.get("Error", {})
+            detail = f"{err.get('Code', '?')}: {err.get('Message', '')}"
+        else:
+            detail = str(exc)
+        return StoreError(f"{self.describe()}: {action} failed: {detail}")
+
+    # -- table -----------------------------------------------------------------
+
+    def create_table(self, *, wait_delay: int = 1, wait_attempts: int = 120) -> None:
+        """Create the table with the brief's key schema (on-demand billing)
+        and wait until it is ACTIVE. An existing table is left as it is."""
+        try:
+            self.client.create_table(
+                TableName=self.table,
+                AttributeDefinitions=[
+                    {"AttributeName": "pk", "AttributeType": "S"},
+                    {"AttributeName": "sk", "AttributeType": "S"},
+                ],
+                KeySchema=[
+                    {"AttributeName": "pk", "KeyType": "HASH"},
+                    {"AttributeName": "sk", "KeyType": "RANGE"},
+                ],
+                BillingMode="PAY_PER_REQUEST",
+            )
+        except self.client.exceptions.ResourceInUseException:
+            pass
+        except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as exc:
+            raise self._fail("CreateTable", exc) from None
+        try:
+            self.client.get_waiter("table_exists").wait(
+                TableName=self.table,
+                WaiterConfig={"Delay": wait_delay, "MaxAttempts": wait_attempts},
+            )
+        except botocore.exceptions.WaiterError as exc:
+            raise self._fail("waiting for ACTIVE", exc) from None
+
+    # -- reading ---------------------------------------------------------------
+
+    def read(self) -> Iterator[SourceItem]:
+        """Every item of the table once, from a parallel Scan (STORE-5).
+
+        Items of one partition key live in one segment and arrive in
+        ascending sort-key order (checked while streaming); segments are
+        interleaved, so partitions are not contiguous (STORE-6).
+        """
+        if self.segments == 1:
+            yield from self._records(self._scan_segment(0, threading.Event()))
+            return
+        pages: queue.Queue[Any] = queue.Queue(maxsize=2 * self.segments)
+        stop = threading.Event()
+
+        def put(value: Any) -> bool:
+            while not stop.is_set():
+                try:
+                    pages.put(value, timeout=0.1)
+                    return True
+                except queue.Full:
+                    continue
+            return False
+
+        def worker(segment: int) -> None:
+            try:
+                for page in self._scan_segment(segment, stop):
+                    if not put(page):
+                        return
+            except BaseException as exc:  # handed to the consumer, never lost
+                put(exc)
+            put(_END)
+
+        threads = [
+            threading.Thread(target=worker, args=(s,), daemon=True, name=f"scan-{s}")
+            for s in range(self.segments)
+        ]
+        for t in threads:
+            t.start()
+        try:
+            done = 0
+            while done < self.segments:
+                value = pages.get()
+                if value is _END:
+                    done += 1
+                elif isinstance(value, BaseException):
+                    raise value
+                else:
+                    yield from self._records([value])
+        finally:
+            stop.set()
+            for t in threads:
+                t.join()
+
+    def _scan_segment(self, segment: int, stop: threading.Event) -> Iterator[list[Item]]:
+        """The pages of one segment, with the sort order of each partition checked."""
+        kwargs: dict[str, Any] = {
+            "TableName": self.table,
+            "ConsistentRead": self.consistent_read,
+        }
+        if self.segments > 1:
+            kwargs.update(Segment=segment, TotalSegments=self.segments)
+        if self.page_size:
+            kwargs["Limit"] = self.page_size
+        prev: RecordKey | None = None
+        while not stop.is_set():
+            try:
+                page = self.client.scan(**kwargs)
+            except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as exc:
+                raise self._fail(f"Scan segment {segment}/{self.segments}", exc) from None
+            items: list[Item] = page.get("Items", [])  # type: ignore[assignment]
+            for item in items:
+                key = (item["pk"]["S"], item["sk"]["S"])
+                if prev is not None and key[0] == prev[0] and key[1] <= prev[1]:
+                    raise StoreError(
+                        f"{self.describe()}: Scan returned partition {key[0]!r} out of "
+                        "sort-key order; use per-dialogue reads (STORE-6)"
+                    )
+                prev = key
+            if items:
+                yield items
+            # An empty page with a LastEvaluatedKey is not the end (STORE-5).
+            last = page.get("LastEvaluatedKey")
+            if not last:
+                return
+            kwargs["ExclusiveStartKey"] = last
+
+    def _records(self, pages: Iterable[list[Item]]) -> Iterator[SourceItem]:
+        for page in pages:
+            for item in page:
+                yield record_from_item(item, self._origin(item))
+
+    def _origin(self, item: Item) -> str:
+        pk = item.get("pk", {}).get("S", "?")
+        sk = item.get("sk", {}).get("S", "?")
+        return f"dynamodb:{self.table}(pk={pk!r}, sk={sk!r})"
+
+    def read_partition(self, pk: str) -> Iterator[SourceItem]:
+        """One partition in sort-key order, by Query (STORE-6)."""
+        kwargs: dict[str, Any] = {
+            "TableName": self.table,
+            "KeyConditionExpression": "pk = :pk",
+            "ExpressionAttributeValues": {":pk": {"S": pk}},
+            "ConsistentRead": self.consistent_read,
+        }
+        if self.page_size:
+            kwargs["Limit"] = self.page_size
+        while True:
+            try:
+                page = self.client.query(**kwargs)
+            except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as exc:
+                raise self._fail(f"Query {pk!r}", exc) from None
+            yield from self._records([page.get("Items", [])])  # type: ignore[list-item]
+            last = page.get("LastEvaluatedKey")
+            if not last:
+                return
+            kwargs["ExclusiveStartKey"] = last
+
+    def read_dialogue(self, dialogue: str) -> Iterator[SourceItem]:
+        """The entities and wrapped DEKs of one dialogue (escaped id), in sk order."""
+        yield from self.read_partition(f"dialogue#{dialogue}")
+
+    def read_chain(self, chain_id: str) -> Iterator[SourceItem]:
+        """The events of one crypto-audit chain, in event_id order."""
+        yield from self.read_partition(f"audit#{chain_id}")
+
+    # -- importing -------------------------------------------------------------
+
+    def import_records(self, records: Iterable[Record]) -> ImportReport:
+        """Import verbatim, never overwriting (STORE-7).
+
+        Batches of ``batch_size``: one consistent BatchGetItem finds the keys
+        already present (compared, counted unchanged or reported as
+        IMPORT_CONFLICT); the absent items are written by conditional PutItem
+        on ``write_workers`` threads. Every write is durable when PutItem
+        returns, so an interruption loses nothing and a re-run finishes.
+        """
+        report = ImportReport()
+        sink = self.describe()
+        with ThreadPoolExecutor(self.write_workers, thread_name_prefix="put") as pool:
+            for batch in batched(records, self.batch_size):
+                items = dedupe_batch(batch, report, sink)
+                for key, item in list(items.items()):
+                    reason = not_verbatim_reason(item)
+                    if reason is not None:
+                        report.conflicts.append(not_representable(key, reason, sink))
+                        del items[key]
+                stored = self._batch_get(list(items))
+                absent: list[tuple[RecordKey, Item]] = []
+                for key, item in items.items():
+                    if key in stored:
+                        settle_existing(key, stored[key], item, report, sink)
+                    else:
+                        absent.append((key, item))
+                for key, item, existing in pool.map(lambda e: self._put_new(*e), absent):
+                    if existing is None:
+                        report.written += 1
+                    else:
+                        settle_existing(key, existing, item, report, sink)
+        return report
+
+    def _put_new(self, key: RecordKey, item: Item) -> tuple[RecordKey, Item, Item | None]:
+        """Write ``item`` if its key is absent; else return the stored item."""
+        try:
+            self.client.put_item(
+                TableName=self.table,
+                Item=item,
+                ConditionExpression="attribute_not_exists(pk)",
+            )
+            return key, item, None
+        except self.client.exceptions.ConditionalCheckFailedException:
+            pass
+        except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as exc:
+            raise self._fail(f"PutItem {key}", exc) from None
+        # Lost a race with another writer: read the winner and compare.
+        stored = self._batch_get([key])
+        if key not in stored:
+            raise StoreError(f"{self.describe()}: {key} failed its condition but is absent")
+        return key, item, stored[key]
+
+    def _batch_get(self, keys: Sequence[RecordKey]) -> dict[RecordKey, Item]:
+        """Consistent BatchGetItem of up to 100 keys, retrying UnprocessedKeys
+        with exponential backoff and full jitter; StoreError when they persist."""
+        found: dict[RecordKey, Item] = {}
+        if not keys:
+            return found
+        request: dict[str, Any] = {
+            self.table: {
+                "Keys": [{"pk": {"S": pk}, "sk": {"S": sk}} for pk, sk in keys],
+                "ConsistentRead": True,
+            }
+        }
+        for attempt in range(self.batch_attempts):
+            try:
+                response = self.client.batch_get_item(RequestItems=request)
+            except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as exc:
+                raise self._fail("BatchGetItem", exc) from None
+            responses: dict[str, list[Item]] = response.get("Responses", {})  # type: ignore[assignment]
+            for item in responses.get(self.table, []):
+                found[(item["pk"]["S"], item["sk"]["S"])] = item
+            unprocessed: dict[str, Any] = response.get("UnprocessedKeys") or {}
+            if not unprocessed.get(self.table, {}).get("Keys"):
+                return found
+            request = dict(unprocessed)
+            if attempt + 1 < self.batch_attempts:
+                ceiling = min(self.backoff_cap, self.backoff_base * 2**attempt)
+                self.sleep(random.uniform(0, ceiling))
+        left = len(request[self.table]["Keys"])
+        raise StoreError(
+            f"{self.describe()}: BatchGetItem left {left} key(s) unprocessed after "
+            f"{self.batch_attempts} attempts (throttled); nothing was skipped silently"
+        )

@@ -1,0 +1,214 @@
+"""The migration surface shared by every store (STORE-7, STORE-8).
+
+Three operations, the same for DynamoDB, PostgreSQL and NDJSON files:
+
+* :func:`export_encrypted_batch` streams the records of a source (all, or
+  only some dialogues) exactly as stored: no decryption, no re-encryption,
+  no key is needed or used;
+* :func:`import_encrypted_batch` hands records to a sink, which writes the
+  absent ones, skips identical ones and reports differing ones as
+  ``IMPORT_CONFLICT`` without overwriting them;
+* :func:`verify_chain_continuity` is the hook for the chain verifier.
+
+The import semantics are defined once here so that every sink behaves the
+same: the result of importing a sequence of records equals the result of
+importing them one at a time, in order, into the store as it was (STORE-7).
+This module is pure: it imports no backend library.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable, Collection, Iterable, Iterator
+from itertools import islice
+from typing import Any
+
+from chainaudit import codes
+from chainaudit.errors import StoreError
+from chainaudit.findings import Finding
+from chainaudit.item import item_from_record, typed_to_json
+from chainaudit.model import AttrValue, AuditEvent, EntityRecord, Item, Record, WrappedDek
+from chainaudit.sources import ImportReport, Sink, Source
+
+#: The physical key of a record: DynamoDB's ``(pk, sk)``, which maps
+#: one-to-one to the SQL key columns (ADDR-4, STORE-2).
+RecordKey = tuple[str, str]
+
+
+def record_key(item: Item) -> RecordKey:
+    """The ``(pk, sk)`` of an item built by :func:`item_from_record`."""
+    return item["pk"]["S"], item["sk"]["S"]
+
+
+def item_digest(item: Item) -> str:
+    """SHA-256 (hex) of the item's canonical typed JSON: a short, key-free
+    fingerprint to name in a conflict (wrapped keys are never printed)."""
+    doc = {name: typed_to_json(value) for name, value in item.items()}
+    data = json.dumps(doc, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(data.encode("utf-8")).hexdigest()
+
+
+def conflict(key: RecordKey, existing: Item, incoming: Item, sink: str) -> Finding:
+    """The IMPORT_CONFLICT finding for a key whose stored item differs (STORE-7)."""
+    names = sorted(
+        name for name in set(existing) | set(incoming) if existing.get(name) != incoming.get(name)
+    )
+    return Finding(
+        codes.IMPORT_CONFLICT,
+        f"pk={key[0]!r} sk={key[1]!r}",
+        f"{sink} already holds a different item here (differs in: {', '.join(names)}); "
+        "it was not overwritten",
+        expected=item_digest(existing),
+        actual=item_digest(incoming),
+        source=sink,
+    )
+
+
+def not_representable(key: RecordKey, reason: str, sink: str) -> Finding:
+    """The IMPORT_NOT_REPRESENTABLE finding: the sink would alter the item (STORE-7)."""
+    return Finding(
+        codes.IMPORT_NOT_REPRESENTABLE,
+        f"pk={key[0]!r} sk={key[1]!r}",
+        f"{sink} cannot store this item verbatim: {reason}; it was not written",
+        source=sink,
+    )
+
+
+def walk_values(item: Item) -> Iterator[tuple[str, str, Any]]:
+    """Every scalar inside an item as ``(path, tag, value)``; attribute and map
+    member names are reported with tag ``name``."""
+    stack: list[tuple[str, AttrValue]] = []
+    for name, value in item.items():
+        yield name, "name", name
+        stack.append((name, value))
+    while stack:
+        path, av = stack.pop()
+        ((tag, val),) = av.items()
+        if tag == "L":
+            stack.extend((f"{path}[{i}]", v) for i, v in enumerate(val))
+        elif tag == "M":
+            for k, v in val.items():
+                yield f"{path}.{k}", "name", k
+                stack.append((f"{path}.{k}", v))
+        elif tag in ("SS", "NS", "BS"):
+            for member in val:
+                yield path, tag[0], member
+        else:
+            yield path, tag, val
+
+
+def batched(records: Iterable[Record], size: int) -> Iterator[list[Record]]:
+    """Consecutive lists of at most ``size`` records (bounded memory)."""
+    if size < 1:
+        raise ValueError("batch size must be at least 1")
+    it = iter(records)
+    while batch := list(islice(it, size)):
+        yield batch
+
+
+def dedupe_batch(batch: Iterable[Record], report: ImportReport, sink: str) -> dict[RecordKey, Item]:
+    """The batch's items by key, first occurrence wins (STORE-7).
+
+    A later record with the same key and the same item counts as unchanged;
+    with a different item it is a conflict, exactly as if the first had
+    already been written when the second arrived.
+    """
+    items: dict[RecordKey, Item] = {}
+    for record in batch:
+        item = item_from_record(record)
+        key = record_key(item)
+        first = items.get(key)
+        if first is None:
+            items[key] = item
+        elif first == item:
+            report.unchanged += 1
+        else:
+            report.conflicts.append(conflict(key, first, item, sink))
+    return items
+
+
+def settle_existing(
+    key: RecordKey, stored: Item, incoming: Item, report: ImportReport, sink: str
+) -> None:
+    """Count an already-present key as unchanged, or report the conflict."""
+    if stored == incoming:
+        report.unchanged += 1
+    else:
+        report.conflicts.append(conflict(key, stored, incoming, sink))
+
+
+def _dialogue_of(record: Record) -> str:
+    if isinstance(record, EntityRecord):
+        return record.address.dialogue
+    if isinstance(record, WrappedDek):
+        return record.dialogue
+    return ""
+
+
+def export_encrypted_batch(
+    source: Source,
+    dialogues: Collection[str] | None = None,
+    on_finding: Callable[[Finding], None] | None = None,
+) -> Iterator[Record]:
+    """Stream the source's records verbatim, optionally only some dialogues.
+
+    ``dialogues`` are escaped dialogue ids as in addresses; audit-log events
+    belong to no dialogue and are exported only when ``dialogues`` is None.
+    A source that can read one dialogue directly (``read_dialogue``, e.g. a
+    DynamoDB Query) is asked for exactly those; others are filtered.
+
+    An item that does not map to a record cannot be migrated verbatim; it is
+    passed to ``on_finding``, and without one the export stops with
+    :class:`StoreError` rather than silently leave it behind.
+    """
+
+    def emit(items: Iterable[Any]) -> Iterator[Record]:
+        for item in items:
+            if isinstance(item, Finding):
+                if on_finding is None:
+                    raise StoreError(
+                        f"{source.describe()}: cannot export {item.where}: {item.message}"
+                    )
+                on_finding(item)
+            else:
+                yield item
+
+    if dialogues is None:
+        yield from emit(source.read())
+        return
+    wanted = set(dialogues)
+    read_dialogue = getattr(source, "read_dialogue", None)
+    if callable(read_dialogue):
+        for dialogue in sorted(wanted):
+            yield from emit(read_dialogue(dialogue))
+        return
+    for record in emit(source.read()):
+        if not isinstance(record, AuditEvent) and _dialogue_of(record) in wanted:
+            yield record
+
+
+def import_encrypted_batch(sink: Sink, records: Iterable[Record]) -> ImportReport:
+    """Import records verbatim into ``sink``: idempotent, resumable, never
+    overwriting (STORE-7). Conflicts are in the report, not raised."""
+    return sink.import_records(records)
+
+
+def verify_chain_continuity(source: Source, target: Source) -> Any:
+    """Hook for the chain layer: prove that every chain of ``source``
+    continues in ``target`` through a migration-boundary event (CHAIN).
+
+    The chain verifier owns this check; this surface only names it so that
+    a store's migration API is complete. Until the verifier provides it,
+    calling this raises rather than pretend to have checked anything.
+    """
+    try:
+        from chainaudit import boundary  # type: ignore[attr-defined, unused-ignore]
+    except ImportError:
+        raise NotImplementedError(
+            "chain continuity is verified by chainaudit.boundary (the chain layer)"
+        ) from None
+    verify = getattr(boundary, "verify_chain_continuity", None)
+    if verify is None:
+        raise NotImplementedError("chainaudit.boundary has no verify_chain_continuity yet")
+    return verify(source, target)

@@ -1,0 +1,449 @@
+"""PostgreSQL store: the reference schema, streaming reads, idempotent imports.
+
+Layout (``chainaudit/sql/schema.sql``, STORE-3): ``entities`` keyed by the
+canonical address split into ``(dialogue_id, entity_type, subkey)``,
+``wrapped_deks`` keyed by ``(dialogue_id, version)``, ``audit_events`` keyed
+by ``(chain_id, event_id)``. Every row maps to the same DynamoDB-typed item
+a DynamoDB table would hold, and :func:`chainaudit.item.record_from_item`
+turns that into a record: one mapping, so both stores agree byte for byte.
+
+Reads run in one read-only REPEATABLE READ transaction (a consistent
+snapshot of all three tables) through server-side cursors fetching
+``fetch_size`` rows at a time, ordered by primary key with byte collation,
+so memory stays flat and chains arrive in stored order (STORE-6).
+
+Imports commit per batch with ``INSERT ... ON CONFLICT DO NOTHING``; rows
+that were already present are read back and compared (STORE-7).
+
+>>> store = PostgresStore("postgresql://postgres@127.0.0.1:5432/postgres")  # doctest: +SKIP
+>>> store.create_schema()  # doctest: +SKIP
+>>> report = store.import_records(records)  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from importlib import resources
+from typing import Any
+
+import psycopg
+from psycopg import sql
+from psycopg.conninfo import conninfo_to_dict
+from psycopg.types.json import Jsonb
+
+from chainaudit import codes
+from chainaudit.address import Address, AddressError
+from chainaudit.errors import StoreError
+from chainaudit.findings import Finding
+from chainaudit.item import (
+    AUDIT_PK_PREFIX,
+    AUDIT_SK_PREFIX,
+    DEK_SK_PREFIX,
+    record_from_item,
+    typed_from_json,
+    typed_from_plain,
+    typed_to_json,
+)
+from chainaudit.model import Item, Record
+from chainaudit.sources import ImportReport, SourceItem
+from chainaudit.sources.migration import (
+    RecordKey,
+    batched,
+    dedupe_batch,
+    not_representable,
+    settle_existing,
+    walk_values,
+)
+
+SCHEMA_VERSION = 1
+
+_ENTITY_COLS = (
+    "dialogue_id",
+    "entity_type",
+    "subkey",
+    "attributes",
+    "content_encrypted",
+    "content_nonce",
+    "key_id",
+    "aad_hash",
+    "envelope_version",
+)
+_DEK_COLS = (
+    "dialogue_id",
+    "version",
+    "key_id",
+    "owner",
+    "wrap_alg",
+    "wrapped_key",
+    "wrap_nonce",
+    "state",
+    "created_at",
+    "destroyed_at",
+)
+_AUDIT_COLS = ("chain_id", "event_id", "fields")
+
+#: table -> (columns, primary-key columns)
+_TABLES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    "entities": (_ENTITY_COLS, ("dialogue_id", "entity_type", "subkey")),
+    "wrapped_deks": (_DEK_COLS, ("dialogue_id", "version")),
+    "audit_events": (_AUDIT_COLS, ("chain_id", "event_id")),
+}
+
+
+def schema_sql() -> str:
+    """The text of the reference schema shipped in the package (STORE-3)."""
+    return resources.files("chainaudit").joinpath("sql/schema.sql").read_text("utf-8")
+
+
+def create_schema(conn: psycopg.Connection[Any]) -> None:
+    """Create the reference schema in the first schema of ``search_path``.
+
+    Idempotent; commits. Existing tables are left as they are.
+    """
+    with conn.transaction():
+        conn.execute(schema_sql().encode("utf-8"))
+
+
+# --- rows <-> items (STORE-3) -----------------------------------------------
+
+
+def _entity_item(row: Sequence[Any]) -> Item:
+    dialogue_id, entity_type, subkey, attributes, ciphertext, nonce, key_id, aad_hash, ver = row
+    address = Address.from_sql(dialogue_id, entity_type, subkey)
+    pk, sk = address.to_dynamodb()
+    item: Item = {"pk": {"S": pk}, "sk": {"S": sk}}
+    if not isinstance(attributes, dict):
+        raise ValueError("attributes is not a JSON object")
+    for name, value in attributes.items():
+        item[name] = typed_from_json(value, f"attributes.{name}")
+    if ciphertext is not None:
+        item["content_encrypted"] = {"B": bytes(ciphertext)}
+    if nonce is not None:
+        item["content_nonce"] = {"B": bytes(nonce)}
+    if key_id is not None:
+        item["key_id"] = {"S": key_id}
+    if aad_hash is not None:
+        item["aad_hash"] = {"S": aad_hash}
+    if ver is not None:
+        item["envelope_version"] = {"N": str(ver)}
+    return item
+
+
+def _dek_item(row: Sequence[Any]) -> Item:
+    (
+        dialogue_id,
+        version,
+        key_id,
+        owner,
+        wrap_alg,
+        wrapped,
+        wrap_nonce,
+        state,
+        created,
+        destroyed,
+    ) = row
+    item: Item = {
+        "pk": {"S": f"dialogue#{dialogue_id}"},
+        "sk": {"S": f"{DEK_SK_PREFIX}{version}"},
+        "key_id": {"S": key_id},
+        "owner": {"S": owner},
+        "wrap_alg": {"S": wrap_alg},
+        "state": {"S": state},
+        "created_at": {"S": created},
+    }
+    if wrapped is not None:
+        item["wrapped_key"] = {"B": bytes(wrapped)}
+    if wrap_nonce is not None:
+        item["wrap_nonce"] = {"B": bytes(wrap_nonce)}
+    if destroyed is not None:
+        item["destroyed_at"] = {"S": destroyed}
+    return item
+
+
+def _audit_item(row: Sequence[Any]) -> Item:
+    chain_id, event_id, fields = row
+    if not isinstance(fields, dict):
+        raise ValueError("fields is not a JSON object")
+    item: Item = {
+        "pk": {"S": f"{AUDIT_PK_PREFIX}{chain_id}"},
+        "sk": {"S": f"{AUDIT_SK_PREFIX}{event_id}"},
+    }
+    for name, value in fields.items():
+        if isinstance(value, float | list | dict):
+            raise ValueError(f"fields.{name} is not a string, integer or null")
+        item[name] = typed_from_plain(value)
+    return item
+
+
+_ROW_TO_ITEM = {"entities": _entity_item, "wrapped_deks": _dek_item, "audit_events": _audit_item}
+
+
+def _row_from_item(table: str, item: Item) -> tuple[Any, ...]:
+    """The row of an item produced by :func:`chainaudit.item.item_from_record`."""
+    pk, sk = item["pk"]["S"], item["sk"]["S"]
+    if table == "entities":
+        dialogue_id, entity_type, subkey = Address.from_dynamodb(pk, sk).to_sql()
+        attrs = {
+            name: typed_to_json(value)
+            for name, value in item.items()
+            if name not in ("pk", "sk") and name not in _ENTITY_COLS
+        }
+
+        def b(name: str) -> bytes | None:
+            return item[name]["B"] if name in item else None
+
+        def s(name: str) -> str | None:
+            return item[name]["S"] if name in item else None
+
+        version = int(item["envelope_version"]["N"]) if "envelope_version" in item else None
+        return (
+            dialogue_id,
+            entity_type,
+            subkey,
+            Jsonb(attrs),
+            b("content_encrypted"),
+            b("content_nonce"),
+            s("key_id"),
+            s("aad_hash"),
+            version,
+        )
+    if table == "wrapped_deks":
+        return (
+            pk[len("dialogue#") :],
+            int(sk[len(DEK_SK_PREFIX) :]),
+            item["key_id"]["S"],
+            item["owner"]["S"],
+            item["wrap_alg"]["S"],
+            item["wrapped_key"]["B"] if "wrapped_key" in item else None,
+            item["wrap_nonce"]["B"] if "wrap_nonce" in item else None,
+            item["state"]["S"],
+            item["created_at"]["S"],
+            item["destroyed_at"]["S"] if "destroyed_at" in item else None,
+        )
+    fields = {
+        name: (None if "NULL" in v else int(v["N"]) if "N" in v else v["S"])
+        for name, v in item.items()
+        if name not in ("pk", "sk")
+    }
+    return pk[len(AUDIT_PK_PREFIX) :], sk[len(AUDIT_SK_PREFIX) :], Jsonb(fields)
+
+
+def not_verbatim_reason(item: Item) -> str | None:
+    """Why PostgreSQL could not hold ``item`` byte for byte, or None (STORE-7):
+    text and jsonb cannot contain U+0000."""
+    for path, tag, value in walk_values(item):
+        if tag in ("S", "name") and "\x00" in value:
+            return f"U+0000 in {'a name' if tag == 'name' else 'a string'} at {path}"
+    return None
+
+
+def _table_of(item: Item) -> str:
+    pk, sk = item["pk"]["S"], item["sk"]["S"]
+    if pk.startswith(AUDIT_PK_PREFIX):
+        return "audit_events"
+    if sk.startswith(DEK_SK_PREFIX):
+        return "wrapped_deks"
+    return "entities"
+
+
+def _origin(table: str, row: Sequence[Any]) -> str:
+    key_len = len(_TABLES[table][1])
+    return f"postgresql:{table}({', '.join(repr(v) for v in row[:key_len])})"
+
+
+def row_to_source_item(table: str, row: Sequence[Any]) -> SourceItem:
+    """Map one row to its record, or to a finding naming the row (STORE-3)."""
+    origin = _origin(table, row)
+    try:
+        item = _ROW_TO_ITEM[table](row)
+    except AddressError as exc:
+        return Finding(codes.ADDRESS_INVALID, origin, str(exc), source=origin)
+    except (ValueError, KeyError, TypeError) as exc:
+        return Finding(codes.RECORD_MALFORMED, origin, str(exc), source=origin)
+    return record_from_item(item, origin)
+
+
+# --- the store --------------------------------------------------------------
+
+
+class PostgresStore:
+    """A chainaudit store in PostgreSQL, addressed by a ``postgresql://`` DSN.
+
+    ``fetch_size`` bounds the rows held in memory while reading;
+    ``batch_size`` is the number of records committed together on import.
+    """
+
+    def __init__(self, dsn: str, *, fetch_size: int = 2000, batch_size: int = 1000) -> None:
+        if fetch_size < 1 or batch_size < 1:
+            raise ValueError("fetch_size and batch_size must be at least 1")
+        self.dsn = dsn
+        self.fetch_size = fetch_size
+        self.batch_size = batch_size
+
+    def describe(self) -> str:
+        """``postgresql://host:port/dbname``, never the password."""
+        try:
+            params = conninfo_to_dict(self.dsn)
+        except psycopg.ProgrammingError:
+            return "postgresql://?"
+        host = params.get("host", "localhost")
+        port = params.get("port", "5432")
+        return f"postgresql://{host}:{port}/{params.get('dbname', '')}"
+
+    def _connect(self) -> psycopg.Connection[Any]:
+        try:
+            return psycopg.connect(self.dsn)
+        except psycopg.Error as exc:
+            raise StoreError(f"{self.describe()}: cannot connect: {exc}") from None
+
+    def create_schema(self) -> None:
+        """Create the reference schema (idempotent)."""
+        with self._connect() as conn:
+            try:
+                create_schema(conn)
+            except psycopg.Error as exc:
+                raise StoreError(f"{self.describe()}: cannot create schema: {exc}") from None
+
+    # -- reading ---------------------------------------------------------------
+
+    def read(self) -> Iterator[SourceItem]:
+        """Every entity, wrapped DEK and audit event, streamed from one snapshot."""
+        yield from self._read_where(None)
+
+    def read_dialogue(self, dialogue: str) -> Iterator[SourceItem]:
+        """The entities and wrapped DEKs of one dialogue (escaped id), in key order."""
+        yield from self._read_where(dialogue)
+
+    def _read_where(self, dialogue: str | None) -> Iterator[SourceItem]:
+        tables = ("entities", "wrapped_deks") if dialogue is not None else tuple(_TABLES)
+        conn = self._connect()
+        try:
+            conn.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
+            conn.read_only = True
+            with conn.transaction():
+                self._check_version(conn)
+                for table in tables:
+                    yield from self._stream(conn, table, dialogue)
+        except psycopg.Error as exc:
+            raise StoreError(f"{self.describe()}: read failed: {exc}") from None
+        finally:
+            conn.close()
+
+    def _check_version(self, conn: psycopg.Connection[Any]) -> None:
+        try:
+            rows = conn.execute("SELECT version FROM chainaudit_schema").fetchall()
+        except psycopg.errors.UndefinedTable:
+            raise StoreError(
+                f"{self.describe()}: no chainaudit schema here (create it with create_schema)"
+            ) from None
+        versions = {r[0] for r in rows}
+        if versions != {SCHEMA_VERSION}:
+            raise StoreError(
+                f"{self.describe()}: schema version(s) {sorted(versions)} "
+                f"(this chainaudit reads version {SCHEMA_VERSION})"
+            )
+
+    def _stream(
+        self, conn: psycopg.Connection[Any], table: str, dialogue: str | None
+    ) -> Iterator[SourceItem]:
+        cols, key = _TABLES[table]
+        query = sql.SQL("SELECT {cols} FROM {table}").format(
+            cols=sql.SQL(", ").join(map(sql.Identifier, cols)), table=sql.Identifier(table)
+        )
+        params: tuple[Any, ...] = ()
+        if dialogue is not None:
+            query += sql.SQL(" WHERE dialogue_id = %s")
+            params = (dialogue,)
+        query += sql.SQL(" ORDER BY {}").format(sql.SQL(", ").join(map(sql.Identifier, key)))
+        # A named cursor lives on the server; itersize rows cross per fetch.
+        with conn.cursor(name=f"chainaudit_{table}") as cur:
+            cur.itersize = self.fetch_size
+            cur.execute(query, params)
+            for row in cur:
+                yield row_to_source_item(table, row)
+
+    # -- importing -------------------------------------------------------------
+
+    def import_records(self, records: Iterable[Record]) -> ImportReport:
+        """Import verbatim (STORE-7): absent rows are inserted, identical ones
+        skipped, differing ones reported as IMPORT_CONFLICT and left alone.
+
+        Each batch is one transaction, so an interruption keeps every batch
+        committed before it and a re-run completes the rest.
+        """
+        report = ImportReport()
+        sink = self.describe()
+        with self._connect() as conn:
+            for batch in batched(records, self.batch_size):
+                items = dedupe_batch(batch, report, sink)
+                for key, item in list(items.items()):
+                    reason = not_verbatim_reason(item)
+                    if reason is not None:
+                        report.conflicts.append(not_representable(key, reason, sink))
+                        del items[key]
+                try:
+                    with conn.transaction():
+                        self._import_batch(conn, items, report, sink)
+                except psycopg.Error as exc:
+                    raise StoreError(f"{sink}: import failed: {exc}") from None
+        return report
+
+    def _import_batch(
+        self,
+        conn: psycopg.Connection[Any],
+        items: dict[RecordKey, Item],
+        report: ImportReport,
+        sink: str,
+    ) -> None:
+        by_table: dict[str, list[tuple[RecordKey, Item]]] = {}
+        for key, item in items.items():
+            by_table.setdefault(_table_of(item), []).append((key, item))
+        for table, entries in by_table.items():
+            cols, pkey = _TABLES[table]
+            insert = sql.SQL(
+                "INSERT INTO {table} ({cols}) VALUES ({vals}) ON CONFLICT DO NOTHING RETURNING 1"
+            ).format(
+                table=sql.Identifier(table),
+                cols=sql.SQL(", ").join(map(sql.Identifier, cols)),
+                vals=sql.SQL(", ").join(sql.Placeholder() * len(cols)),
+            )
+            rows = [_row_from_item(table, item) for _, item in entries]
+            present: list[tuple[RecordKey, Item, tuple[Any, ...]]] = []
+            with conn.cursor() as cur:
+                cur.executemany(insert, rows, returning=True)
+                for (key, item), row in zip(entries, rows, strict=True):
+                    if cur.fetchone() is not None:
+                        report.written += 1
+                    else:
+                        present.append((key, item, row[: len(pkey)]))
+                    cur.nextset()
+            if present:
+                self._compare_present(conn, table, present, report, sink)
+
+    def _compare_present(
+        self,
+        conn: psycopg.Connection[Any],
+        table: str,
+        present: list[tuple[RecordKey, Item, tuple[Any, ...]]],
+        report: ImportReport,
+        sink: str,
+    ) -> None:
+        cols, pkey = _TABLES[table]
+        select = sql.SQL("SELECT {cols} FROM {table} WHERE ({key}) IN ({rows})").format(
+            cols=sql.SQL(", ").join(map(sql.Identifier, cols)),
+            table=sql.Identifier(table),
+            key=sql.SQL(", ").join(map(sql.Identifier, pkey)),
+            rows=sql.SQL(", ").join(
+                sql.SQL("({})").format(sql.SQL(", ").join(sql.Placeholder() * len(pkey)))
+                for _ in present
+            ),
+        )
+        params = [v for _, _, k in present for v in k]
+        stored: dict[tuple[Any, ...], Item] = {}
+        for row in conn.execute(select, params):
+            stored[tuple(row[: len(pkey)])] = _ROW_TO_ITEM[table](row)
+        for key, item, pk_values in present:
+            existing = stored.get(tuple(pk_values))
+            if existing is None:
+                raise StoreError(f"{sink}: row {key} vanished during import")
+            settle_existing(key, existing, item, report, sink)

@@ -48,6 +48,35 @@ from chainaudit.nonces import NonceLedger, NonceLimits
 from chainaudit.resolver import DekResolver, DekStatus
 from chainaudit.sources import SourceItem
 
+#: Every code an envelope check can produce (item mapping, keyless, keyed, nonce
+#: reuse). The vectors and tests must produce each of them at least once.
+CODES = frozenset(
+    c.name
+    for c in (
+        codes.ADDRESS_INVALID,
+        codes.RECORD_MALFORMED,
+        codes.ENVELOPE_MISSING,
+        codes.ENVELOPE_UNEXPECTED,
+        codes.ENVELOPE_VERSION_UNSUPPORTED,
+        codes.AAD_HASH_MISMATCH,
+        codes.LEGACY_AAD,
+        codes.NONCE_LENGTH,
+        codes.NONCE_REUSE,
+        codes.CIPHERTEXT_TOO_SHORT,
+        codes.KEY_ID_INVALID,
+        codes.KEY_ID_WRONG_DIALOGUE,
+        codes.AUTHENTICATION_FAILED,
+        codes.ADDRESS_MOVED,
+        codes.WRONG_KEY_VERSION,
+        codes.TAG_TRUNCATED,
+        codes.PAYLOAD_NOT_JSON_OBJECT,
+        codes.PAYLOAD_NOT_CANONICAL,
+        codes.KEY_SHREDDED,
+        codes.KEY_MISSING,
+        codes.KEY_UNWRAP_FAILED,
+    )
+)
+
 #: Longest stored value quoted back in a finding (aad_hash, key_id).
 _QUOTE_MAX = 160
 

@@ -1,0 +1,128 @@
+"""Nonce-reuse ledger (ENV-5): every reuse found, both addresses named, and the
+same answer in bounded memory as in RAM."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from chainaudit.nonces import NonceLedger, NonceLimits, fingerprint
+
+N1, N2 = bytes(12), bytes(11) + b"\x01"
+
+
+def _pairs(ledger: NonceLedger) -> list[tuple[str, str]]:
+    return sorted((f.extra["first"], f.extra["second"]) for f in ledger.findings())
+
+
+def test_reuse_names_both_addresses_and_the_key() -> None:
+    with NonceLedger() as ledger:
+        ledger.add("dek#d#1", N1, "a")
+        ledger.add("dek#d#1", N2, "b")
+        ledger.add("dek#d#1", N1, "c")
+        (finding,) = list(ledger.findings())
+    assert finding.code.name == "NONCE_REUSE"
+    assert finding.where == "c"
+    assert finding.extra == {"key_id": "dek#d#1", "first": "a", "second": "c"}
+    assert "dek#d#1" in finding.message and "a" in finding.message
+
+
+def test_same_nonce_under_different_keys_is_not_reuse() -> None:
+    with NonceLedger() as ledger:
+        ledger.add("dek#d#1", N1, "a")
+        ledger.add("dek#d#2", N1, "b")
+        ledger.add("dek#e#1", N1, "c")
+        assert _pairs(ledger) == []
+
+
+def test_the_same_record_read_twice_is_not_reuse() -> None:
+    with NonceLedger() as ledger:
+        ledger.add("dek#d#1", N1, "a")
+        ledger.add("dek#d#1", N1, "a")
+        assert _pairs(ledger) == []
+
+
+def test_every_repeat_is_paired_with_the_first_occurrence() -> None:
+    with NonceLedger() as ledger:
+        for where in "abcd":
+            ledger.add("k", N1, where)
+        assert _pairs(ledger) == [("a", "b"), ("a", "c"), ("a", "d")]
+
+
+def test_fingerprint_frames_the_key_id() -> None:
+    # Without the length prefix, ("k1", n) and ("k", "1"+n) would collide.
+    assert fingerprint("k1", N1) != fingerprint("k", b"1" + N1)
+    assert fingerprint("k", N1) == fingerprint("k", N1)
+    assert len(fingerprint("k", N1)) == 16
+
+
+def _dataset(n: int, reuse: list[int]) -> list[tuple[str, bytes, str]]:
+    rows = [(f"dek#d#{i % 3 + 1}", i.to_bytes(12, "big"), f"addr-{i}") for i in range(n)]
+    rows += [(rows[j][0], rows[j][1], f"again-{k}-{j}") for k, j in enumerate(reuse)]
+    return rows
+
+
+def _run(
+    rows: list[tuple[str, bytes, str]], limits: NonceLimits | None
+) -> tuple[list[tuple[str, str]], dict[str, int]]:
+    with NonceLedger(limits) as ledger:
+        for row in rows:
+            ledger.add(*row)
+        return _pairs(ledger), dict(ledger.stats)
+
+
+def test_spilling_finds_the_same_reuse_within_the_memory_limit(tmp_path: Path) -> None:
+    rows = _dataset(300, [5, 77, 77, 299, 0])
+    in_ram, ram_stats = _run(rows, None)
+    spilled, stats = _run(rows, NonceLimits(max_in_memory=4, partitions=2, tmp_dir=str(tmp_path)))
+    assert spilled == in_ram and len(in_ram) == 5
+    assert ram_stats["spilled"] == 0
+    assert stats["spilled"] == len(rows)
+    assert stats["max_resident"] <= 4  # never more than the limit in memory
+    assert stats["splits"] > 0  # partitions of ~150 were split until they fit
+    assert os.listdir(tmp_path) == []  # spill files removed on close
+
+
+def test_a_partition_of_one_repeated_nonce_streams_in_constant_memory() -> None:
+    rows = [("k", N1, f"a{i}") for i in range(50)]
+    pairs, stats = _run(rows, NonceLimits(max_in_memory=2, partitions=2))
+    assert len(pairs) == 49 and all(p[0] == "a0" for p in pairs)
+    assert stats["max_resident"] <= 2
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.sampled_from(["k1", "k2"]), st.integers(0, 12), st.integers(0, 30)),
+        max_size=60,
+    ),
+    st.integers(1, 5),
+)
+def test_bounded_ledger_agrees_with_the_in_memory_ledger(
+    rows: list[tuple[str, int, int]], limit: int
+) -> None:
+    data = [(k, n.to_bytes(12, "big"), f"a{w}") for k, n, w in rows]
+    assert _run(data, NonceLimits(max_in_memory=limit, partitions=2))[0] == _run(data, None)[0]
+    # And the in-memory answer is the obvious one.
+    first: dict[tuple[str, bytes], str] = {}
+    want = []
+    for k, n, w in data:
+        if (k, n) in first and first[(k, n)] != w:
+            want.append((first[(k, n)], w))
+        first.setdefault((k, n), w)
+    assert _run(data, None)[0] == sorted(want)
+
+
+def test_misuse_raises() -> None:
+    ledger = NonceLedger()
+    list(ledger.findings())
+    with pytest.raises(RuntimeError):
+        ledger.add("k", N1, "a")
+    with pytest.raises(RuntimeError):
+        list(ledger.findings())
+    with pytest.raises(ValueError):
+        NonceLimits(max_in_memory=0)

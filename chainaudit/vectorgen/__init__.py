@@ -2,7 +2,7 @@
 
 Each generator module exposes ``generate(out_dir: Path) -> list[Path]`` and
 writes only below its own sub-directory (``envelope/``, ``keys/``,
-``chain/``). ``python -m chainaudit.vectorgen OUT_DIR`` runs all of them.
+``chain/``, ``manifest/``). ``python -m chainaudit.vectorgen OUT_DIR`` runs all of them.
 No generator reads the clock or ``os.urandom``: every key and nonce is
 derived from a fixed label, so regenerating reproduces the committed files
 byte for byte (``tests/test_vectors.py``). Format: ``docs/vectors.md``.
@@ -24,6 +24,7 @@ GENERATORS = (
     "chainaudit.vectorgen.envelope",
     "chainaudit.vectorgen.keys",
     "chainaudit.vectorgen.chain",
+    "chainaudit.vectorgen.manifest",
 )
 
 

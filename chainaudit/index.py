@@ -53,31 +53,35 @@ class LeafIndex:
             PRAGMA temp_store=FILE;
             PRAGMA cache_size=-{CACHE_KIB};
             CREATE TABLE leaves (
-                key BLOB NOT NULL, seq INTEGER NOT NULL, digest BLOB NOT NULL,
+                key BLOB NOT NULL, seq INTEGER NOT NULL, digest BLOB NOT NULL, origin TEXT,
                 PRIMARY KEY (key, seq)
             ) WITHOUT ROWID;
             """
         )
-        self._pending: list[tuple[bytes, int, bytes]] = []
+        self._pending: list[tuple[bytes, int, bytes, str]] = []
         self._seq = 0
 
     # -- writing ------------------------------------------------------------
 
-    def add(self, key: str, digest: bytes) -> None:
-        """Add one pair; a repeated key is reported by :meth:`duplicates`."""
-        self._pending.append((key.encode("utf-8"), self._seq, digest))
+    def add(self, key: str, digest: bytes, origin: str = "") -> None:
+        """Add one pair; a repeated key is reported by :meth:`duplicates`.
+
+        ``origin`` (file and line, table and key) is kept only to name the
+        record in findings.
+        """
+        self._pending.append((key.encode("utf-8"), self._seq, digest, origin))
         self._seq += 1
         if len(self._pending) >= BATCH:
             self._flush()
 
     def add_all(self, pairs: Iterable[tuple[str, bytes]]) -> None:
-        """Add many pairs."""
+        """Add many pairs (without origins)."""
         for key, digest in pairs:
             self.add(key, digest)
 
     def _flush(self) -> None:
         if self._pending:
-            self._db.executemany("INSERT INTO leaves VALUES (?, ?, ?)", self._pending)
+            self._db.executemany("INSERT INTO leaves VALUES (?, ?, ?, ?)", self._pending)
             self._db.commit()
             self._pending.clear()
 
@@ -94,21 +98,28 @@ class LeafIndex:
         (n,) = self._db.execute("SELECT COUNT(DISTINCT key) FROM leaves").fetchone()
         return int(n)
 
-    def _ordered(self) -> Iterator[tuple[bytes, bytes, bool]]:
-        """(key, digest, is_repeat) in key order, first arrival first."""
+    def _ordered(self) -> Iterator[tuple[bytes, bytes, str, bool]]:
+        """(key, digest, origin, is_repeat) in key order, first arrival first."""
         self._flush()
         prev: bytes | None = None
-        for key, digest in self._db.execute("SELECT key, digest FROM leaves ORDER BY key, seq"):
+        sql = "SELECT key, digest, origin FROM leaves ORDER BY key, seq"
+        for key, digest, origin in self._db.execute(sql):
             k = bytes(key)
-            yield k, bytes(digest), k == prev
+            yield k, bytes(digest), origin or "", k == prev
             prev = k
 
     def sorted_leaves(self) -> Iterator[tuple[str, bytes]]:
         """Every distinct key with the digest that arrived first, sorted by the
         key's UTF-8 bytes (MAN-2.3)."""
-        for key, digest, repeat in self._ordered():
+        for key, digest, _, repeat in self._ordered():
             if not repeat:
                 yield key.decode("utf-8"), digest
+
+    def sorted_entries(self) -> Iterator[tuple[str, bytes, str]]:
+        """Like :meth:`sorted_leaves`, with each record's origin."""
+        for key, digest, origin, repeat in self._ordered():
+            if not repeat:
+                yield key.decode("utf-8"), digest, origin
 
     def leaf_hashes(self) -> Iterator[bytes]:
         """The Merkle leaf hashes in tree order."""
@@ -136,11 +147,12 @@ class LeafIndex:
         ).fetchone()
         return int(n), bytes(row[0])
 
-    def duplicates(self) -> Iterator[tuple[str, bytes]]:
-        """Every repeat arrival of a key already present (identical or not), by key."""
-        for key, digest, repeat in self._ordered():
+    def duplicates(self) -> Iterator[tuple[str, bytes, str]]:
+        """Every repeat arrival of a key already present (identical or not), by
+        key: ``(key, digest, origin)``."""
+        for key, digest, origin, repeat in self._ordered():
             if repeat:
-                yield key.decode("utf-8"), digest
+                yield key.decode("utf-8"), digest, origin
 
     # -- lifetime -----------------------------------------------------------
 

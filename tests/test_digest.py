@@ -19,20 +19,33 @@ from chainaudit.digest import (
 from chainaudit.model import AuditEvent, EntityRecord, Envelope, KeyState, WrappedDek
 
 
-def entity(addr: str = "dialogue:d-1/entity:perspective/01#02", **attrs: dict[str, object]) -> EntityRecord:
+def entity(
+    addr: str = "dialogue:d-1/entity:perspective/01#02", **attrs: dict[str, object]
+) -> EntityRecord:
     env = Envelope(b"\x01" * 40, b"\x02" * 12, "dek#d-1#1", "00" * 32)
     return EntityRecord(Address.parse(addr), dict(attrs) or {"status": {"S": "open"}}, env)
 
 
 def dek() -> WrappedDek:
     return WrappedDek(
-        "dek#d-1#1", "d-1", 1, "u-1", "aes-kw", b"\x03" * 40, None, KeyState.ACTIVE,
+        "dek#d-1#1",
+        "d-1",
+        1,
+        "u-1",
+        "aes-kw",
+        b"\x03" * 40,
+        None,
+        KeyState.ACTIVE,
         "2026-01-01T00:00:00Z",
     )
 
 
-def event(chain: str = "crypto", event_id: str = "0190a000-0000-7000-8000-000000000001") -> AuditEvent:
-    return AuditEvent(chain, {"event_id": event_id, "operation": "encrypt", "event_hash": "ab" * 32})
+def event(
+    chain: str = "crypto", event_id: str = "0190a000-0000-7000-8000-000000000001"
+) -> AuditEvent:
+    return AuditEvent(
+        chain, {"event_id": event_id, "operation": "encrypt", "event_hash": "ab" * 32}
+    )
 
 
 def test_record_keys_per_kind() -> None:
@@ -51,7 +64,14 @@ def test_audit_key_escapes_the_chain_separator() -> None:
 
 def test_dek_key_comes_from_the_physical_key_not_the_attribute() -> None:
     edited = WrappedDek(
-        "dek#other#9", "d-1", 1, "u-1", "aes-kw", b"\x03" * 40, None, KeyState.ACTIVE,
+        "dek#other#9",
+        "d-1",
+        1,
+        "u-1",
+        "aes-kw",
+        b"\x03" * 40,
+        None,
+        KeyState.ACTIVE,
         "2026-01-01T00:00:00Z",
     )
     assert record_key(edited) == record_key(dek())
@@ -62,7 +82,9 @@ def test_digest_is_blake3_over_prefix_and_jcs() -> None:
     import blake3
 
     r = entity()
-    assert record_digest(r) == blake3.blake3(RECORD_DIGEST_PREFIX + canonical_record_json(r)).digest()
+    assert (
+        record_digest(r) == blake3.blake3(RECORD_DIGEST_PREFIX + canonical_record_json(r)).digest()
+    )
     assert canonical_record_json(r).startswith(b'{"aad_hash":{"S":"')
 
 
@@ -70,13 +92,24 @@ def test_numbers_and_sets_are_canonical() -> None:
     a = entity(score={"N": "1.50"}, tags={"SS": ["b", "a"]}, ns={"NS": ["2", "1.0"]})
     b = entity(score={"N": "1.5"}, tags={"SS": ["a", "b"]}, ns={"NS": ["1", "2.00"]})
     assert record_digest(a) == record_digest(b)
-    assert record_digest(a) != record_digest(entity(score={"N": "1.51"}, tags={"SS": ["a", "b"]}, ns={"NS": ["1", "2"]}))
+    assert record_digest(a) != record_digest(
+        entity(score={"N": "1.51"}, tags={"SS": ["a", "b"]}, ns={"NS": ["1", "2"]})
+    )
 
 
 @pytest.mark.parametrize(
     ("text", "canon"),
-    [("1.50", "1.5"), ("-0", "0"), ("0.000", "0"), ("1E+2", "100"), ("007", "7"), ("-1.0e-3", "-0.001"),
-     ("x", "x"), ("1_0", "1_0"), (" 1", " 1")],
+    [
+        ("1.50", "1.5"),
+        ("-0", "0"),
+        ("0.000", "0"),
+        ("1E+2", "100"),
+        ("007", "7"),
+        ("-1.0e-3", "-0.001"),
+        ("x", "x"),
+        ("1_0", "1_0"),
+        (" 1", " 1"),
+    ],
 )
 def test_canonical_number(text: str, canon: str) -> None:
     assert canonical_number(text) == canon
@@ -89,7 +122,9 @@ def test_any_single_bit_of_ciphertext_changes_the_digest(ct: bytes, bit: int) ->
     flipped[bit // 8] ^= 1 << (bit % 8)
     base = Envelope(ct, b"\x00" * 12, "dek#d#1", "00" * 32)
     a = EntityRecord(Address.parse("dialogue:d/entity:meta"), {}, base)
-    b = EntityRecord(a.address, {}, Envelope(bytes(flipped), base.nonce, base.key_id, base.aad_hash))
+    b = EntityRecord(
+        a.address, {}, Envelope(bytes(flipped), base.nonce, base.key_id, base.aad_hash)
+    )
     assert record_digest(a) != record_digest(b)
 
 

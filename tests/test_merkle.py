@@ -42,10 +42,12 @@ def leaves_of(n: int) -> list[bytes]:
 
 
 def test_hash_prefixes_are_the_rfc_ones() -> None:
-    assert EMPTY_ROOT == blake3.blake3(b"").digest()
+    assert blake3.blake3(b"").digest() == EMPTY_ROOT
     d = bytes(range(32))
     assert leaf_hash("ab", d) == blake3.blake3(b"\x00\x00\x00\x00\x02ab" + d).digest()
-    assert node_hash(b"L" * 32, b"R" * 32) == blake3.blake3(b"\x01" + b"L" * 32 + b"R" * 32).digest()
+    assert (
+        node_hash(b"L" * 32, b"R" * 32) == blake3.blake3(b"\x01" + b"L" * 32 + b"R" * 32).digest()
+    )
     with pytest.raises(ValueError):
         leaf_hash("a", b"short")
 
@@ -114,7 +116,9 @@ def test_wrong_index_size_or_length_fails(data: st.DataObject) -> None:
     size = data.draw(st.integers(min_value=m + 1, max_value=300).filter(lambda x: x != n))
     if len(proof_ranges(m, size)) != len(proof):
         assert not verify_inclusion(m, size, leaves[m], proof, root).ok
-    assert not verify_inclusion(n - 1, n + 1, leaves[n - 1], inclusion_proof(leaves, n, n - 1), root).ok
+    assert not verify_inclusion(
+        n - 1, n + 1, leaves[n - 1], inclusion_proof(leaves, n, n - 1), root
+    ).ok
     if proof:
         assert not verify_inclusion(m, n, leaves[m], proof[:-1], root).ok
     assert not verify_inclusion(m, n, leaves[m], [*proof, root], root).ok

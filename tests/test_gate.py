@@ -1,0 +1,185 @@
+"""MAN-4: gate post names every missing, extra and changed record, and checks chain tips."""
+
+from __future__ import annotations
+
+import dataclasses
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from chainaudit import codes
+from chainaudit.digest import record_key
+from chainaudit.findings import Finding, Result
+from chainaudit.gate import gate_post
+from chainaudit.manifest import manifest_digest, public_key_bytes
+from chainaudit.model import EntityRecord, Record
+from chainaudit.vectorgen.manifest import (
+    OTHER_LABEL,
+    SIGNER_LABEL,
+    audit_events,
+    boundary_event,
+    sample_manifest,
+    sample_records,
+    vector_key,
+)
+
+PINNED = [public_key_bytes(vector_key(SIGNER_LABEL))]
+MANIFEST, LEAVES = sample_manifest()
+
+
+def run(target: list[Record], *, leaves: bool = True, pinned: list[bytes] = PINNED) -> Result:
+    lines = LEAVES.splitlines(keepends=True) if leaves else None
+    return gate_post(MANIFEST, iter(target), pinned=pinned, leaves=lines)
+
+
+def by_code(result: Result) -> dict[str, list[str]]:
+    out: dict[str, list[str]] = {}
+    for f in result:
+        out.setdefault(f.code.name, []).append(f.where)
+    return out
+
+
+def flip_ciphertext(r: EntityRecord) -> EntityRecord:
+    assert r.envelope is not None
+    ct = bytearray(r.envelope.ciphertext)
+    ct[0] ^= 1
+    return dataclasses.replace(r, envelope=dataclasses.replace(r.envelope, ciphertext=bytes(ct)))
+
+
+def test_exact_copy_passes() -> None:
+    result = run(list(reversed(sample_records())))
+    assert result.findings == []
+    assert result.ok
+    assert result.checked["records"] == 20
+    assert result.checked["chains"] == 3
+
+
+def test_missing_record_is_named() -> None:
+    recs = sample_records()
+    gone = recs.pop(2)
+    got = by_code(run(recs))
+    assert got["MANIFEST_RECORD_MISSING"] == [record_key(gone)]
+    assert got["MANIFEST_ROOT_MISMATCH"] == ["merkle"]
+    assert got["MANIFEST_COUNT_MISMATCH"] == ["totals", "dialogue:d-1"]
+
+
+def test_extra_record_is_named() -> None:
+    recs = sample_records()
+    extra = dataclasses.replace(
+        recs[1], address=type(recs[1].address).parse("dialogue:d-1/entity:expert/eve")
+    )  # type: ignore[union-attr]
+    result = run([*recs, extra])
+    got = by_code(result)
+    assert got["MANIFEST_RECORD_EXTRA"] == ["dialogue:d-1/entity:expert/eve"]
+    (f,) = [f for f in result if f.code is codes.MANIFEST_RECORD_EXTRA]
+    assert f.source == "sample:dialogue:d-1/entity:expert/ada"
+
+
+def test_changed_record_is_named_with_both_digests() -> None:
+    recs = sample_records()
+    r = recs[2]
+    assert isinstance(r, EntityRecord)
+    recs[2] = flip_ciphertext(r)
+    result = run(recs)
+    changed = [f for f in result if f.code is codes.MANIFEST_RECORD_CHANGED]
+    assert [f.where for f in changed] == [str(r.address)]
+    assert changed[0].expected != changed[0].actual
+    assert "MANIFEST_COUNT_MISMATCH" not in by_code(result)
+
+
+def test_without_leaves_the_root_still_catches_it() -> None:
+    recs = sample_records()
+    recs[2] = flip_ciphertext(recs[2])  # type: ignore[arg-type]
+    got = by_code(run(recs, leaves=False))
+    assert set(got) == {"MANIFEST_ROOT_MISMATCH", "MANIFEST_LEAVES_ABSENT"}
+    assert run(sample_records(), leaves=False).findings == []
+
+
+def test_tampered_leaves_file_is_reported() -> None:
+    lines = LEAVES.splitlines(keepends=True)
+    # Drop one line: sorted and well formed, but no longer the signed root.
+    result = gate_post(MANIFEST, iter(sample_records()), pinned=PINNED, leaves=lines[1:])
+    assert "MANIFEST_LEAVES_INVALID" in by_code(result)
+    assert "MANIFEST_RECORD_EXTRA" in by_code(result)
+    # Unsorted: stops naming, still reports.
+    result = gate_post(MANIFEST, iter(sample_records()), pinned=PINNED, leaves=[lines[1], lines[0]])
+    assert by_code(result)["MANIFEST_LEAVES_INVALID"] == ["leaves"]
+
+
+def test_untrusted_manifest_is_not_ok() -> None:
+    result = run(sample_records(), pinned=[public_key_bytes(vector_key(OTHER_LABEL))])
+    assert by_code(result) == {"MANIFEST_SIGNER_UNTRUSTED": ["manifest"]}
+    assert not result.ok
+
+
+def test_chain_bridged_by_boundary_passes_with_a_notice() -> None:
+    tip = MANIFEST["chains"]["crypto"]["tip"]
+    b = boundary_event("crypto", 4, tip, manifest_digest(MANIFEST))
+    after = audit_events("crypto", 2, start=5, prev=b.fields["event_hash"])
+    result = run([*sample_records(), b, *after])
+    assert by_code(result) == {"MANIFEST_CHAIN_BRIDGED": ["chain:crypto@4"]}
+    assert result.findings[0].extra["appended"] == 3
+    assert result.ok
+
+
+def test_chain_grown_without_boundary() -> None:
+    tip = MANIFEST["chains"]["crypto"]["tip"]
+    more = audit_events("crypto", 1, start=4, prev=tip)
+    result = run([*sample_records(), *more])
+    assert by_code(result) == {"MANIFEST_CHAIN_UNBRIDGED": ["chain:crypto@4"]}
+    assert result.findings[0].source == record_key(more[0])
+
+
+def test_boundary_from_another_state_or_manifest() -> None:
+    b = boundary_event("crypto", 4, "ab" * 32, None)
+    assert by_code(run([*sample_records(), b])) == {
+        "MANIFEST_CHAIN_TIP_MISMATCH": ["chain:crypto@4"]
+    }
+    tip = MANIFEST["chains"]["crypto"]["tip"]
+    b = boundary_event("crypto", 4, tip, "cd" * 32)
+    assert by_code(run([*sample_records(), b])) == {
+        "MANIFEST_CHAIN_TIP_MISMATCH": ["chain:crypto@4"]
+    }
+
+
+def test_truncated_chain() -> None:
+    recs = [r for r in sample_records() if getattr(r, "fields", {}).get("seq") != 3]
+    got = by_code(run(recs))
+    assert got["MANIFEST_RECORD_MISSING"] == ["audit:crypto/01890a5d-ac96-7004-8000-000000000004"]
+    assert "chain:crypto" in got["MANIFEST_COUNT_MISMATCH"]
+
+
+def test_source_findings_pass_through() -> None:
+    f = Finding(codes.RECORD_MALFORMED, "x.ndjson:3", "bad")
+    result = gate_post(
+        MANIFEST,
+        iter([*sample_records(), f]),
+        pinned=PINNED,
+        leaves=LEAVES.splitlines(keepends=True),
+    )
+    assert result.findings == [f]
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.data())
+def test_any_deletions_and_changes_are_named_exactly(data: st.DataObject) -> None:
+    recs = sample_records()
+    entities = [
+        i
+        for i, r in enumerate(recs)
+        if isinstance(r, EntityRecord) and r.envelope and r.address.entity_type.value != "event"
+    ]
+    delete = data.draw(st.sets(st.sampled_from(entities), max_size=3))
+    change = data.draw(st.sets(st.sampled_from(entities), max_size=3)) - delete
+    target = [
+        flip_ciphertext(r) if i in change else r for i, r in enumerate(recs) if i not in delete
+    ]  # type: ignore[arg-type]
+    got = by_code(run(target))
+    assert sorted(got.get("MANIFEST_RECORD_MISSING", [])) == sorted(
+        record_key(recs[i]) for i in delete
+    )
+    assert sorted(got.get("MANIFEST_RECORD_CHANGED", [])) == sorted(
+        record_key(recs[i]) for i in change
+    )
+    assert "MANIFEST_RECORD_EXTRA" not in got
+    assert ("MANIFEST_ROOT_MISMATCH" in got) == bool(delete or change)

@@ -1,0 +1,540 @@
+"""Generator of the key-hierarchy golden vectors (``vectors/keys/``, KEY-8).
+
+Five kinds of case, one JSON file each:
+
+* ``kek``: UMK + user id -> KEK (KEY-3), with the exact salt and info bytes;
+* ``key_id``: a key id and whether KEY-2 accepts it (dialogue and version,
+  or the reason it is rejected);
+* ``umk_file``: file bytes + mode and whether KEY-1 accepts them;
+* ``resolve`` (positive): UMK(s) + wrapped-DEK records -> the DEK of a key
+  id, with every intermediate (KEK, wrap AAD, nonce) so a wrapper can be
+  checked byte for byte;
+* ``resolve`` (negative): a named mutation of such a setup, with the status
+  a resolver must return (KEY-5), the finding an envelope under that key
+  gets, and the KEY-7 findings on the record itself.
+
+Expected outcomes are declared here from the spec, not computed by the
+library, so ``tests/test_keys.py`` checking the files is a real test. All
+secrets are SHA-256 of fixed labels: no clock, no randomness.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from chainaudit.item import item_from_record, typed_to_json
+from chainaudit.keys import (
+    KEK_SALT,
+    WrapAlg,
+    derive_kek,
+    destroy,
+    format_key_id,
+    kek_info,
+    retire,
+    wrap_aad,
+    wrap_dek,
+)
+from chainaudit.model import KeyState, WrappedDek
+from chainaudit.umk import Umk
+from chainaudit.vectorgen import derive, write_json
+
+TYPE = "chainaudit/keys-vector"
+VERSION = 1
+SUBDIR = "keys"
+UMK_DOMAIN = b"chainaudit/vectors/keys/umk/"
+DEK_DOMAIN = b"chainaudit/vectors/keys/dek/"
+NONCE_DOMAIN = b"chainaudit/vectors/keys/nonce/"
+T_CREATED = "2026-01-02T03:04:05Z"
+T_ROTATED = "2026-02-01T00:00:00Z"
+T_DESTROYED = "2026-03-01T12:00:00.5Z"
+
+GCM, KW = WrapAlg.A256GCM_KEYID_V1, WrapAlg.A256KW
+D = "dlg-0001"
+D_ESCAPED = "q%2F2026%23x"  # logical dialogue id "q/2026#x"
+USERS = ["alice", "zoë", "用户-7", "bob@example.org", "Ådne Ødegård"]
+
+
+def umk(label: str = "main") -> Umk:
+    return Umk(derive(UMK_DOMAIN, label, 32))
+
+
+def dek(kid: str) -> bytes:
+    return derive(DEK_DOMAIN, kid, 32)
+
+
+def nonce(label: str) -> bytes:
+    return derive(NONCE_DOMAIN, label, 12)
+
+
+def _hex(b: bytes | None) -> str | None:
+    return None if b is None else b.hex()
+
+
+def record(
+    alg: WrapAlg = GCM,
+    dialogue: str = D,
+    version: int = 1,
+    owner: str = "alice",
+    umk_label: str = "main",
+) -> WrappedDek:
+    kid = format_key_id(dialogue, version)
+    n = nonce(kid) if alg is GCM else None
+    kek = derive_kek(umk(umk_label), owner)
+    return wrap_dek(kek, dek(kid), kid, owner, dialogue, version, n, T_CREATED, alg)
+
+
+def record_json(rec: WrappedDek) -> dict[str, Any]:
+    """A record twice: its stored item (DynamoDB typed JSON, binary base64)
+    and its fields in plain form (binary hex)."""
+    item = {k: typed_to_json(v) for k, v in item_from_record(rec).items()}
+    return {
+        "item": item,
+        "fields": {
+            "key_id": rec.key_id,
+            "dialogue": rec.dialogue,
+            "version": rec.version,
+            "owner": rec.owner,
+            "wrap_alg": rec.wrap_alg,
+            "wrapped_key": _hex(rec.wrapped_key),
+            "wrap_nonce": _hex(rec.wrap_nonce),
+            "state": rec.state.value,
+            "created_at": rec.created_at,
+            "destroyed_at": rec.destroyed_at,
+        },
+    }
+
+
+def _head(name: str, kind: str, description: str) -> dict[str, Any]:
+    return {
+        "type": TYPE,
+        "version": VERSION,
+        "name": name,
+        "kind": kind,
+        "description": description,
+    }
+
+
+# --- kek ------------------------------------------------------------------------------
+
+
+def kek_cases() -> list[tuple[str, dict[str, Any]]]:
+    out = []
+    for i, user in enumerate(USERS):
+        m = umk()
+        case = _head(f"kek-user-{i}", "kek", f"KEK of user id {user!r} (KEY-3)")
+        case.update(
+            umk=m.reveal().hex(),
+            user_id=user,
+            user_id_utf8=user.encode("utf-8").hex(),
+            salt=KEK_SALT.hex(),
+            info=kek_info(user).hex(),
+            length=32,
+            kek=derive_kek(m, user).reveal().hex(),
+        )
+        out.append(("positive", case))
+    return out
+
+
+# --- key ids ---------------------------------------------------------------------------
+
+KEY_IDS_VALID = [
+    ("plain", "dek#dlg-0001#1", "dlg-0001", 1),
+    ("escaped-dialogue", f"dek#{D_ESCAPED}#12", D_ESCAPED, 12),
+    ("unicode-dialogue", "dek#zoë:x#3", "zoë:x", 3),
+    ("max-version", "dek#d#2147483647", "d", 2147483647),
+]
+KEY_IDS_INVALID = [
+    ("leading-zero", "dek#d#01", "without leading zeros"),
+    ("version-zero", "dek#d#0", "without leading zeros"),
+    ("version-negative", "dek#d#-1", "without leading zeros"),
+    ("version-non-ascii-digit", "dek#d#٣", "without leading zeros"),
+    ("version-empty", "dek#d#", "without leading zeros"),
+    ("version-too-large", "dek#d#2147483648", "over the limit"),
+    ("extra-field", "dek#d#1#2", "exactly two fields"),
+    ("missing-version", "dek#d", "exactly two fields"),
+    ("unescaped-slash", "dek#a/b#1", "unescaped '/'"),
+    ("lowercase-escape", "dek#a%2f#1", "not one of the escapes"),
+    ("empty-dialogue", "dek##1", "empty component"),
+    ("non-nfc-dialogue", "dek#e\u0301#1", "not in Unicode NFC"),
+    ("wrong-prefix-case", "DEK#d#1", "does not start with 'dek#'"),
+]
+
+
+def key_id_cases() -> list[tuple[str, dict[str, Any]]]:
+    out = []
+    for label, kid, dialogue, version in KEY_IDS_VALID:
+        case = _head(f"key-id-{label}", "key_id", "a valid key id (KEY-2)")
+        case.update(key_id=kid, expected={"valid": True, "dialogue": dialogue, "version": version})
+        out.append(("positive", case))
+    for label, kid, reason in KEY_IDS_INVALID:
+        case = _head(f"key-id-{label}", "key_id", f"rejected by KEY-2: {reason}")
+        case.update(key_id=kid, expected={"valid": False, "error": reason})
+        out.append(("negative", case))
+    return out
+
+
+# --- UMK files ---------------------------------------------------------------------------
+
+
+def umk_file_cases() -> list[tuple[str, dict[str, Any]]]:
+    key = umk().reveal().hex()
+    rows: list[tuple[str, str, bytes, int, str | None]] = [
+        ("positive", "newline-0600", (key + "\n").encode(), 0o600, None),
+        ("positive", "no-newline-0400", key.encode(), 0o400, None),
+        ("negative", "mode-0644", (key + "\n").encode(), 0o644, "chmod 600"),
+        ("negative", "mode-0640", (key + "\n").encode(), 0o640, "chmod 600"),
+        ("negative", "mode-0604", (key + "\n").encode(), 0o604, "chmod 600"),
+        ("negative", "uppercase", key.upper().encode(), 0o600, "upper-case"),
+        ("negative", "crlf", (key + "\r\n").encode(), 0o600, "found 65 characters"),
+        ("negative", "two-newlines", (key + "\n\n").encode(), 0o600, "found 65 characters"),
+        ("negative", "short", key[:62].encode(), 0o600, "found 62 characters"),
+        ("negative", "bom", b"\xef\xbb\xbf" + key.encode(), 0o600, "not ASCII"),
+        ("negative", "space", (" " + key[1:]).encode(), 0o600, "not hex digits"),
+    ]
+    out = []
+    for group, label, content, mode, error in rows:
+        case = _head(f"umk-file-{label}", "umk_file", "UMK file content and mode (KEY-1)")
+        expected: dict[str, Any] = {"valid": error is None}
+        if error is None:
+            expected["umk"] = key
+        else:
+            expected["error"] = error
+        case.update(content=content.hex(), mode=f"{mode:04o}", expected=expected)
+        out.append((group, case))
+    return out
+
+
+# --- resolution: positive -----------------------------------------------------------------
+
+
+def _wrap_detail(rec: WrappedDek, umk_label: str = "main") -> dict[str, Any]:
+    kek = derive_kek(umk(umk_label), rec.owner)
+    detail: dict[str, Any] = {
+        "alg": rec.wrap_alg,
+        "owner": rec.owner,
+        "key_id": rec.key_id,
+        "kek": kek.reveal().hex(),
+        "dek": dek(rec.key_id).hex(),
+        "nonce": _hex(rec.wrap_nonce),
+        "wrapped_key": _hex(rec.wrapped_key),
+    }
+    if rec.wrap_alg == GCM.value:
+        detail["aad"] = wrap_aad(rec.key_id, rec.owner).hex()
+    return detail
+
+
+def _resolve_case(
+    name: str,
+    description: str,
+    records: list[WrappedDek],
+    resolve: str,
+    status: str,
+    finding: str | None,
+    *,
+    umks: dict[str, Any] | None = None,
+    record_findings: list[list[str]] | None = None,
+    dek_of: str | None = None,
+    wraps: tuple[WrappedDek, ...] = (),
+    mutation: str | None = None,
+) -> dict[str, Any]:
+    case = _head(name, "resolve", description)
+    if mutation is not None:
+        case["mutation"] = mutation
+    case["umk"] = umks if umks is not None else {"all": umk().reveal().hex()}
+    case["records"] = [record_json(r) for r in records]
+    if wraps:
+        case["wraps"] = [_wrap_detail(r) for r in wraps]
+    case["resolve"] = resolve
+    case["expected"] = {
+        "status": status,
+        "dek": dek(dek_of).hex() if dek_of else None,
+        "envelope_finding": finding,
+        "record_findings": record_findings or [[] for _ in records],
+    }
+    return case
+
+
+def positive_resolve_cases() -> list[dict[str, Any]]:
+    alice_gcm, alice_kw = record(GCM), record(KW, dialogue="dlg-0002")
+    zoe = record(GCM, dialogue=D_ESCAPED, owner="zoë")
+    kid = format_key_id
+    out = [
+        _resolve_case(
+            "wrapped-dek-gcm",
+            "A256GCM-KEYID-v1 record of alice, unwrapped (KEY-4)",
+            [alice_gcm],
+            kid(D, 1),
+            "found",
+            None,
+            dek_of=kid(D, 1),
+            wraps=(alice_gcm,),
+        ),
+        _resolve_case(
+            "wrapped-dek-a256kw",
+            "A256KW (RFC 3394) record, unwrapped (KEY-4)",
+            [alice_kw],
+            kid("dlg-0002", 1),
+            "found",
+            None,
+            dek_of=kid("dlg-0002", 1),
+            wraps=(alice_kw,),
+        ),
+        _resolve_case(
+            "wrapped-dek-gcm-unicode-owner-escaped-dialogue",
+            "non-ASCII owner and a dialogue id that needs escaping (KEY-2, KEY-3)",
+            [zoe],
+            kid(D_ESCAPED, 1),
+            "found",
+            None,
+            dek_of=kid(D_ESCAPED, 1),
+            wraps=(zoe,),
+        ),
+    ]
+    v1 = retire(record(GCM, version=1))
+    v2 = wrap_dek(
+        derive_kek(umk(), "alice"),
+        dek(kid(D, 2)),
+        kid(D, 2),
+        "alice",
+        D,
+        2,
+        nonce(kid(D, 2)),
+        T_ROTATED,
+    )
+    for version, rec in ((1, v1), (2, v2)):
+        out.append(
+            _resolve_case(
+                f"rotation-resolve-v{version}",
+                "after rotation v1 is retired and v2 active; both resolve (KEY-5)",
+                [v1, v2],
+                kid(D, version),
+                "found",
+                None,
+                dek_of=kid(D, version),
+                wraps=(rec,),
+            )
+        )
+    per_owner = record(GCM, owner="bob@example.org", umk_label="bob")
+    out.append(
+        _resolve_case(
+            "per-owner-umk",
+            "one UMK per owner: bob's record unwraps under bob's UMK (KEY-1)",
+            [per_owner],
+            kid(D, 1),
+            "found",
+            None,
+            umks={
+                "per_owner": {
+                    "alice": umk().reveal().hex(),
+                    "bob@example.org": umk("bob").reveal().hex(),
+                }
+            },
+            dek_of=kid(D, 1),
+        )
+    )
+    return out
+
+
+# --- resolution: negative ------------------------------------------------------------------
+
+
+def _flip(b: bytes | None, bit: int) -> bytes:
+    raw = bytearray(b or b"")
+    raw[bit // 8] ^= 0x80 >> (bit % 8)
+    return bytes(raw)
+
+
+def negative_resolve_cases() -> list[dict[str, Any]]:
+    base, kw = record(GCM), record(KW)
+    kid1, kid2 = format_key_id(D, 1), format_key_id(D, 2)
+    v2 = record(GCM, version=2)
+    v2_kw = record(KW, version=2)
+    bad = [["DEK_RECORD_INVALID"]]
+    uf, kuf = "unwrap_failed", "KEY_UNWRAP_FAILED"
+    out = [
+        _resolve_case(
+            "wrong-owner-gcm",
+            "owner field rewritten alice -> bob: bob's KEK cannot unwrap it",
+            [replace(base, owner="bob")],
+            kid1,
+            uf,
+            kuf,
+            mutation="set owner to 'bob'",
+        ),
+        _resolve_case(
+            "wrong-owner-a256kw",
+            "owner rewritten on an A256KW record: another KEK, unwrap fails",
+            [replace(kw, owner="bob")],
+            kid1,
+            uf,
+            kuf,
+            mutation="set owner to 'bob'",
+        ),
+        _resolve_case(
+            "wrong-umk",
+            "the verifier holds another UMK than the one that wrapped the DEK",
+            [base],
+            kid1,
+            uf,
+            kuf,
+            umks={"all": umk("other").reveal().hex()},
+            mutation="verifier given UMK 'other'",
+        ),
+        _resolve_case(
+            "swapped-key-id-gcm",
+            "v1's wrapped key and nonce copied into the v2 record: the AAD binds the key id, unwrap fails",
+            [base, replace(v2, wrapped_key=base.wrapped_key, wrap_nonce=base.wrap_nonce)],
+            kid2,
+            uf,
+            kuf,
+            mutation="copy wrapped_key and wrap_nonce of dek#dlg-0001#1 into dek#dlg-0001#2",
+        ),
+        _resolve_case(
+            "swapped-key-id-a256kw",
+            "the same swap under A256KW goes unnoticed: v2 resolves to v1's DEK (the documented weakness, KEY-4)",
+            [kw, replace(v2_kw, wrapped_key=kw.wrapped_key)],
+            kid2,
+            "found",
+            None,
+            dek_of=kid1,
+            mutation="copy wrapped_key of dek#dlg-0001#1 into dek#dlg-0001#2",
+        ),
+        _resolve_case(
+            "destroyed",
+            "crypto-shredded: state destroyed, key material removed (KEY-6); no UMK needed",
+            [destroy(base, T_DESTROYED)],
+            kid1,
+            "shredded",
+            "KEY_SHREDDED",
+            umks={},
+            mutation="destroy at " + T_DESTROYED,
+        ),
+        _resolve_case(
+            "destroyed-key-material-present",
+            "state says destroyed but wrapped_key is still there: the record is invalid (KEY-7)",
+            [replace(base, state=KeyState.DESTROYED, destroyed_at=T_DESTROYED)],
+            kid1,
+            "shredded",
+            "KEY_SHREDDED",
+            record_findings=bad,
+            mutation="set state destroyed, keep wrapped_key",
+        ),
+        _resolve_case(
+            "missing-record",
+            "no wrapped-DEK record for the key id (KEY-5)",
+            [base],
+            kid2,
+            "missing",
+            "KEY_MISSING",
+            mutation="resolve dek#dlg-0001#2",
+        ),
+        _resolve_case(
+            "no-umk-for-owner",
+            "per-owner UMKs without the record's owner (KEY-5)",
+            [base],
+            kid1,
+            "missing",
+            "KEY_MISSING",
+            umks={"per_owner": {"bob": umk("bob").reveal().hex()}},
+            mutation="no UMK for alice",
+        ),
+        _resolve_case(
+            "key-id-mismatch",
+            "record stored at dek#1 whose key_id says dek#dlg-0001#2 (KEY-7)",
+            [replace(base, key_id=kid2)],
+            kid1,
+            uf,
+            kuf,
+            record_findings=bad,
+            mutation="set key_id to dek#dlg-0001#2",
+        ),
+        _resolve_case(
+            "unknown-wrap-alg",
+            "wrap_alg not in the registry (KEY-4, KEY-7)",
+            [replace(base, wrap_alg="A128KW")],
+            kid1,
+            uf,
+            kuf,
+            record_findings=bad,
+            mutation="set wrap_alg to 'A128KW'",
+        ),
+        _resolve_case(
+            "wrap-nonce-wrong-length",
+            "11-byte wrap nonce on a GCM record (KEY-7)",
+            [replace(base, wrap_nonce=(base.wrap_nonce or b"")[:11])],
+            kid1,
+            uf,
+            kuf,
+            record_findings=bad,
+            mutation="truncate wrap_nonce to 11 bytes",
+        ),
+        _resolve_case(
+            "active-without-wrapped-key",
+            "active record with no key material (KEY-7)",
+            [replace(base, wrapped_key=None)],
+            kid1,
+            uf,
+            kuf,
+            record_findings=bad,
+            mutation="remove wrapped_key",
+        ),
+        _resolve_case(
+            "conflicting-records",
+            "two different records for one key id: the resolver will not pick (KEY-5)",
+            [base, replace(base, wrapped_key=_flip(base.wrapped_key, 0))],
+            kid1,
+            uf,
+            kuf,
+            mutation="a second copy with bit 0 of wrapped_key flipped",
+        ),
+    ]
+    for alg, rec in ((GCM, base), (KW, kw)):
+        size = len(rec.wrapped_key or b"") * 8
+        for bit in (0, size // 2, size - 1):
+            out.append(
+                _resolve_case(
+                    f"flip-wrapped-key-bit-{bit}-{alg.value.lower()}",
+                    f"bit {bit} (MSB-first) of wrapped_key flipped",
+                    [replace(rec, wrapped_key=_flip(rec.wrapped_key, bit))],
+                    kid1,
+                    uf,
+                    kuf,
+                    mutation=f"flip bit {bit} of wrapped_key",
+                )
+            )
+    for bit in (0, 95):
+        out.append(
+            _resolve_case(
+                f"flip-wrap-nonce-bit-{bit}",
+                f"bit {bit} (MSB-first) of wrap_nonce flipped",
+                [replace(base, wrap_nonce=_flip(base.wrap_nonce, bit))],
+                kid1,
+                uf,
+                kuf,
+                mutation=f"flip bit {bit} of wrap_nonce",
+            )
+        )
+    return out
+
+
+def all_cases() -> list[tuple[str, dict[str, Any]]]:
+    cases = kek_cases() + key_id_cases() + umk_file_cases()
+    cases += [("positive", c) for c in positive_resolve_cases()]
+    cases += [("negative", c) for c in negative_resolve_cases()]
+    return cases
+
+
+def generate(out_dir: Path) -> list[Path]:
+    """Write every key case to ``out_dir/keys/{positive,negative}/NAME.json``."""
+    root = Path(out_dir) / SUBDIR
+    for stale in sorted(root.glob("*/*.json")):
+        stale.unlink()
+    written, names = [], set()
+    for group, case in all_cases():
+        if case["name"] in names:
+            raise AssertionError(f"duplicate vector name {case['name']}")
+        names.add(case["name"])
+        written.append(write_json(root / group / f"{case['name']}.json", case))
+    return written

@@ -266,6 +266,14 @@ def chain_event_from_entity(record: EntityRecord) -> AuditEvent | Finding:
     except AddressError as exc:  # pragma: no cover - Address already validated
         return Finding(codes.CHAIN_EVENT_MALFORMED, where, str(exc), source=record.origin)
     attrs = record.attributes
+    chain_id = lifecycle_chain_id(addr.dialogue)
+    seq_av, id_av = attrs.get("seq", {}), attrs.get("event_id", {})
+    seq_text = seq_av.get("N") if isinstance(seq_av, dict) else None
+    extra: dict[str, Any] = {
+        "chain_id": chain_id,
+        "seq": int(seq_text) if isinstance(seq_text, str) and seq_text.isdigit() else None,
+        "event_id": id_av.get("S") if isinstance(id_av, dict) else None,
+    }
     wanted = dict(LIFECYCLE_ATTRS)
     if "event_kind" in attrs:
         wanted.update(BOUNDARY_ATTRS)
@@ -287,6 +295,7 @@ def chain_event_from_entity(record: EntityRecord) -> AuditEvent | Finding:
                 where,
                 f"attribute {name} must be present with type {tag}",
                 source=record.origin,
+                extra=extra,
             )
         value = av[tag]
         if tag == "N":
@@ -296,6 +305,7 @@ def chain_event_from_entity(record: EntityRecord) -> AuditEvent | Finding:
                     where,
                     f"attribute {name} must be a non-negative integer",
                     source=record.origin,
+                    extra=extra,
                 )
             value = int(value)
         fields[name] = value
@@ -305,8 +315,9 @@ def chain_event_from_entity(record: EntityRecord) -> AuditEvent | Finding:
             where,
             "a lifecycle boundary event's entity id must be its dialogue id",
             source=record.origin,
+            extra=extra,
         )
-    return AuditEvent(lifecycle_chain_id(addr.dialogue), fields, record.origin or where)
+    return AuditEvent(chain_id, fields, record.origin or where)
 
 
 def lifecycle_order_key(event: AuditEvent) -> tuple[int, str]:

@@ -112,10 +112,12 @@ def verify_checkpoint(
     """CHAIN-11: the expectation a checkpoint establishes, or the finding why it cannot."""
     problem = _shape_problem(doc)
     if problem:
-        return Finding(codes.CHECKPOINT_MALFORMED, origin, problem, source=origin)
+        extra = {"chain_id": doc.get("chain_id"), "seq": doc.get("count"), "event_id": None}
+        return Finding(codes.CHECKPOINT_MALFORMED, origin, problem, source=origin, extra=extra)
     statement = {k: doc[k] for k in STATEMENT_FIELDS}
     verdict = trust.check(doc["signer_key_id"], bytes.fromhex(doc["signature"]), message(statement))
     where = f"chain:{doc['chain_id']}@{doc['count']}"
+    extra = {"chain_id": doc["chain_id"], "seq": doc["count"], "event_id": None}
     if verdict == "untrusted":
         return Finding(
             codes.CHECKPOINT_SIGNER_UNTRUSTED,
@@ -123,6 +125,7 @@ def verify_checkpoint(
             "the checkpoint's signer is not a pinned key",
             actual=doc["signer_key_id"],
             source=origin,
+            extra=extra,
         )
     if verdict == "invalid":
         return Finding(
@@ -131,6 +134,7 @@ def verify_checkpoint(
             "the checkpoint's signature does not verify under the pinned key",
             actual=doc["signer_key_id"],
             source=origin,
+            extra=extra,
         )
     return ChainExpectation(
         doc["chain_id"], doc["count"], doc["tip_hash"], doc["hash_alg"], "checkpoint", origin

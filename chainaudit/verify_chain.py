@@ -185,6 +185,8 @@ class ChainVerifier:
         f = event.fields
         seq = f.get("seq")
         where = f"chain:{st.chain_id}@{seq}"
+        if isinstance(seq, bool) or not isinstance(seq, int):
+            seq = None
         extra = {"chain_id": st.chain_id, "seq": seq, "event_id": f.get("event_id")}
         src = event.origin or None
         problem = shape_problem(st.chain_id, f)
@@ -247,9 +249,18 @@ class ChainVerifier:
         if boundary:
             st.findings.extend(check_boundary(st.chain_id, f, self.policy.trust, where, extra))
         return _Event(
-            f, f["seq"], f["event_hash"], f["previous_hash"], uid, alg, known, boundary, store,
-            where, extra,
-        )  # fmt: skip
+            f,
+            f["seq"],
+            f["event_hash"],
+            f["previous_hash"],
+            uid,
+            alg,
+            known,
+            boundary,
+            store,
+            where,
+            extra,
+        )
 
     def _resolve_held(self, st: _State, p: _Event, ev: _Event) -> bool:
         """CHAIN-7 step 2; True when ``ev`` was consumed (swapped neighbours)."""
@@ -355,9 +366,14 @@ class ChainVerifier:
             st.held = ev
         elif ev.seq == n - 1 and equal(ev.hash, st.tip):
             self._add(
-                st, codes.CHAIN_DUPLICATE, ev.where, "the event is stored twice", ev.extra,
-                expected=str(n), actual=str(ev.seq),
-            )  # fmt: skip
+                st,
+                codes.CHAIN_DUPLICATE,
+                ev.where,
+                "the event is stored twice",
+                ev.extra,
+                expected=str(n),
+                actual=str(ev.seq),
+            )
         elif ev.seq == n - 1 and equal(ev.prev, st.tip_prev):
             self._add(
                 st,

@@ -80,6 +80,10 @@ SUBKEY_PARTS: dict[EntityType, tuple[str, ...]] = {
 
 #: Entity types whose items carry no encrypted fields (ADDR-2).
 CLEARTEXT_ONLY = frozenset({EntityType.REF})
+#: Entity types whose envelope is optional (ENV-2): a lifecycle event's chain
+#: fields are cleartext, and a migration-boundary event is written by the
+#: migration tool, which holds no keys.
+ENVELOPE_OPTIONAL = frozenset({EntityType.EVENT})
 
 
 def escape_component(value: str) -> str:
@@ -285,8 +289,13 @@ class Address:
 
     @property
     def has_envelope(self) -> bool:
-        """Whether items at this address carry an encryption envelope."""
+        """Whether items at this address may carry an encryption envelope."""
         return self.entity_type not in CLEARTEXT_ONLY
+
+    @property
+    def envelope_required(self) -> bool:
+        """Whether items at this address must carry an encryption envelope (ENV-2)."""
+        return self.has_envelope and self.entity_type not in ENVELOPE_OPTIONAL
 
 
 def _split_subkey(subkey: str) -> tuple[str, ...]:

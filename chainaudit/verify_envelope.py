@@ -131,6 +131,8 @@ def _check(record: EntityRecord, resolver: DekResolver | None) -> _Check:
             )
         return chk
     if env is None:
+        if not record.address.envelope_required:
+            return chk  # ENV-2: lifecycle events may be cleartext only
         chk.add(
             codes.ENVELOPE_MISSING,
             f"a {record.address.entity_type.value} must be encrypted but has no envelope",

@@ -158,7 +158,7 @@ class DynamoDBStore:
 
     # -- table -----------------------------------------------------------------
 
-    def create_table(self, *, wait_delay: int = 1, wait_attempts: int = 120) -> None:
+    def create_table(self, *, wait_delay: float = 1.0, wait_attempts: int = 300) -> None:
         """Create the table with the brief's key schema (on-demand billing)
         and wait until it is ACTIVE. An existing table is left as it is."""
         try:
@@ -181,7 +181,8 @@ class DynamoDBStore:
         try:
             self.client.get_waiter("table_exists").wait(
                 TableName=self.table,
-                WaiterConfig={"Delay": wait_delay, "MaxAttempts": wait_attempts},
+                # botocore sleeps Delay seconds as given; fractions work (the stub says int).
+                WaiterConfig={"Delay": wait_delay, "MaxAttempts": wait_attempts},  # type: ignore[typeddict-item]
             )
         except botocore.exceptions.WaiterError as exc:
             raise self._fail("waiting for ACTIVE", exc) from None

@@ -586,3 +586,12 @@ PROOF_MANIFEST_MISMATCH = register(
     "the proof names another manifest (digest, root or tree size differ)",
     "Verify the proof against the manifest it was made from.",
 )
+
+# --- Runs (docs/cli.md) ------------------------------------------------------
+NOTHING_CHECKED = register(
+    "NOTHING_CHECKED",
+    U,
+    "CLI-3",
+    "the source held no records, so nothing was verified",
+    "Check the path, table or DSN: an empty source is never a pass.",
+)

@@ -93,41 +93,9 @@ class Umk(SecretKey):
         """Read a UMK file (KEY-1): 64 lower-case hex characters, optionally
         followed by one ``\\n``; mode must grant nothing to group or others.
 
-        The mode is checked on the opened descriptor, so a file swapped
-        between the check and the read cannot slip through.
         Raises :class:`~chainaudit.errors.KeySourceError`.
         """
-        p = Path(path)
-        try:
-            fd = os.open(p, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
-        except OSError as exc:
-            raise KeySourceError(f"UMK file {p}: cannot open ({exc.strerror})") from None
-        try:
-            st = os.fstat(fd)
-            if not stat.S_ISREG(st.st_mode):
-                raise KeySourceError(f"UMK file {p}: not a regular file")
-            loose = stat.S_IMODE(st.st_mode) & 0o077
-            if loose:
-                raise KeySourceError(
-                    f"UMK file {p} has mode {stat.S_IMODE(st.st_mode):04o}: it is accessible by "
-                    f"group or others, so the key may already be exposed. Restrict it with "
-                    f"`chmod 600 {p}` (and consider rotating the key)."
-                )
-            raw = os.read(fd, 4096)
-        finally:
-            os.close(fd)
-        try:
-            text = raw.decode("ascii")
-        except UnicodeDecodeError:
-            raise KeySourceError(
-                f"UMK file {p}: not ASCII; expected 64 lower-case hex characters"
-            ) from None
-        if text.endswith("\n"):
-            text = text[:-1]
-        problem = _hex_problem(text)
-        if problem:
-            raise KeySourceError(f"UMK file {p}: {problem}")
-        return cls(bytes.fromhex(text))
+        return cls(read_secret_file(path, "UMK file"))
 
 
 class Kek(SecretKey):
@@ -151,24 +119,63 @@ def _hex_problem(text: str) -> str:
     return ""
 
 
-def create_umk_file(path: str | os.PathLike[str]) -> Umk:
-    """Write a new random UMK to ``path`` with mode 0600, atomically (KEY-1).
+def read_secret_file(path: str | os.PathLike[str], label: str) -> bytes:
+    """Read a 32-byte secret stored as 64 lower-case hex characters (KEY-1).
 
-    The key is written to a temporary file created with mode 0600 in the same
-    directory and renamed into place, so no reader ever sees a partial file
+    The same format serves UMK files and Ed25519 signing-key seeds. The mode
+    is checked on the opened descriptor, so a file swapped between the check
+    and the read cannot slip through. Messages name the file, never the key.
+    """
+    p = Path(path)
+    try:
+        fd = os.open(p, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
+    except OSError as exc:
+        raise KeySourceError(f"{label} {p}: cannot open ({exc.strerror})") from None
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise KeySourceError(f"{label} {p}: not a regular file")
+        loose = stat.S_IMODE(st.st_mode) & 0o077
+        if loose:
+            raise KeySourceError(
+                f"{label} {p} has mode {stat.S_IMODE(st.st_mode):04o}: it is accessible by "
+                f"group or others, so the key may already be exposed. Restrict it with "
+                f"`chmod 600 {p}` (and consider rotating the key)."
+            )
+        raw = os.read(fd, 4096)
+    finally:
+        os.close(fd)
+    try:
+        text = raw.decode("ascii")
+    except UnicodeDecodeError:
+        raise KeySourceError(
+            f"{label} {p}: not ASCII; expected 64 lower-case hex characters"
+        ) from None
+    if text.endswith("\n"):
+        text = text[:-1]
+    problem = _hex_problem(text)
+    if problem:
+        raise KeySourceError(f"{label} {p}: {problem}")
+    return bytes.fromhex(text)
+
+
+def write_secret_file(path: str | os.PathLike[str], material: bytes, label: str) -> None:
+    """Write a 32-byte secret as hex with mode 0600, atomically; never overwrite.
+
+    The key goes to a temporary file created with mode 0600 in the same
+    directory and is linked into place, so no reader ever sees a partial file
     or a moment of looser permissions. Refuses to overwrite an existing file:
     replacing a UMK would orphan every DEK wrapped under it.
     """
     p = Path(path)
     if p.exists():
-        raise KeySourceError(f"UMK file {p} already exists; refusing to overwrite it")
-    umk = Umk(secrets.token_bytes(UMK_BYTES))
+        raise KeySourceError(f"{label} {p} already exists; refusing to overwrite it")
     tmp = p.with_name(f".{p.name}.{secrets.token_hex(8)}.tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0), 0o600)
     try:
         try:
             os.fchmod(fd, 0o600)  # the umask cannot widen it, but be explicit
-            os.write(fd, (umk.reveal().hex() + "\n").encode("ascii"))
+            os.write(fd, (material.hex() + "\n").encode("ascii"))
             os.fsync(fd)
         finally:
             os.close(fd)
@@ -176,4 +183,10 @@ def create_umk_file(path: str | os.PathLike[str]) -> Umk:
         os.link(tmp, p)
     finally:
         tmp.unlink(missing_ok=True)
+
+
+def create_umk_file(path: str | os.PathLike[str]) -> Umk:
+    """Write a new random UMK to ``path`` with mode 0600, atomically (KEY-1)."""
+    umk = Umk(secrets.token_bytes(UMK_BYTES))
+    write_secret_file(path, umk.reveal(), "UMK file")
     return umk

@@ -1,0 +1,179 @@
+"""The full verification of one source: envelopes, keys, chains, key history.
+
+This is what ``chainaudit verify`` runs. It wires the pure verifiers to a
+:class:`~chainaudit.sources.Source` and returns one
+:class:`~chainaudit.findings.Result` plus a :class:`Summary` of what was
+covered. No verifier here reads the clock or prints.
+
+Passes (bounded memory throughout):
+
+1. Read every item once: keep the source's own findings, check wrapped-DEK
+   records and feed the key ring, feed the key-history check, spool chain
+   events to disk (:mod:`chainaudit.spool`), and, without keys, run the
+   keyless envelope checks.
+2. With keys only: read the source again and run the envelope checks with
+   the key ring, now that every wrapped DEK is known (stores return DEK
+   items in no useful order relative to the records they open).
+3. Verify every chain from the spool, in chain order, optionally split by
+   chain across worker processes (CHAIN-8).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import partial
+from pathlib import Path
+
+from chainaudit import codes
+from chainaudit.address import EntityType
+from chainaudit.chain import chain_event_from_entity
+from chainaudit.checkpoint import ChainExpectation, verify_checkpoint
+from chainaudit.findings import Finding, Result
+from chainaudit.keyhistory import KeyHistory
+from chainaudit.keyring import KeyRing
+from chainaudit.keys import check_dek_record
+from chainaudit.model import AuditEvent, EntityRecord, WrappedDek
+from chainaudit.signing import TrustStore
+from chainaudit.sources import Source
+from chainaudit.spool import EventSpool, read_spool
+from chainaudit.umk import Umk
+from chainaudit.verify_chain import ChainPolicy, ChainVerifier, Partial, resolve, verify_events
+from chainaudit.verify_envelope import EnvelopeVerifier
+
+Progress = Callable[[int], None]
+
+
+@dataclass
+class AuditOptions:
+    """What the user supplied: keys, pinned signers, checkpoints, parallelism."""
+
+    umk: Umk | None = None
+    trust: TrustStore = field(default_factory=TrustStore)
+    checkpoints: list[tuple[str, dict[str, object]]] = field(default_factory=list)
+    expectations: list[ChainExpectation] = field(default_factory=list)
+    workers: int = 1
+    key_history: bool = True
+
+
+@dataclass
+class Summary:
+    """What a run covered; rendered as the report's summary table."""
+
+    source: str = ""
+    records: Counter[str] = field(default_factory=Counter)
+    dialogues: int = 0
+    chains: int = 0
+    keys: int = 0
+    keyed: bool = False
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "source": self.source,
+            "records": dict(sorted(self.records.items())),
+            "dialogues": self.dialogues,
+            "chains": self.chains,
+            "keys": self.keys,
+            "keyed": self.keyed,
+        }
+
+
+def audit(
+    source: Source, options: AuditOptions, progress: Progress | None = None
+) -> tuple[Result, Summary]:
+    """Verify everything in ``source``; see the module docstring for the passes."""
+    result = Result()
+    summary = Summary(source=source.describe(), keyed=options.umk is not None)
+    ring = KeyRing(options.umk) if options.umk is not None else None
+    history = KeyHistory()
+    dialogues: set[str] = set()
+    keys: set[str] = set()
+    expectations = list(options.expectations)
+    for origin, doc in options.checkpoints:
+        got = verify_checkpoint(doc, options.trust, origin)
+        if isinstance(got, Finding):
+            result.add(got)
+        else:
+            expectations.append(got)
+
+    envelopes = EnvelopeVerifier(None) if ring is None else None
+    with EventSpool() as spool:
+        seen = 0
+        for item in source.read():
+            seen += 1
+            if progress is not None and seen % 10_000 == 0:
+                progress(seen)
+            if isinstance(item, Finding):
+                summary.records["unreadable"] += 1
+                result.checked["records"] += 1
+                result.add(item)
+                continue
+            history.feed(item)
+            if isinstance(item, WrappedDek):
+                summary.records["dek"] += 1
+                dialogues.add(item.dialogue)
+                keys.add(item.key_id)
+                result.checked["deks"] += 1
+                result.extend(check_dek_record(item))
+                if ring is not None:
+                    ring.add(item)
+            elif isinstance(item, AuditEvent):
+                summary.records["audit_event"] += 1
+                spool.add(item)
+            else:
+                summary.records["entity"] += 1
+                dialogues.add(item.address.dialogue)
+                if item.envelope is not None:
+                    keys.add(item.envelope.key_id)
+                if envelopes is not None:
+                    envelopes.add(item)
+                if item.address.entity_type is EntityType.EVENT:
+                    event = chain_event_from_entity(item)
+                    if isinstance(event, Finding):
+                        result.add(event)
+                    else:
+                        spool.add(event)
+        if envelopes is not None:
+            result.merge(envelopes.result())
+        elif ring is not None:
+            result.merge(_keyed_pass(source, ring))
+        if options.key_history:
+            result.extend(history.findings())
+        summary.dialogues = len(dialogues)
+        summary.keys = len(keys)
+        spool.seal(max(1, options.workers))
+        policy = ChainPolicy(trust=options.trust, expectations=tuple(expectations))
+        chains = _verify_spooled(spool, policy, options.workers)
+        summary.chains = spool.chains()
+        result.merge(chains)
+    if sum(summary.records.values()) == 0:
+        result.add(Finding(codes.NOTHING_CHECKED, summary.source, "the source holds no records"))
+    return result, summary
+
+
+def _keyed_pass(source: Source, ring: KeyRing) -> Result:
+    """Pass 2: every envelope, checked and opened with the complete key ring."""
+    with EnvelopeVerifier(ring) as verifier:
+        for item in source.read():
+            if isinstance(item, EntityRecord):
+                verifier.add(item)
+        return verifier.result()
+
+
+def _verify_spooled(spool: EventSpool, policy: ChainPolicy, workers: int) -> Result:
+    if workers <= 1 or len(spool) == 0:
+        return verify_events(spool.events(), policy)
+    import multiprocessing
+
+    with multiprocessing.get_context("fork").Pool(workers) as pool:
+        parts = pool.map(partial(_worker, spool.path, policy, workers), range(workers))
+    return resolve(parts)
+
+
+def _worker(path: Path, policy: ChainPolicy, n: int, index: int) -> Partial:
+    """One worker process: verify the chains of partition ``index`` of ``n``."""
+    verifier = ChainVerifier(policy, (index, n))
+    for event in read_spool(path, index):
+        verifier.feed(event)
+    return verifier.finish_partial()

@@ -1,0 +1,305 @@
+"""A realistic sample dataset, built the way the audited service writes data.
+
+``chainaudit demo`` writes it; the end-to-end tests seed stores with it.
+It holds several dialogues with every entity type, a UMK and wrapped DEKs
+per dialogue, the crypto audit log chain, each dialogue's lifecycle chain,
+a key rotation, a crypto-shredded dialogue, and a dialogue whose lifecycle
+chain already crossed a migration boundary (DynamoDB → PostgreSQL).
+
+Everything derives from a seed label (SHA-256 of label and counter), and
+time is a parameter, so the same seed gives the same bytes: the demo's
+output can be quoted in docs and compared in tests. Real writers must use
+fresh random keys and nonces (``keys.new_dek``, ``envelope.seal_random``).
+"""
+
+from __future__ import annotations
+
+import calendar
+import hashlib
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from chainaudit.address import Address, EntityType, escape_component
+from chainaudit.boundary import make_boundary
+from chainaudit.chain import genesis_hash, lifecycle_chain_id, seal
+from chainaudit.envelope import seal as seal_envelope
+from chainaudit.keys import derive_kek, destroy, format_key_id, retire, wrap_dek
+from chainaudit.model import AttrValue, AuditEvent, EntityRecord, Record, WrappedDek
+from chainaudit.signing import private_key_from_label
+from chainaudit.umk import Umk
+from chainaudit.uuid7 import make as make_uuid7
+
+AUDIT_CHAIN = "crypto-audit"
+DEFAULT_SEED = "chainaudit-demo-v1"
+#: 2026-03-02T09:00:00Z, when the sample's first event happens.
+START_MS = calendar.timegm((2026, 3, 2, 9, 0, 0, 0, 0, 0)) * 1000
+
+
+def ts(ms: int) -> str:
+    """RFC 3339 UTC with milliseconds, as every sample timestamp."""
+    secs, milli = divmod(ms, 1000)
+    y, mo, d, h, mi, s = time.gmtime(secs)[:6]
+    return f"{y:04d}-{mo:02d}-{d:02d}T{h:02d}:{mi:02d}:{s:02d}.{milli:03d}Z"
+
+
+@dataclass
+class _Chain:
+    chain_id: str
+    seq: int = 0
+    tip: str = ""
+    alg: str = "sha256"
+
+
+@dataclass
+class Sample:
+    """The dataset: records in write order, plus the secrets an auditor is given."""
+
+    records: list[Record] = field(default_factory=list)
+    umk: Umk | None = None
+    signer: Ed25519PrivateKey | None = None
+    notes: list[str] = field(default_factory=list)
+
+
+class SampleWriter:
+    """Writes entities, keys and both chains as the audited service would."""
+
+    def __init__(self, seed: str = DEFAULT_SEED, start_ms: int = START_MS) -> None:
+        self.seed = seed
+        self.now_ms = start_ms
+        self._counter = 0
+        self.umk = Umk.from_hex(self._bytes("umk").hex())
+        self.signer = private_key_from_label(f"{seed}/migration-signer")
+        self.records: list[Record] = []
+        self._deks: dict[str, tuple[WrappedDek, bytes]] = {}
+        self._chains: dict[str, _Chain] = {}
+
+    # -- deterministic sources ------------------------------------------------
+
+    def _bytes(self, label: str, n: int = 32) -> bytes:
+        self._counter += 1
+        return hashlib.sha256(f"{self.seed}/{label}/{self._counter}".encode()).digest()[:n]
+
+    def _tick(self, ms: int = 1500) -> str:
+        self.now_ms += ms
+        return ts(self.now_ms)
+
+    def _uuid(self) -> str:
+        r = int.from_bytes(self._bytes("uuid", 10), "big")
+        return make_uuid7(self.now_ms, r & 0xFFF, (r >> 12) & ((1 << 62) - 1))
+
+    # -- chains ----------------------------------------------------------------
+
+    def _append(self, chain_id: str, fields: dict[str, Any]) -> dict[str, Any]:
+        ch = self._chains.setdefault(chain_id, _Chain(chain_id))
+        fields = {
+            **fields,
+            "event_id": self._uuid(),
+            "seq": ch.seq,
+            "hash_alg": ch.alg,
+            "previous_hash": ch.tip or genesis_hash(chain_id, ch.alg),
+        }
+        fields.setdefault("timestamp", ts(self.now_ms))
+        sealed = seal(fields)
+        ch.seq += 1
+        ch.tip = sealed["event_hash"]
+        return sealed
+
+    def audit(self, operation: str, key_id: str, outcome: str = "success") -> None:
+        """One crypto audit log event (CHAIN-2)."""
+        self._tick(200)
+        fields = self._append(
+            AUDIT_CHAIN,
+            {
+                "trace_id": self._bytes("trace", 16).hex(),
+                "span_id": self._bytes("span", 8).hex(),
+                "operation": operation,
+                "key_id": key_id,
+                "principal": "svc:dialogues",
+                "outcome": outcome,
+            },
+        )
+        self.records.append(AuditEvent(AUDIT_CHAIN, fields))
+
+    def lifecycle(self, dialogue_id: str, event_type: str, target: Address) -> None:
+        """One lifecycle ``event#...`` item describing ``target`` (CHAIN-5)."""
+        stamp = self._tick(300)
+        d = escape_component(dialogue_id)
+        entity_id = target.subkey if target.parts else dialogue_id
+        fields = self._append(
+            lifecycle_chain_id(d),
+            {
+                "event_type": event_type,
+                "entity_type": target.entity_type.value,
+                "entity_id": entity_id,
+                "timestamp": stamp,
+                "principal": "svc:dialogues",
+            },
+        )
+        self.records.append(_lifecycle_record(d, fields))
+
+    # -- keys ------------------------------------------------------------------
+
+    def new_key(self, dialogue_id: str, owner: str) -> str:
+        """Create (or rotate to) the next DEK version of a dialogue, logged."""
+        d = escape_component(dialogue_id)
+        versions = [v for (dd, v) in (_split(k) for k in self._deks) if dd == d]
+        version = max(versions, default=0) + 1
+        key_id = format_key_id(d, version)
+        if versions:
+            old_id = format_key_id(d, max(versions))
+            old, old_dek = self._deks[old_id]
+            self._deks[old_id] = (retire(old), old_dek)
+        self.audit("derive_kek", key_id)
+        dek = self._bytes("dek")
+        record = wrap_dek(
+            derive_kek(self.umk, owner), dek, key_id, owner, d, version,
+            self._bytes("wrap-nonce", 12), self._tick(100),
+        )  # fmt: skip
+        self._deks[key_id] = (record, dek)
+        self.audit("wrap_dek", key_id)
+        if versions:
+            self.audit("rotate_dek", format_key_id(d, max(versions)))  # CHAIN-9: the retired key
+        return key_id
+
+    def shred(self, key_id: str) -> None:
+        """Crypto-shred a key (KEY-6), logged as ``destroy_dek``."""
+        record, _ = self._deks[key_id]
+        self._deks[key_id] = (destroy(record, self._tick(100)), b"")
+        self.audit("destroy_dek", key_id)
+
+    # -- entities --------------------------------------------------------------
+
+    def entity(
+        self, key_id: str, dialogue_id: str, etype: EntityType, parts: tuple[str, ...],
+        payload: dict[str, Any], attrs: dict[str, AttrValue] | None = None,
+    ) -> Address:  # fmt: skip
+        """Seal and store one entity, with its lifecycle event and audit event."""
+        address = Address.of(dialogue_id, etype, *parts)
+        stamp = self._tick()
+        cleartext: dict[str, AttrValue] = {
+            "entity_type": {"S": etype.value},
+            "created_at": {"S": stamp},
+            "updated_at": {"S": stamp},
+            **(attrs or {}),
+        }
+        envelope = None
+        if address.has_envelope:
+            _, dek = self._deks[key_id]
+            envelope = seal_envelope(address, payload, dek, key_id, self._bytes("nonce", 12))
+            self.audit("encrypt", key_id)
+        self.records.append(EntityRecord(address, cleartext, envelope))
+        self.lifecycle(dialogue_id, "created", address)
+        return address
+
+    def boundary(self, dialogue_id: str, source: str, target: str) -> None:
+        """Cut the dialogue's lifecycle chain here with a signed boundary (CHAIN-12)."""
+        d = escape_component(dialogue_id)
+        chain_id = lifecycle_chain_id(d)
+        ch = self._chains[chain_id]
+        stamp = self._tick(60_000)
+        fields = make_boundary(
+            self.signer,
+            event_id=self._uuid(),
+            timestamp=stamp,
+            hash_alg="blake3",
+            source_backend=source,
+            source_chain_id=chain_id,
+            source_count=ch.seq,
+            source_tip_hash=ch.tip,
+            source_hash_alg=ch.alg,
+            target_backend=target,
+            target_chain_id=chain_id,
+            extra={"entity_type": "meta", "entity_id": dialogue_id},
+        )
+        ch.seq += 1
+        ch.tip = fields["event_hash"]
+        ch.alg = "blake3"
+        self.records.append(_lifecycle_record(d, fields))
+
+    def finish(self) -> Sample:
+        """All records, with every wrapped DEK in its final state."""
+        records = list(self.records) + [rec for rec, _ in self._deks.values()]
+        return Sample(records, self.umk, self.signer)
+
+
+def _split(key_id: str) -> tuple[str, int]:
+    _, d, v = key_id.split("#")
+    return d, int(v)
+
+
+def _lifecycle_record(dialogue: str, fields: dict[str, Any]) -> EntityRecord:
+    address = Address(
+        dialogue,
+        EntityType.EVENT,
+        (fields["entity_type"], escape_component(fields["entity_id"]), fields["timestamp"]),
+    )
+    attrs: dict[str, AttrValue] = {}
+    for name, value in fields.items():
+        if name in ("entity_type", "entity_id", "timestamp"):
+            continue
+        if value is None:
+            attrs[name] = {"NULL": True}
+        elif isinstance(value, int):
+            attrs[name] = {"N": str(value)}
+        else:
+            attrs[name] = {"S": value}
+    return EntityRecord(address, attrs, None)
+
+
+def _dialogue(w: SampleWriter, dialogue_id: str, owner: str, title: str) -> str:
+    """One dialogue with every entity type; returns its current key id."""
+    key = w.new_key(dialogue_id, owner)
+    w.entity(key, dialogue_id, EntityType.META, (), {"title": title, "owner": owner},
+             {"status": {"S": "open"}})  # fmt: skip
+    for slug, name in (("muffin", "Muffin"), ("scone", "Scone")):
+        w.entity(key, dialogue_id, EntityType.EXPERT, (slug,), {"name": name, "persona": f"{name} argues"},
+                 {"tier": {"S": "core"}})  # fmt: skip
+    for r in ("01", "02"):
+        w.entity(key, dialogue_id, EntityType.ROUND, (r,), {"summary": f"round {r}"},
+                 {"status": {"S": "closed"}})  # fmt: skip
+        for n in ("01", "02"):
+            for et in (EntityType.PERSPECTIVE, EntityType.TENSION, EntityType.RECOMMENDATION,
+                       EntityType.EVIDENCE, EntityType.CLAIM):  # fmt: skip
+                w.entity(key, dialogue_id, et, (r, n), {"text": f"{et.value} {r}.{n} of {title}"},
+                         {"score": {"N": str(int(r) * 10 + int(n))}})  # fmt: skip
+            w.entity(key, dialogue_id, EntityType.MOVE, (r, "muffin", n), {"move": "concede"})
+    w.entity(key, dialogue_id, EntityType.VERDICT, ("final",), {"verdict": f"{title}: adopt"},
+             {"status": {"S": "final"}})  # fmt: skip
+    w.entity(key, dialogue_id, EntityType.REF, ("P0101", "supports", "T0101"), {},
+             {"source": {"S": "perspective#01#01"}})  # fmt: skip
+    return key
+
+
+def build_sample(seed: str = DEFAULT_SEED) -> Sample:
+    """The demo dataset (see the module docstring); deterministic in ``seed``."""
+    w = SampleWriter(seed)
+    _dialogue(w, "dlg-2026-001", "user:ada", "Storage engine")
+    key = _dialogue(w, "dlg-2026-002", "user:grace", "Key rotation policy")
+    # Rotation: new version; later writes use it, earlier records stay under v1.
+    key2 = w.new_key("dlg-2026-002", "user:grace")
+    w.entity(key2, "dlg-2026-002", EntityType.VERDICT, ("addendum",), {"verdict": "rotate yearly"})
+    assert key != key2
+    shredded = _dialogue(w, "dlg-2026-003", "user:linus", "Erased on request")
+    w.shred(shredded)
+    _dialogue(w, "dlg/2026#004 Zürich", "user:émile", "Ids that need escaping")
+    _dialogue(w, "dlg-2026-005", "user:ada", "Migrated dialogue")
+    w.boundary("dlg-2026-005", "dynamodb", "postgresql")
+    key5 = format_key_id("dlg-2026-005", 1)
+    w.entity(key5, "dlg-2026-005", EntityType.VERDICT, ("post-migration",), {"verdict": "kept"})
+    sample = w.finish()
+    sample.notes = [
+        "dlg-2026-002: key rotated to version 2 (version 1 retired, still decrypts old records)",
+        "dlg-2026-003: key destroyed (crypto-shredded): records remain, cannot be decrypted",
+        "dlg/2026#004 Zürich: an id with '/', '#', a space and non-ASCII, escaped in keys",
+        "dlg-2026-005: lifecycle chain crosses a signed migration boundary (sha256 -> blake3)",
+    ]
+    return sample
+
+
+def iter_records(sample: Sample) -> Iterator[Record]:
+    """The sample's records (a convenience for writers that take an iterator)."""
+    yield from sample.records

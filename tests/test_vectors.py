@@ -33,12 +33,13 @@ def _envelope_docs() -> list[dict[str, Any]]:
 
 
 def test_regenerating_reproduces_the_committed_vectors_byte_for_byte(tmp_path: Path) -> None:
-    subprocess.run(
+    run = subprocess.run(
         [sys.executable, "-m", "chainaudit.vectorgen", str(tmp_path)],
-        check=True,
         cwd=ROOT,
         capture_output=True,
+        text=True,
     )
+    assert run.returncode == 0, f"the generator failed:\n{run.stderr[-3000:]}"
     fresh, committed = _tree(tmp_path), _tree(VECTORS)
     assert sorted(set(committed) - set(fresh)) == [], "committed but no longer generated"
     assert sorted(set(fresh) - set(committed)) == [], "generated but not committed"

@@ -376,6 +376,17 @@ def structure_cases() -> list[Case]:
         )
     )
     item = to_json_item(base)
+    item["envelope_version"] = {"N": "1.0"}
+    cases.append(
+        Case(
+            "malformed-envelope-version-not-integer",
+            "envelope_version 1.0: not a decimal integer (ENV-3)",
+            [Rec(item, SHORT_ADDR)],
+            ["RECORD_MALFORMED"],
+            mutation=mutation("edit-attribute", attribute="envelope_version", value="1.0"),
+        )
+    )
+    item = to_json_item(base)
     item["pk"] = {"S": "dialogue#a%b"}
     cases.append(
         Case(

@@ -1,8 +1,16 @@
-"""PostgreSQL adapter tests against the real server scripts/test.sh starts (STORE)."""
+"""PostgreSQL adapter tests against the real server scripts/test.sh starts (STORE-3, STORE-4)."""
 
 from __future__ import annotations
 
 import psycopg
+import pytest
+from conformance.records import many_records, sample_records
+
+from chainaudit import codes
+from chainaudit.errors import StoreError
+from chainaudit.findings import Finding
+from chainaudit.model import EntityRecord
+from chainaudit.sources.postgres import PostgresStore, create_schema, schema_sql
 
 
 def test_postgres_is_a_real_postgresql_15(pg_dsn: str) -> None:
@@ -10,3 +18,102 @@ def test_postgres_is_a_real_postgresql_15(pg_dsn: str) -> None:
         row = conn.execute("SHOW server_version_num").fetchone()
     assert row is not None
     assert 150000 <= int(row[0]) < 160000
+
+
+@pytest.fixture()
+def store(pg_dsn: str) -> PostgresStore:
+    s = PostgresStore(pg_dsn, fetch_size=10, batch_size=8)
+    s.create_schema()
+    return s
+
+
+def test_schema_creation_is_idempotent_and_versioned(pg_dsn: str, store: PostgresStore) -> None:
+    store.create_schema()
+    with psycopg.connect(pg_dsn) as conn:
+        create_schema(conn)
+        assert conn.execute("SELECT version FROM chainaudit_schema").fetchall() == [(1,)]
+    assert "CREATE TABLE IF NOT EXISTS entities" in schema_sql()
+
+
+def test_reading_without_the_schema_is_a_store_error(pg_dsn: str) -> None:
+    with pytest.raises(StoreError, match="no chainaudit schema"):
+        list(PostgresStore(pg_dsn).read())
+
+
+@pytest.mark.parametrize(
+    "statement",
+    [
+        'UPDATE audit_events SET fields = fields || \'{"outcome": "denied"}\'',
+        "DELETE FROM audit_events",
+        "TRUNCATE audit_events",
+        "UPDATE entities SET attributes = '{}' WHERE entity_type = 'event'",
+        "DELETE FROM entities WHERE entity_type = 'event'",
+    ],
+)
+def test_audit_records_are_append_only_in_the_database(
+    pg_dsn: str, store: PostgresStore, statement: str
+) -> None:
+    store.import_records(sample_records())
+    with psycopg.connect(pg_dsn) as conn, pytest.raises(psycopg.errors.InsufficientPrivilege):
+        conn.execute(statement)
+    # Nothing changed.
+    again = store.import_records(sample_records())
+    assert again.written == 0 and again.conflicts == []
+
+
+def test_other_entities_stay_updatable(pg_dsn: str, store: PostgresStore) -> None:
+    """Only audit records are append-only; a live store updates entities."""
+    store.import_records(sample_records())
+    with psycopg.connect(pg_dsn) as conn:
+        cur = conn.execute("UPDATE entities SET attributes = '{}' WHERE entity_type = 'claim'")
+        assert cur.rowcount > 0
+
+
+def test_reads_stream_through_a_server_side_cursor(pg_dsn: str, store: PostgresStore) -> None:
+    store.import_records(many_records(60))
+    rows = store.read()
+    first = [next(rows) for _ in range(3)]
+    assert all(isinstance(r, EntityRecord) for r in first)
+    with psycopg.connect(pg_dsn, autocommit=True) as conn:
+        queries = [
+            q
+            for (q,) in conn.execute(
+                "SELECT query FROM pg_stat_activity WHERE state = 'idle in transaction'"
+            )
+        ]
+    # The reader's last statement fetched one bounded batch from a named cursor.
+    assert any(q.startswith("FETCH FORWARD 10 FROM") for q in queries), queries
+    assert sum(1 for _ in rows) == 57
+
+
+def test_a_row_that_is_not_a_record_is_a_finding_naming_the_row(
+    pg_dsn: str, store: PostgresStore
+) -> None:
+    with psycopg.connect(pg_dsn) as conn:
+        conn.execute(
+            "INSERT INTO entities (dialogue_id, entity_type, subkey) VALUES ('d', 'nosuch', 'x')"
+        )
+        conn.execute(
+            "INSERT INTO entities (dialogue_id, entity_type, subkey, attributes)"
+            " VALUES ('d', 'claim', '01#02', '{\"a\": {\"Q\": 1}}')"
+        )
+    got = list(store.read())
+    assert [f.code for f in got if isinstance(f, Finding)] == [
+        codes.RECORD_MALFORMED,
+        codes.ADDRESS_INVALID,
+    ]
+    assert "'nosuch'" in got[1].where
+
+
+def test_text_postgres_cannot_hold_is_refused_not_altered(store: PostgresStore) -> None:
+    record = next(r for r in sample_records() if isinstance(r, EntityRecord))
+    odd = EntityRecord(record.address, {"note": {"S": "nul\x00byte"}}, record.envelope)
+    report = store.import_records([odd, *sample_records()[1:]])
+    assert [f.code for f in report.conflicts] == [codes.IMPORT_NOT_REPRESENTABLE]
+    assert report.written == len(sample_records()) - 1
+
+
+def test_an_unreachable_server_is_a_store_error() -> None:
+    store = PostgresStore("postgresql://postgres@127.0.0.1:9/postgres?connect_timeout=2")
+    with pytest.raises(StoreError, match="cannot connect"):
+        list(store.read())

@@ -60,7 +60,7 @@ json_values = st.recursive(
         # JCS writes integral doubles as integers; keep them in the safe range
         # so that the value read back can be canonicalised again.
         st.floats(min_value=-(2.0**52), max_value=2.0**52, allow_nan=False),
-        st.text(st.characters(blacklist_categories=("Cs",)), max_size=10),
+        st.text(st.characters(blacklist_categories=["Cs"]), max_size=10),
     ),
     lambda inner: st.one_of(
         st.lists(inner, max_size=4),
@@ -69,7 +69,7 @@ json_values = st.recursive(
     max_leaves=12,
 )
 payloads = st.dictionaries(
-    st.text(st.characters(blacklist_categories=("Cs",)), max_size=8), json_values, max_size=6
+    st.text(st.characters(blacklist_categories=["Cs"]), max_size=8), json_values, max_size=6
 )
 
 
@@ -94,12 +94,14 @@ def sealed_record(
     return EntityRecord(address, {}, env)
 
 
-def resolver_for(*addresses: Address, versions: int = 1, **states: DekStatus) -> StaticResolver:
+def resolver_for(
+    *addresses: Address, versions: int = 1, states: dict[str, DekStatus] | None = None
+) -> StaticResolver:
     """Keys 1..versions of each address's dialogue, found; ``states`` override by key id."""
     table: dict[str, bytes | DekStatus] = {}
     for a in addresses:
         for v in range(1, versions + 1):
             table[kid(a, v)] = dek(kid(a, v))
-    for k, s in states.items():
+    for k, s in (states or {}).items():
         table[k] = s
     return StaticResolver(table)

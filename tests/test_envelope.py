@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+from typing import Any
 
 import pytest
 from envelope_helpers import addresses, dek, nonce, payloads
@@ -150,7 +151,8 @@ def test_any_single_bit_change_is_detected(data: st.DataObject) -> None:
     bit = data.draw(st.integers(0, 8 * len(value) - 1))
     value[bit // 8] ^= 0x80 >> (bit % 8)
     with pytest.raises(crypto.AuthenticationError):
-        open_envelope(address, dataclasses.replace(env, **{field: bytes(value)}), KEY)
+        changed: dict[str, Any] = {field: bytes(value)}
+        open_envelope(address, dataclasses.replace(env, **changed), KEY)
 
 
 @settings(max_examples=40, deadline=None)

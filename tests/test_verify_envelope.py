@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 from envelope_helpers import addresses, dek, kid, nonce, payloads, resolver_for, sealed_record
@@ -27,7 +28,7 @@ OTHER = Address.of("d-2", "claim", "01", "02")
 REF = Address.of("d-1", "ref", "a", "cites", "b")
 
 
-def _env(record: EntityRecord, **changes: object) -> EntityRecord:
+def _env(record: EntityRecord, **changes: Any) -> EntityRecord:
     assert record.envelope is not None
     return dataclasses.replace(record, envelope=dataclasses.replace(record.envelope, **changes))
 
@@ -84,11 +85,14 @@ CASES: dict[str, Callable[[], tuple[list[SourceItem], DekResolver | None]]] = {
     "TAG_TRUNCATED": lambda: ([_cut(sealed_record(A), 4)], resolver_for(A)),
     "PAYLOAD_NOT_JSON_OBJECT": lambda: ([_plain(b"[1]")], resolver_for(A)),
     "PAYLOAD_NOT_CANONICAL": lambda: ([_plain(b'{"b":1,"a":1}')], resolver_for(A)),
-    "KEY_SHREDDED": lambda: ([sealed_record(A)], resolver_for(A, **{kid(A): DekStatus.SHREDDED})),
+    "KEY_SHREDDED": lambda: (
+        [sealed_record(A)],
+        resolver_for(A, states={kid(A): DekStatus.SHREDDED}),
+    ),
     "KEY_MISSING": lambda: ([sealed_record(A)], resolver_for(Address.of("d-9", "meta"))),
     "KEY_UNWRAP_FAILED": lambda: (
         [sealed_record(A)],
-        resolver_for(A, **{kid(A): DekStatus.UNWRAP_FAILED}),
+        resolver_for(A, states={kid(A): DekStatus.UNWRAP_FAILED}),
     ),
 }
 
@@ -178,7 +182,9 @@ def test_other_truncations_are_authentication_failures(k: int) -> None:
 
 
 def test_shredded_is_a_notice_and_the_run_still_passes() -> None:
-    result = verify_envelopes([sealed_record(A)], resolver_for(A, **{kid(A): DekStatus.SHREDDED}))
+    result = verify_envelopes(
+        [sealed_record(A)], resolver_for(A, states={kid(A): DekStatus.SHREDDED})
+    )
     assert result.codes() == ["KEY_SHREDDED"]
     assert result.findings[0].severity is Severity.NOTICE
     assert result.ok and result.checked["decrypted"] == 0

@@ -68,6 +68,7 @@ class _Pending:
 
     key_id: str
     where: str
+    source: str
 
 
 class NonceLedger:
@@ -99,21 +100,24 @@ class NonceLedger:
 
     # -- collecting ---------------------------------------------------------
 
-    def add(self, key_id: str, nonce: bytes, where: str) -> None:
-        """Record one envelope's key id and nonce at address ``where``."""
+    def add(self, key_id: str, nonce: bytes, where: str, source: str = "") -> None:
+        """Record one envelope's key id and nonce at address ``where``.
+
+        ``source`` (file and line, table and key) is carried into findings.
+        """
         if self._finished:
             raise RuntimeError("NonceLedger.add() after findings() was called")
         self.stats["added"] += 1
         fp = fingerprint(key_id, nonce)
         if self._dir is not None:
-            self._spill_one(fp, key_id, where)
+            self._spill_one(fp, _Pending(key_id, where, source))
             return
         first = self._memory.get(fp)
         if first is not None:
             if first.where != where:
-                self._early.append(_finding(key_id, first.where, where))
+                self._early.append(_finding(first, _Pending(key_id, where, source)))
             return
-        self._memory[fp] = _Pending(key_id, where)
+        self._memory[fp] = _Pending(key_id, where, source)
         self.stats["max_resident"] = max(self.stats["max_resident"], len(self._memory))
         if len(self._memory) >= self.limits.max_in_memory:
             self._start_spilling()
@@ -128,12 +132,14 @@ class NonceLedger:
         self._index = open(os.path.join(self._dir, "index"), "w+b")  # noqa: SIM115
         memory, self._memory = self._memory, {}
         for fp, pending in memory.items():
-            self._spill_one(fp, pending.key_id, pending.where)
+            self._spill_one(fp, pending)
 
-    def _spill_one(self, fp: bytes, key_id: str, where: str) -> None:
+    def _spill_one(self, fp: bytes, entry: _Pending) -> None:
         assert self._data is not None and self._index is not None
-        kid = key_id.encode("utf-8")
-        raw = struct.pack(">I", len(kid)) + kid + where.encode("utf-8")
+        raw = b"".join(
+            struct.pack(">I", len(b)) + b
+            for b in (s.encode("utf-8") for s in (entry.key_id, entry.where, entry.source))
+        )
         self._data.write(raw)
         self._index.write(_INDEX.pack(self._data_size, len(raw)))
         self._data_size += len(raw)
@@ -215,19 +221,24 @@ class NonceLedger:
                 yield from self._pair(first, ordinal)
 
     def _pair(self, first: int, second: int) -> Iterator[Finding]:
-        (key_id, a), (_, b) = self._stored_entry(first), self._stored_entry(second)
-        if a != b:  # the same record read twice is not reuse (ENV-5)
-            yield _finding(key_id, a, b)
+        a, b = self._stored_entry(first), self._stored_entry(second)
+        if a.where != b.where:  # the same record read twice is not reuse (ENV-5)
+            yield _finding(a, b)
 
-    def _stored_entry(self, ordinal: int) -> tuple[str, str]:
-        """The (key_id, address) spilled under ``ordinal``."""
+    def _stored_entry(self, ordinal: int) -> _Pending:
+        """The entry spilled under ``ordinal``."""
         assert self._data is not None and self._index is not None
         self._index.seek(ordinal * _INDEX.size)
         offset, length = _INDEX.unpack(self._index.read(_INDEX.size))
         self._data.seek(offset)
         raw = self._data.read(length)
-        (n,) = struct.unpack(">I", raw[:4])
-        return raw[4 : 4 + n].decode("utf-8"), raw[4 + n :].decode("utf-8")
+        fields = []
+        pos = 0
+        for _ in range(3):
+            (n,) = struct.unpack_from(">I", raw, pos)
+            fields.append(raw[pos + 4 : pos + 4 + n].decode("utf-8"))
+            pos += 4 + n
+        return _Pending(*fields)
 
     # -- lifecycle --------------------------------------------------------------
 
@@ -263,11 +274,15 @@ def _entries(part: BinaryIO) -> Iterator[tuple[bytes, int]]:
             yield fp, ordinal
 
 
-def _finding(key_id: str, first: str, second: str) -> Finding:
+def _finding(first: _Pending, second: _Pending) -> Finding:
     """ENV-5: one reuse, located at the repeat, naming the first occurrence."""
+    extra = {"key_id": first.key_id, "first": first.where, "second": second.where}
+    if first.source:
+        extra["first_source"] = first.source
     return Finding(
         codes.NONCE_REUSE,
-        second,
-        f"the nonce under key {key_id} is also used by {first}",
-        extra={"key_id": key_id, "first": first, "second": second},
+        second.where,
+        f"the nonce under key {first.key_id} is also used by {first.where}",
+        source=second.source or None,
+        extra=extra,
     )

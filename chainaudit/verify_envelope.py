@@ -370,7 +370,7 @@ class EnvelopeVerifier:
         if env is not None:
             self._result.checked["envelopes"] += 1
             if env.version in SUPPORTED_VERSIONS:
-                self._ledger.add(env.key_id, env.nonce, str(item.address))
+                self._ledger.add(env.key_id, env.nonce, str(item.address), item.origin)
         if chk.decrypted:
             self._result.checked["decrypted"] += 1
 

@@ -126,3 +126,15 @@ def test_misuse_raises() -> None:
         list(ledger.findings())
     with pytest.raises(ValueError):
         NonceLimits(max_in_memory=0)
+
+
+@pytest.mark.parametrize("limits", [None, NonceLimits(max_in_memory=1, partitions=2)])
+def test_findings_carry_both_sources(limits: NonceLimits | None) -> None:
+    with NonceLedger(limits) as ledger:
+        ledger.add("dek#d#1", N1, "a", "export.ndjson:1")
+        ledger.add("dek#d#1", N2, "b", "export.ndjson:2")
+        ledger.add("dek#d#1", N1, "c", "export.ndjson:3")
+        (finding,) = list(ledger.findings())
+    assert finding.source == "export.ndjson:3"
+    assert finding.extra["first_source"] == "export.ndjson:1"
+    assert finding.extra["key_id"] == "dek#d#1" and finding.extra["first"] == "a"

@@ -31,11 +31,9 @@ from dataclasses import dataclass
 from typing import IO, Any
 
 import rfc8785
-from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
-from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from chainaudit import codes
+from chainaudit import codes, signing
 from chainaudit.chain import lifecycle_chain_id
 from chainaudit.digest import (
     AUDIT_KEY_PREFIX,
@@ -309,31 +307,18 @@ def read_leaves(lines: Iterable[bytes], where: str = "leaves") -> Iterator[tuple
 
 
 # --- signing (MAN-3.3) --------------------------------------------------------
-# The chain engineer's chainaudit/signing.py did not exist when this was
-# written; these two private functions are the only Ed25519 call sites and
-# follow CHAIN-10 exactly (raw keys, SHA-256 key ids), so switching is local.
-
-
-def _ed25519_sign(private_key: Ed25519PrivateKey, message: bytes) -> bytes:
-    return private_key.sign(message)
-
-
-def _ed25519_verify(public_key: bytes, message: bytes, signature: bytes) -> bool:
-    try:
-        Ed25519PublicKey.from_public_bytes(public_key).verify(signature, message)
-    except (InvalidSignature, ValueError):
-        return False
-    return True
+# Ed25519 goes through chainaudit.signing (CHAIN-10): raw 32-byte keys,
+# key id = hex SHA-256 of the public key, trust only through pinned keys.
 
 
 def public_key_bytes(private_key: Ed25519PrivateKey) -> bytes:
     """The raw 32-byte public key (CHAIN-10)."""
-    return private_key.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
+    return signing.public_bytes(private_key)
 
 
 def signer_key_id(public_key: bytes) -> str:
     """CHAIN-10: lowercase hex SHA-256 of the raw public key."""
-    return hashlib.sha256(public_key).hexdigest()
+    return signing.key_id(public_key)
 
 
 def signing_input(statement: Mapping[str, Any]) -> bytes:
@@ -346,7 +331,7 @@ def sign_manifest(statement: Mapping[str, Any], private_key: Ed25519PrivateKey) 
     """Add ``signer_key_id`` and ``signature`` (hex) to a statement."""
     out = {k: v for k, v in statement.items() if k not in ("signer_key_id", "signature")}
     out["signer_key_id"] = signer_key_id(public_key_bytes(private_key))
-    out["signature"] = _ed25519_sign(private_key, signing_input(out)).hex()
+    out["signature"] = signing.sign(private_key, signing_input(out)).hex()
     return out
 
 
@@ -387,9 +372,10 @@ def verify_manifest(manifest: Mapping[str, Any], pinned: Iterable[bytes]) -> lis
             )
         ]
     check_shape(manifest)
-    keys = {signer_key_id(k): k for k in pinned}
+    trust = signing.TrustStore.of(pinned)
     kid = manifest["signer_key_id"]
-    if kid not in keys:
+    verdict = trust.check(kid, bytes.fromhex(manifest["signature"]), signing_input(manifest))
+    if verdict == "untrusted":
         return [
             Finding(
                 codes.MANIFEST_SIGNER_UNTRUSTED,
@@ -398,8 +384,7 @@ def verify_manifest(manifest: Mapping[str, Any], pinned: Iterable[bytes]) -> lis
                 actual=kid,
             )
         ]
-    sig = bytes.fromhex(manifest["signature"])
-    if not _ed25519_verify(keys[kid], signing_input(manifest), sig):
+    if verdict != "valid":
         return [
             Finding(
                 codes.MANIFEST_SIGNATURE_INVALID,

@@ -8,6 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from chainaudit import codes
+from chainaudit.address import Address
 from chainaudit.digest import record_key
 from chainaudit.findings import Finding, Result
 from chainaudit.gate import gate_post

@@ -17,12 +17,11 @@ from typing import Any
 import blake3
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from chainaudit import signing
 from chainaudit.address import Address
 from chainaudit.chain import genesis_hash, lifecycle_chain_id, seal
 from chainaudit.model import AuditEvent, EntityRecord, Envelope, KeyState, Record, WrappedDek
 
-#: CHAIN-10: vector keys are SHA-256(domain || 0x00 || label).
-VECTOR_KEY_DOMAIN = b"chainaudit/vectors/ed25519"
 SIGNER_LABEL = "manifest-signer"
 OTHER_LABEL = "someone-else"
 CREATED_AT = "2026-01-02T03:04:05.000Z"
@@ -31,8 +30,7 @@ SOURCE = {"name": "dynamodb://blue_dialogues", "region": "eu-central-1"}
 
 def vector_key(label: str) -> Ed25519PrivateKey:
     """The deterministic Ed25519 key of a label (CHAIN-10)."""
-    seed = hashlib.sha256(VECTOR_KEY_DOMAIN + b"\x00" + label.encode("utf-8")).digest()
-    return Ed25519PrivateKey.from_private_bytes(seed)
+    return signing.private_key_from_label(label)
 
 
 def _b(label: str, n: int) -> bytes:
@@ -189,6 +187,17 @@ def sample_manifest() -> tuple[dict[str, Any], bytes]:
 
 def generate(out_dir: Path) -> list[Path]:
     """Write every manifest and report vector; returns the files written."""
-    from chainaudit.vectorgen import manifest_cases, report_cases
+    from chainaudit.vectorgen.manifest_cases import generate as manifest_vectors
+    from chainaudit.vectorgen.report_cases import generate as report_vectors
 
-    return manifest_cases.generate(out_dir / "manifest") + report_cases.generate(out_dir / "report")
+    return manifest_vectors(out_dir / "manifest") + report_vectors(out_dir / "report")
+
+
+def __getattr__(name: str) -> Any:
+    # VECTOR_CHECKERS is imported lazily: the checkers import vectorcheck,
+    # which imports this package.
+    if name == "VECTOR_CHECKERS":
+        from chainaudit.vectorgen.manifest_check import CHECKERS
+
+        return CHECKERS
+    raise AttributeError(name)

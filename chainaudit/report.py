@@ -1,0 +1,265 @@
+"""Reports: one verdict rule and three renderings of a :class:`~chainaudit.findings.Result`.
+
+* :func:`exit_code_for` is the single place that turns findings into the
+  documented exit code (REP-1): 1 if any error, 3 if nothing failed but
+  something could not be verified or nothing was checked, else 0.
+* :func:`render_text` is for people: a summary table, findings by code,
+  then the first findings with their address and what to do (REP-2).
+* :func:`render_json` follows the versioned schema of ``docs/report.md``
+  (REP-3), for scripts.
+* :func:`render_junit` is JUnit XML with one test case per finding code,
+  so CI shows each class of finding as a test (REP-4).
+
+Reports carry only what :class:`~chainaudit.findings.Finding` holds, which
+by contract is never key material or a decrypted payload. Renderers are
+pure: the caller supplies the time, if any.
+
+>>> from chainaudit.findings import Result
+>>> r = Result(); r.checked["records"] = 3
+>>> exit_code_for(r), verdict_for(r)
+(0, 'ok')
+"""
+
+from __future__ import annotations
+
+import json
+import xml.etree.ElementTree as ET
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from chainaudit import __version__
+from chainaudit.errors import EXIT_FINDINGS, EXIT_OK, EXIT_UNVERIFIED
+from chainaudit.findings import Code, Finding, Result, Severity, registry
+
+REPORT_TYPE = "chainaudit/report"
+REPORT_VERSION = 1
+#: Rows always shown first in the text summary, in this order (REP-2).
+SUMMARY_ROWS = ("records", "dialogues", "chains", "keys")
+#: Findings listed per JUnit test case before "... and N more" (REP-4).
+JUNIT_FINDINGS_PER_CASE = 100
+
+
+@dataclass(frozen=True, slots=True)
+class Summary:
+    """What was run on what: the report's header (REP-3).
+
+    ``command`` is the CLI command (``verify``, ``gate post`` ...),
+    ``subject`` what it examined (a path, ``dynamodb://TABLE``, a manifest).
+    ``generated_at`` is supplied by the caller (renderers read no clock).
+    """
+
+    command: str
+    subject: str
+    generated_at: str | None = None
+
+
+# --- the verdict (REP-1) --------------------------------------------------------
+
+
+def something_checked(result: Result) -> bool:
+    """REP-1: zero records checked never passes; with no ``records`` counter
+    (e.g. a proof check) any positive counter counts."""
+    if "records" in result.checked:
+        return result.checked["records"] > 0
+    return sum(result.checked.values()) > 0
+
+
+def exit_code_for(result: Result) -> int:
+    """REP-1: 1 if any error finding; else 3 if any unverified finding or
+    nothing was checked; else 0."""
+    if result.errors:
+        return EXIT_FINDINGS
+    if result.unverified or not something_checked(result):
+        return EXIT_UNVERIFIED
+    return EXIT_OK
+
+
+def verdict_for(result: Result) -> str:
+    """``ok``, ``findings`` or ``unverified``: the word for :func:`exit_code_for`."""
+    return {EXIT_OK: "ok", EXIT_FINDINGS: "findings", EXIT_UNVERIFIED: "unverified"}[
+        exit_code_for(result)
+    ]
+
+
+def _by_code(findings: Iterable[Finding]) -> Counter[str]:
+    return Counter(f.code.name for f in findings)
+
+
+def _codes_in_order(result: Result) -> list[Code]:
+    """Codes with findings: errors, then unverified, then notices; by name within."""
+    rank = {Severity.ERROR: 0, Severity.UNVERIFIED: 1, Severity.NOTICE: 2}
+    seen = {f.code.name: f.code for f in result}
+    return sorted(seen.values(), key=lambda c: (rank[c.severity], c.name))
+
+
+# --- JSON (REP-3) ---------------------------------------------------------------
+
+
+def report_json(
+    result: Result, summary: Summary, max_findings: int | None = None
+) -> dict[str, Any]:
+    """The report as a JSON object (REP-3); ``max_findings`` truncates the list."""
+    findings = result.findings if max_findings is None else result.findings[:max_findings]
+    severities = Counter(f.severity.value for f in result)
+    return {
+        "type": REPORT_TYPE,
+        "version": REPORT_VERSION,
+        "tool": {"name": "chainaudit", "version": __version__},
+        "command": summary.command,
+        "subject": summary.subject,
+        "generated_at": summary.generated_at,
+        "verdict": verdict_for(result),
+        "exit_code": exit_code_for(result),
+        "checked": {k: result.checked[k] for k in sorted(result.checked)},
+        "counts": {s.value: severities[s.value] for s in Severity},
+        "by_code": {c.name: _by_code(result)[c.name] for c in _codes_in_order(result)},
+        "findings_total": len(result.findings),
+        "findings_truncated": len(findings) < len(result.findings),
+        "findings": [f.to_json() for f in findings],
+    }
+
+
+def render_json(result: Result, summary: Summary, max_findings: int | None = None) -> str:
+    """:func:`report_json` as text: 2-space indent, UTF-8 kept, trailing newline."""
+    return (
+        json.dumps(report_json(result, summary, max_findings), indent=2, ensure_ascii=False) + "\n"
+    )
+
+
+# --- text (REP-2) ----------------------------------------------------------------
+
+
+def _safe(text: str | None) -> str:
+    """Control characters shown as escapes, so data cannot drive the terminal."""
+    if text is None:
+        return "-"
+    return "".join(ch if ch.isprintable() else f"\\x{ord(ch):02x}" for ch in text)
+
+
+def render_text(result: Result, summary: Summary, limit: int = 20) -> str:
+    """The human report (REP-2): verdict line, summary table, findings by code,
+    then the first ``limit`` findings with address, values, source and advice."""
+    verdict = verdict_for(result)
+    lines = [
+        f"chainaudit {summary.command} {_safe(summary.subject)}: "
+        f"{verdict.upper()} (exit {exit_code_for(result)})",
+        "",
+    ]
+    rows = [(k, result.checked.get(k, 0)) for k in SUMMARY_ROWS]
+    rows += [(k, result.checked[k]) for k in sorted(result.checked) if k not in SUMMARY_ROWS]
+    width = max(len(k) for k, _ in rows)
+    lines.append(f"  {'checked':<{width}}  count")
+    lines += [f"  {k:<{width}}  {v}" for k, v in rows]
+    lines.append("")
+    codes_ = _codes_in_order(result)
+    if not codes_:
+        lines.append("  no findings")
+        if not something_checked(result):
+            lines.append("  nothing was checked: a run that checks no records never passes")
+    else:
+        counts = _by_code(result)
+        cw = max(len(c.name) for c in codes_)
+        lines.append(f"  {'finding':<{cw}}  {'severity':<10}  {'count':>5}  spec")
+        for c in codes_:
+            lines.append(f"  {c.name:<{cw}}  {c.severity.value:<10}  {counts[c.name]:>5}  {c.spec}")
+        shown = result.findings[:limit]
+        lines += ["", f"First {len(shown)} of {len(result.findings)} finding(s):"]
+        for f in shown:
+            lines.append(f"  [{f.severity.value}] {f.code.name} at {_safe(f.where)}")
+            lines.append(f"      {_safe(f.message)}")
+            if f.expected is not None or f.actual is not None:
+                lines.append(f"      expected {_safe(f.expected)}, got {_safe(f.actual)}")
+            if f.source:
+                lines.append(f"      source: {_safe(f.source)}")
+            if f.code.advice:
+                lines.append(f"      what to do: {f.code.advice}")
+    return "\n".join(lines) + "\n"
+
+
+# --- JUnit XML (REP-4) -----------------------------------------------------------
+
+
+def render_junit(result: Result, summary: Summary, applicable: Iterable[str] | None = None) -> str:
+    """JUnit XML (REP-4): one ``testsuite``, one ``testcase`` per applicable code.
+
+    ``applicable`` names the codes the run could produce (default: every
+    registered code); codes with findings are always included. A code with
+    error findings is a ``failure``, with unverified findings an ``error``,
+    otherwise the case passes (notices go to ``system-out``).
+    """
+    reg = registry()
+    names = set(reg) if applicable is None else set(applicable)
+    names |= {f.code.name for f in result}
+    grouped: dict[str, list[Finding]] = {}
+    for f in result:
+        grouped.setdefault(f.code.name, []).append(f)
+    suite_name = _safe(f"chainaudit {summary.command} {summary.subject}")
+    suites = ET.Element("testsuites", name="chainaudit")
+    suite = ET.SubElement(suites, "testsuite", name=suite_name)
+    props = ET.SubElement(suite, "properties")
+    for k, v in (("verdict", verdict_for(result)), ("exit_code", str(exit_code_for(result)))):
+        ET.SubElement(props, "property", name=k, value=v)
+    for k in sorted(result.checked):
+        ET.SubElement(props, "property", name=f"checked.{k}", value=str(result.checked[k]))
+    failures = errors = 0
+    for name in sorted(names):
+        code = reg[name]
+        case = ET.SubElement(suite, "testcase", classname=f"chainaudit.{code.spec}", name=name)
+        found = grouped.get(name, [])
+        if not found:
+            continue
+        body = _junit_body(found)
+        if code.severity is Severity.ERROR:
+            failures += 1
+            el = ET.SubElement(case, "failure", type=name, message=_junit_message(code, found))
+            el.text = body
+        elif code.severity is Severity.UNVERIFIED:
+            errors += 1
+            el = ET.SubElement(case, "error", type=name, message=_junit_message(code, found))
+            el.text = body
+        else:
+            ET.SubElement(case, "system-out").text = body
+    for el in (suites, suite):
+        el.set("tests", str(len(names)))
+        el.set("failures", str(failures))
+        el.set("errors", str(errors))
+    ET.indent(suites)
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(suites, encoding="unicode") + "\n"
+    )
+
+
+def _junit_message(code: Code, found: list[Finding]) -> str:
+    return f"{len(found)} finding(s): {code.summary}"
+
+
+def _junit_body(found: list[Finding]) -> str:
+    out = []
+    for f in found[:JUNIT_FINDINGS_PER_CASE]:
+        line = f"{_safe(f.where)}: {_safe(f.message)}"
+        if f.expected is not None or f.actual is not None:
+            line += f" (expected {_safe(f.expected)}, got {_safe(f.actual)})"
+        if f.source:
+            line += f" [{_safe(f.source)}]"
+        out.append(line)
+    if len(found) > JUNIT_FINDINGS_PER_CASE:
+        out.append(f"... and {len(found) - JUNIT_FINDINGS_PER_CASE} more")
+    if found and found[0].code.advice:
+        out.append(f"What to do: {found[0].code.advice}")
+    return "\n".join(out)
+
+
+def finding_from_json(obj: dict[str, Any]) -> Finding:
+    """The inverse of :meth:`Finding.to_json` (REP-3), for reading reports and
+    vectors back; raises KeyError for a code this build does not register."""
+    return Finding(
+        registry()[obj["code"]],
+        obj["where"],
+        obj["message"],
+        expected=obj.get("expected"),
+        actual=obj.get("actual"),
+        source=obj.get("source"),
+        extra=dict(obj.get("extra", {})),
+    )

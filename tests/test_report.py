@@ -1,0 +1,198 @@
+"""REP: the exit-code rule, and the text, JSON and JUnit renderings."""
+
+from __future__ import annotations
+
+import json
+import re
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from chainaudit import codes
+from chainaudit.findings import Finding, Result, Severity
+from chainaudit.report import (
+    REPORT_TYPE,
+    Summary,
+    exit_code_for,
+    finding_from_json,
+    render_json,
+    render_junit,
+    render_text,
+    verdict_for,
+)
+from chainaudit.vectorcheck import check_tree
+from chainaudit.vectorgen.manifest import generate
+from chainaudit.vectorgen.report_cases import cases
+
+ROOT = Path(__file__).resolve().parent.parent
+SUMMARY = Summary("gate post", "postgresql://db/blue")
+BY_SEVERITY = {
+    Severity.ERROR: codes.MANIFEST_RECORD_MISSING,
+    Severity.UNVERIFIED: codes.KEY_MISSING,
+    Severity.NOTICE: codes.KEY_SHREDDED,
+}
+
+
+def result_of(checked: int, severities: list[Severity]) -> Result:
+    r = Result()
+    r.checked["records"] = checked
+    r.extend(
+        Finding(BY_SEVERITY[s], f"dialogue:d/entity:round/{i:02d}", "m")
+        for i, s in enumerate(severities)
+    )
+    return r
+
+
+@given(st.integers(0, 3), st.lists(st.sampled_from(list(Severity)), max_size=6))
+def test_exit_code_rule(checked: int, severities: list[Severity]) -> None:
+    r = result_of(checked, severities)
+    if Severity.ERROR in severities:
+        want = 1
+    elif Severity.UNVERIFIED in severities or checked == 0:
+        want = 3
+    else:
+        want = 0
+    assert exit_code_for(r) == want
+    assert verdict_for(r) == {0: "ok", 1: "findings", 3: "unverified"}[want]
+    assert (want == 0) == r.ok
+
+
+def test_zero_records_is_never_ok_even_with_other_counters() -> None:
+    r = Result()
+    r.checked["records"] = 0
+    r.checked["chains"] = 5
+    assert exit_code_for(r) == 3
+    proof = Result()
+    proof.checked["proofs"] = 1
+    assert exit_code_for(proof) == 0
+
+
+def _documented_fields() -> set[str]:
+    """Top-level report members from the REP-3 table of docs/report.md."""
+    text = (ROOT / "docs" / "report.md").read_text(encoding="utf-8")
+    section = text.split("## REP-3", 1)[1].split("\n## ", 1)[0]
+    return set(re.findall(r"^\| `([a-z_]+)` \|", section, flags=re.M))
+
+
+def _documented_finding_fields() -> set[str]:
+    text = (ROOT / "docs" / "report.md").read_text(encoding="utf-8")
+    section = text.split("### REP-3.1", 1)[1].split("\n## ", 1)[0]
+    return set(re.findall(r"^\| `([a-z_]+)` \|", section, flags=re.M))
+
+
+def test_json_has_exactly_the_documented_fields() -> None:
+    _, r = cases()["findings"]
+    doc = json.loads(render_json(r, SUMMARY))
+    assert doc["type"] == REPORT_TYPE and doc["version"] == 1
+    assert set(doc) == _documented_fields()
+    assert doc["exit_code"] == 1 and doc["verdict"] == "findings"
+    assert doc["counts"] == {"error": 3, "unverified": 1, "notice": 1}
+    assert list(doc["by_code"]) == [
+        "MANIFEST_RECORD_CHANGED",
+        "MANIFEST_RECORD_MISSING",
+        "MANIFEST_ROOT_MISMATCH",
+        "KEY_MISSING",
+        "KEY_SHREDDED",
+    ]
+    for f in doc["findings"]:
+        assert set(f) <= _documented_finding_fields()
+        assert finding_from_json(f).to_json() == f
+    truncated = json.loads(render_json(r, SUMMARY, max_findings=2))
+    assert truncated["findings_truncated"] is True and len(truncated["findings"]) == 2
+    assert truncated["findings_total"] == 5
+
+
+def test_text_has_summary_findings_and_advice() -> None:
+    _, r = cases()["findings"]
+    text = render_text(r, SUMMARY, limit=2)
+    assert text.startswith("chainaudit gate post postgresql://db/blue: FINDINGS (exit 1)\n")
+    for row in ("records", "dialogues", "chains", "keys"):
+        assert re.search(rf"^  {row} +\d+$", text, flags=re.M), row
+    assert re.search(r"^  MANIFEST_RECORD_MISSING +error +1  MAN-4$", text, flags=re.M)
+    assert "First 2 of 5 finding(s):" in text
+    assert "dialogue:d-1/entity:perspective/01#01" in text
+    assert codes.MANIFEST_RECORD_MISSING.advice in text
+    assert "KEY_MISSING at" not in text  # beyond the limit
+
+
+def test_text_for_nothing_checked_and_escapes_controls() -> None:
+    text = render_text(Result(), Summary("verify", "empty.ndjson"))
+    assert "UNVERIFIED (exit 3)" in text and "nothing was checked" in text
+    r = result_of(1, [Severity.ERROR])
+    r.findings[0] = Finding(codes.MANIFEST_RECORD_MISSING, "audit:c/\x1b[2Jx", "msg\nnext")
+    text = render_text(r, SUMMARY)
+    assert "\x1b" not in text and "\\x1b[2Jx" in text and "msg\\x0anext" in text
+
+
+def test_junit_one_case_per_code() -> None:
+    _, r = cases()["findings"]
+    applicable = ["MANIFEST_RECORD_MISSING", "MANIFEST_RECORD_EXTRA", "PROOF_INVALID"]
+    root = ET.fromstring(render_junit(r, SUMMARY, applicable))
+    (suite,) = root.findall("testsuite")
+    names = [c.get("name") for c in suite.findall("testcase")]
+    # applicable codes plus every code that has findings, each once, sorted
+    assert names == sorted(set(applicable) | {f.code.name for f in r})
+    cases_ = {c.get("name"): c for c in suite.findall("testcase")}
+    assert cases_["MANIFEST_RECORD_EXTRA"].find("failure") is None
+    failure = cases_["MANIFEST_RECORD_MISSING"].find("failure")
+    assert failure is not None and "dialogue:d-1/entity:perspective/01#01" in (failure.text or "")
+    assert cases_["KEY_MISSING"].find("error") is not None
+    assert cases_["KEY_SHREDDED"].find("system-out") is not None
+    assert suite.get("tests") == str(len(names))
+    assert suite.get("failures") == "3" and suite.get("errors") == "1"
+    props = {p.get("name"): p.get("value") for p in suite.iter("property")}
+    assert props["exit_code"] == "1" and props["checked.records"] == "20"
+
+
+def test_junit_default_lists_every_registered_code() -> None:
+    from chainaudit.findings import registry
+
+    root = ET.fromstring(render_junit(result_of(1, []), SUMMARY))
+    assert len(root.findall("testsuite/testcase")) == len(registry())
+
+
+# --- the committed vectors (MAN-7, REP-5) --------------------------------------
+
+
+def test_manifest_and_report_vectors_regenerate_byte_for_byte(tmp_path: Path) -> None:
+    generate(tmp_path)
+    for sub in ("manifest", "report"):
+        fresh = {p.name: p.read_bytes() for p in (tmp_path / sub).iterdir()}
+        committed = {p.name: p.read_bytes() for p in (ROOT / "vectors" / sub).iterdir()}
+        assert sorted(fresh) == sorted(committed)
+        assert [n for n in fresh if fresh[n] != committed[n]] == []
+
+
+def test_manifest_and_report_vectors_pass() -> None:
+    results = check_tree(ROOT / "vectors" / "manifest") + check_tree(ROOT / "vectors" / "report")
+    assert len(results) >= 74
+    assert [(r.path, r.name, r.problems) for r in results if not r.passed] == []
+
+
+def test_vector_checkers_detect_a_wrong_expectation(tmp_path: Path) -> None:
+    src = ROOT / "vectors" / "manifest"
+    for i, (name, mutate) in enumerate(
+        (
+            ("gate-record-deleted.json", lambda d: d["want"].pop()),
+            ("inclusion-n7-i3-truncated-path.json", lambda d: d.__setitem__("want", "valid")),
+            ("merkle-roots.json", lambda d: d.__setitem__("accumulated", "00" * 32)),
+            ("records.json", lambda d: d["records"][0].__setitem__("record_digest", "00" * 32)),
+            ("proof-valid.json", lambda d: d["proof"]["path"].pop()),
+        )
+    ):
+        case = tmp_path / str(i)
+        case.mkdir()
+        for sibling in ("manifest.json", "records.json"):
+            (case / sibling).write_bytes((src / sibling).read_bytes())
+        doc = json.loads((src / name).read_text())
+        mutate(doc)
+        (case / name).write_text(json.dumps(doc))
+        assert any(not r.passed for r in check_tree(case)), name
+    doc = json.loads((ROOT / "vectors" / "report" / "findings.json").read_text())
+    doc["want_exit_code"] = 0
+    only = tmp_path / "report"
+    only.mkdir()
+    (only / "r.json").write_text(json.dumps(doc))
+    assert [r.passed for r in check_tree(only)] == [False]

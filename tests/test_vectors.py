@@ -5,6 +5,7 @@ rendering of the code registry."""
 
 from __future__ import annotations
 
+import base64
 import copy
 import json
 import subprocess
@@ -139,3 +140,22 @@ def test_findings_doc_is_the_rendering_of_the_registry() -> None:
     assert committed == findings_doc.render(), (
         "run `python -m chainaudit.vectorgen.findings_doc docs/findings.md`"
     )
+
+
+def test_the_worked_example_in_the_spec_matches_its_vector() -> None:
+    """docs/envelope.md ENV-11 quotes valid-escaped-verdict; keep the two in step."""
+    doc = _one("valid-escaped-verdict")
+    spec = (ROOT / "docs" / "envelope.md").read_text(encoding="utf-8")
+    example = spec[spec.index("## ENV-11") :]
+    rec = doc["records"][0]
+    stored = base64.b64decode(rec["item"]["content_encrypted"]["B"])
+    for value in (
+        rec["address"],
+        rec["aad"],
+        rec["plaintext"],
+        doc["keys"][0]["dek"],
+        base64.b64decode(rec["item"]["content_nonce"]["B"]).hex(),
+        stored[:-16].hex(),
+        stored[-16:].hex(),
+    ):
+        assert value in example

@@ -2,7 +2,7 @@
 
 This is what ``chainaudit verify`` runs. It wires the pure verifiers to a
 :class:`~chainaudit.sources.Source` and returns one
-:class:`~chainaudit.findings.Result` plus a :class:`Summary` of what was
+:class:`~chainaudit.findings.Result` whose ``checked`` counters say what was
 covered. No verifier here reads the clock or prints.
 
 Passes (bounded memory throughout):
@@ -57,34 +57,16 @@ class AuditOptions:
     key_history: bool = True
 
 
-@dataclass
-class Summary:
-    """What a run covered; rendered as the report's summary table."""
+def audit(source: Source, options: AuditOptions, progress: Progress | None = None) -> Result:
+    """Verify everything in ``source``; see the module docstring for the passes.
 
-    source: str = ""
-    records: Counter[str] = field(default_factory=Counter)
-    dialogues: int = 0
-    chains: int = 0
-    keys: int = 0
-    keyed: bool = False
-
-    def to_json(self) -> dict[str, object]:
-        return {
-            "source": self.source,
-            "records": dict(sorted(self.records.items())),
-            "dialogues": self.dialogues,
-            "chains": self.chains,
-            "keys": self.keys,
-            "keyed": self.keyed,
-        }
-
-
-def audit(
-    source: Source, options: AuditOptions, progress: Progress | None = None
-) -> tuple[Result, Summary]:
-    """Verify everything in ``source``; see the module docstring for the passes."""
+    ``result.checked`` says what was covered: ``records`` (every item read),
+    ``entities``, ``deks``, ``audit_events``, ``unreadable``, ``dialogues``,
+    ``chains``, ``keys``, and the verifiers' own counters (``envelopes``,
+    ``decrypted``, ``chain_events``).
+    """
     result = Result()
-    summary = Summary(source=source.describe(), keyed=options.umk is not None)
+    kinds: Counter[str] = Counter()
     ring = KeyRing(options.umk) if options.umk is not None else None
     history = KeyHistory()
     dialogues: set[str] = set()
@@ -105,24 +87,22 @@ def audit(
             if progress is not None and seen % 10_000 == 0:
                 progress(seen)
             if isinstance(item, Finding):
-                summary.records["unreadable"] += 1
-                result.checked["records"] += 1
+                kinds["unreadable"] += 1
                 result.add(item)
                 continue
             history.feed(item)
             if isinstance(item, WrappedDek):
-                summary.records["dek"] += 1
+                kinds["dek"] += 1
                 dialogues.add(item.dialogue)
                 keys.add(item.key_id)
-                result.checked["deks"] += 1
                 result.extend(check_dek_record(item))
                 if ring is not None:
                     ring.add(item)
             elif isinstance(item, AuditEvent):
-                summary.records["audit_event"] += 1
+                kinds["audit_event"] += 1
                 spool.add(item)
             else:
-                summary.records["entity"] += 1
+                kinds["entity"] += 1
                 dialogues.add(item.address.dialogue)
                 if item.envelope is not None:
                     keys.add(item.envelope.key_id)
@@ -140,16 +120,28 @@ def audit(
             result.merge(_keyed_pass(source, ring))
         if options.key_history:
             result.extend(history.findings())
-        summary.dialogues = len(dialogues)
-        summary.keys = len(keys)
         spool.seal(max(1, options.workers))
         policy = ChainPolicy(trust=options.trust, expectations=tuple(expectations))
         chains = _verify_spooled(spool, policy, options.workers)
-        summary.chains = spool.chains()
+        chain_count = spool.chains()
         result.merge(chains)
-    if sum(summary.records.values()) == 0:
-        result.add(Finding(codes.NOTHING_CHECKED, summary.source, "the source holds no records"))
-    return result, summary
+    for name in ("entity", "dek", "audit_event", "unreadable"):
+        result.checked[_PLURAL[name]] = kinds[name]
+    result.checked["records"] = sum(kinds.values())
+    result.checked["dialogues"] = len(dialogues)
+    result.checked["keys"] = len(keys)
+    result.checked["chains"] = chain_count
+    if result.checked["records"] == 0:
+        result.add(Finding(codes.NOTHING_CHECKED, source.describe(), "the source holds no records"))
+    return result
+
+
+_PLURAL = {
+    "entity": "entities",
+    "dek": "deks",
+    "audit_event": "audit_events",
+    "unreadable": "unreadable",
+}
 
 
 def _keyed_pass(source: Source, ring: KeyRing) -> Result:

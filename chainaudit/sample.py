@@ -25,6 +25,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from chainaudit.address import Address, EntityType, escape_component
 from chainaudit.boundary import make_boundary
+from chainaudit.bridge import lifecycle_record
 from chainaudit.chain import genesis_hash, lifecycle_chain_id, seal
 from chainaudit.envelope import seal as seal_envelope
 from chainaudit.keys import derive_kek, destroy, format_key_id, retire, wrap_dek
@@ -139,7 +140,7 @@ class SampleWriter:
                 "principal": "svc:dialogues",
             },
         )
-        self.records.append(_lifecycle_record(d, fields))
+        self.records.append(lifecycle_record(d, fields))
 
     # -- keys ------------------------------------------------------------------
 
@@ -218,7 +219,7 @@ class SampleWriter:
         ch.seq += 1
         ch.tip = fields["event_hash"]
         ch.alg = "blake3"
-        self.records.append(_lifecycle_record(d, fields))
+        self.records.append(lifecycle_record(d, fields))
 
     def finish(self) -> Sample:
         """All records, with every wrapped DEK in its final state."""
@@ -229,25 +230,6 @@ class SampleWriter:
 def _split(key_id: str) -> tuple[str, int]:
     _, d, v = key_id.split("#")
     return d, int(v)
-
-
-def _lifecycle_record(dialogue: str, fields: dict[str, Any]) -> EntityRecord:
-    address = Address(
-        dialogue,
-        EntityType.EVENT,
-        (fields["entity_type"], escape_component(fields["entity_id"]), fields["timestamp"]),
-    )
-    attrs: dict[str, AttrValue] = {}
-    for name, value in fields.items():
-        if name in ("entity_type", "entity_id", "timestamp"):
-            continue
-        if value is None:
-            attrs[name] = {"NULL": True}
-        elif isinstance(value, int):
-            attrs[name] = {"N": str(value)}
-        else:
-            attrs[name] = {"S": value}
-    return EntityRecord(address, attrs, None)
 
 
 def _dialogue(w: SampleWriter, dialogue_id: str, owner: str, title: str) -> str:

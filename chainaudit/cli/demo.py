@@ -1,0 +1,137 @@
+"""``chainaudit demo`` and ``chainaudit vectors``: the built-in sample and the golden vectors."""
+
+from __future__ import annotations
+
+import json
+import sys
+import tempfile
+from pathlib import Path
+
+import click
+
+from chainaudit.checkpoint import make_checkpoint
+from chainaudit.errors import InputError
+from chainaudit.sample import AUDIT_CHAIN, DEFAULT_SEED, build_sample
+from chainaudit.signer import trusted_keys_document
+from chainaudit.signing import public_bytes
+from chainaudit.sources.ndjson import write_export
+from chainaudit.umk import write_secret_file
+
+SAMPLE_CREATED_AT = "2026-03-02T12:00:00.000Z"
+
+
+@click.command()
+@click.argument("directory", type=click.Path(file_okay=False))
+@click.option(
+    "--seed", default=DEFAULT_SEED, show_default=True, help="Label the sample derives from."
+)
+def demo(directory: str, seed: str) -> None:
+    """Write a realistic sample into DIRECTORY: an export and the keys to audit it.
+
+    Five dialogues with every entity type, wrapped DEKs, the crypto audit log,
+    each dialogue's lifecycle chain, a key rotation, a crypto-shredded
+    dialogue, and a chain that crosses a signed migration boundary. The same
+    seed always gives the same bytes.
+
+    \b
+    Files written:
+      export.ndjson       the sample as a chainaudit NDJSON export
+      umk.hex             the user master key (mode 0600)
+      signer.key          the migration signer's Ed25519 seed (mode 0600)
+      trusted-keys.json   the signer's public key, to pin with --trusted-keys
+      checkpoint.json     a signed checkpoint of the crypto audit log
+
+    \b
+    Example:
+      chainaudit demo /tmp/demo
+      chainaudit verify /tmp/demo/export.ndjson --umk /tmp/demo/umk.hex \\
+          --trusted-keys /tmp/demo/trusted-keys.json --checkpoint /tmp/demo/checkpoint.json
+    """
+    out = Path(directory)
+    out.mkdir(parents=True, exist_ok=True)
+    for name in ("export.ndjson", "umk.hex", "signer.key"):
+        if (out / name).exists():
+            raise InputError(str(out / name), "already exists; choose an empty directory")
+    sample = build_sample(seed)
+    assert sample.umk is not None and sample.signer is not None
+    write_export(
+        out / "export.ndjson",
+        sample.records,
+        source="chainaudit demo",
+        created_at=SAMPLE_CREATED_AT,
+    )
+    write_secret_file(out / "umk.hex", sample.umk.reveal(), "UMK file")
+    seed_bytes = sample.signer.private_bytes_raw()
+    write_secret_file(out / "signer.key", seed_bytes, "signing key file")
+    (out / "trusted-keys.json").write_text(
+        trusted_keys_document([public_bytes(sample.signer)]), encoding="utf-8"
+    )
+    audit_events = [r for r in sample.records if getattr(r, "chain_id", None) == AUDIT_CHAIN]
+    tip = audit_events[-1].fields  # type: ignore[union-attr]
+    checkpoint = make_checkpoint(
+        sample.signer,
+        AUDIT_CHAIN,
+        len(audit_events),
+        tip["event_hash"],
+        tip["hash_alg"],
+        SAMPLE_CREATED_AT,
+    )
+    (out / "checkpoint.json").write_text(json.dumps(checkpoint, indent=2) + "\n", encoding="utf-8")
+    click.echo(f"wrote {len(sample.records)} records to {out / 'export.ndjson'}", err=True)
+    for note in sample.notes:
+        click.echo(f"  {note}", err=True)
+
+
+@click.group()
+def vectors() -> None:
+    """Golden vectors: check this implementation (or regenerate them)."""
+
+
+@vectors.command("verify")
+@click.argument("directory", required=False, type=click.Path(file_okay=False, exists=True))
+@click.option("-v", "--verbose", is_flag=True, help="List every case, not only failures.")
+def vectors_verify(directory: str | None, verbose: bool) -> None:
+    """Run every golden vector in DIRECTORY against this implementation.
+
+    Without DIRECTORY, the vectors are regenerated from the committed
+    deterministic generator into a temporary directory and checked there.
+
+    \b
+    Example:
+      chainaudit vectors verify vectors/
+    """
+    from chainaudit.vectorcheck import check_tree, summary
+
+    if directory is None:
+        with tempfile.TemporaryDirectory() as tmp:
+            _generate(Path(tmp))
+            results = check_tree(Path(tmp))
+    else:
+        results = check_tree(Path(directory))
+    for r in results:
+        if verbose or not r.passed:
+            click.echo(f"{'ok  ' if r.passed else 'FAIL'} {r.path} {r.name}")
+            for p in r.problems:
+                click.echo(f"       {p}")
+    passed, failed = summary(results)
+    click.echo(f"{passed} passed, {failed} failed")
+    sys.exit(0 if passed and not failed else (1 if failed else 3))
+
+
+@vectors.command("generate")
+@click.argument("directory", type=click.Path(file_okay=False))
+def vectors_generate(directory: str) -> None:
+    """Write the golden vectors into DIRECTORY (byte for byte the committed ones).
+
+    \b
+    Example:
+      chainaudit vectors generate /tmp/vectors && diff -r /tmp/vectors vectors/
+    """
+    _generate(Path(directory))
+
+
+def _generate(out: Path) -> None:
+    from chainaudit.vectorgen import available_generators
+
+    for _name, generate in available_generators():
+        generate(out)

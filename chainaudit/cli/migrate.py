@@ -1,0 +1,178 @@
+"""``chainaudit export`` and ``chainaudit import``: the migration surface.
+
+Bytes are copied verbatim: no key is needed, nothing is decrypted or
+re-encrypted. An import is idempotent and resumable, never overwrites a
+differing record (that is a conflict, exit 1), and can bridge every chain it
+moved with a signed migration-boundary event (CHAIN-12).
+"""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from chainaudit.bridge import boundary_records, chain_tips
+from chainaudit.cli.common import load_json, now, open_source, store_options
+from chainaudit.errors import EXIT_FINDINGS, EXIT_OK, InputError
+from chainaudit.manifest import manifest_digest
+from chainaudit.signer import load_signing_key
+from chainaudit.sources.migration import export_encrypted_batch, import_encrypted_batch
+from chainaudit.sources.ndjson import write_export
+
+
+@click.command("export")
+@click.argument("source")
+@click.option(
+    "-o",
+    "--output",
+    required=True,
+    type=click.Path(dir_okay=False),
+    help="Export file (.ndjson or .ndjson.gz).",
+)
+@click.option(
+    "--dialogue",
+    "dialogues",
+    multiple=True,
+    metavar="ID",
+    help="Only this dialogue (escaped id, repeatable); audit-log events are then left out.",
+)
+@click.option(
+    "--created-at",
+    metavar="TIME",
+    help="Header time (RFC 3339 UTC); default now. Fix it for reproducible files.",
+)
+@store_options
+def export_cmd(
+    source: str,
+    output: str,
+    dialogues: tuple[str, ...],
+    created_at: str | None,
+    endpoint_url: str | None,
+    region: str | None,
+    segments: int,
+) -> None:
+    """Export the encrypted records of SOURCE verbatim into a chainaudit NDJSON file.
+
+    The file is written atomically (temporary name, fsync, rename), sorted by
+    key, with a trailer holding counts and a digest of every line, so the same
+    records give the same bytes from any store.
+
+    \b
+    Example:
+      chainaudit export dynamodb://blue_dialogues --endpoint-url http://127.0.0.1:8000 -o batch.ndjson
+    """
+    src = open_source(source, endpoint_url, region, segments)
+    records = export_encrypted_batch(src, dialogues or None)
+    summary = write_export(output, records, source=src.describe(), created_at=created_at or now())
+    total = sum(summary.counts.values())
+    click.echo(
+        f"exported {total} records {summary.counts} from {src.describe()} to {output}", err=True
+    )
+
+
+@click.command("import")
+@click.argument("file")
+@click.argument("target")
+@click.option("--create", is_flag=True, help="Create the table or schema first (idempotent).")
+@click.option(
+    "--boundary-key",
+    type=click.Path(dir_okay=False),
+    help="Signing-key file: bridge every imported chain with a signed boundary event.",
+)
+@click.option(
+    "--manifest",
+    type=click.Path(dir_okay=False),
+    help="The gate-pre manifest of this batch: its digest goes into each boundary, its time is the boundary time.",
+)
+@click.option(
+    "--source-backend",
+    default="dynamodb",
+    show_default=True,
+    help="Name of the store the batch came from, for boundary events.",
+)
+@click.option(
+    "--target-backend",
+    default=None,
+    help="Name of the target store for boundary events (default: its scheme).",
+)
+@click.option(
+    "--boundary-hash-alg",
+    type=click.Choice(["sha256", "blake3"]),
+    help="Hash algorithm of the continued chains (default: keep the source's).",
+)
+@click.option(
+    "--boundary-time",
+    metavar="TIME",
+    help="Boundary timestamp (default: the manifest's created_at, else now).",
+)
+@store_options
+def import_cmd(
+    file: str,
+    target: str,
+    create: bool,
+    boundary_key: str | None,
+    manifest: str | None,
+    source_backend: str,
+    target_backend: str | None,
+    boundary_hash_alg: str | None,
+    boundary_time: str | None,
+    endpoint_url: str | None,
+    region: str | None,
+    segments: int,
+) -> None:
+    """Import the records of FILE into TARGET verbatim, idempotently.
+
+    Records already present and identical are skipped, absent ones written,
+    differing ones reported as IMPORT_CONFLICT and left untouched (exit 1).
+    Re-running after an interruption completes the import.
+
+    \b
+    Example:
+      chainaudit import batch.ndjson postgresql://localhost/audit --create \\
+          --boundary-key signer.key --manifest manifest.json
+    """
+    src = open_source(file, None, None, 1)
+    sink = open_source(target, endpoint_url, region, segments)
+    if not hasattr(sink, "import_records"):
+        raise InputError(
+            target, "is not a store chainaudit can import into (use postgresql:// or dynamodb://)"
+        )
+    if create:
+        creator = getattr(sink, "create_schema", None) or getattr(sink, "create_table", None)
+        if creator is not None:
+            creator()
+    report = import_encrypted_batch(sink, export_encrypted_batch(src))  # type: ignore[arg-type]
+    conflicts = list(report.conflicts)
+    bridged = 0
+    if boundary_key:
+        signer = load_signing_key(boundary_key)
+        digest = None
+        time = boundary_time
+        if manifest:
+            doc = load_json(manifest, "manifest")
+            digest = manifest_digest(doc)
+            time = time or str(doc.get("created_at"))
+        tips = chain_tips(export_encrypted_batch(src))
+        bounds = list(
+            boundary_records(
+                tips,
+                signer,
+                time=time or now(),
+                source_backend=source_backend,
+                target_backend=target_backend or target.split(":", 1)[0],
+                hash_alg=boundary_hash_alg,
+                manifest_digest=digest,
+            )
+        )
+        extra = import_encrypted_batch(sink, bounds)  # type: ignore[arg-type]
+        conflicts += extra.conflicts
+        bridged = len(bounds)
+    click.echo(
+        f"imported into {sink.describe()}: {report.written} written, {report.unchanged} unchanged, "
+        f"{len(conflicts)} conflicts, {bridged} chains bridged",
+        err=True,
+    )
+    for finding in conflicts[:20]:
+        click.echo(f"  {finding}", err=True)
+    sys.exit(EXIT_FINDINGS if conflicts else EXIT_OK)

@@ -40,6 +40,7 @@ _GZIP_MAGIC = b"\x1f\x8b"
 _READ_CHUNK = 1 << 16
 _SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89abcdefABCDEF]")
 _MAX_SAFE_INT = (1 << 53) - 1
+_HIGH_BYTE = re.compile(rb"[\xee-\xff]")
 
 
 def open_binary(path: Path) -> IO[bytes]:
@@ -116,14 +117,19 @@ def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not JSON")
 
 
-def parse_json_line(line: bytes, where: str) -> Any:
-    """Parse one line (without its LF) strictly; raises :class:`InputError` at ``where``."""
+def parse_json_line(line: bytes, where: str, *, check_duplicates: bool = True) -> Any:
+    """Parse one line (without its LF) strictly; raises :class:`InputError` at ``where``.
+
+    ``check_duplicates=False`` skips the (slow) duplicate-name check; only for
+    callers that then prove the line canonical, which rules duplicates out.
+    """
     try:
         text = line.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise InputError(where, f"not valid UTF-8 (byte {exc.start})") from None
     try:
-        obj = json.loads(text, object_pairs_hook=_no_duplicates, parse_constant=_reject_constant)
+        hook = _no_duplicates if check_duplicates else None
+        obj = json.loads(text, object_pairs_hook=hook, parse_constant=_reject_constant)
     except _Duplicate as exc:
         raise InputError(where, f"malformed JSON: {exc}") from None
     except ValueError as exc:
@@ -166,8 +172,18 @@ def _sorted_copy(obj: Any) -> Any:
 def canonical_json(obj: Any) -> bytes:
     """RFC 8785 bytes of ``obj`` (no trailing LF) for chainaudit's JSON subset.
 
-    Raises ValueError/TypeError for values outside the subset (floats, huge
-    integers) and UnicodeEncodeError for lone surrogates.
+    Precondition: numbers in ``obj`` are integers of magnitude below 2**53
+    (chainaudit's lines hold numbers only in header and trailer counts).
+    Raises UnicodeEncodeError for lone surrogates.
+
+    Fast path: Python's ``sort_keys`` orders members by code point, RFC 8785
+    by UTF-16 code unit; the two orders differ only for keys holding
+    characters from U+E000 up, whose UTF-8 starts with a byte >= 0xEE. Only
+    output containing such a byte is re-encoded with the exact ordering.
     """
+    text = json.dumps(obj, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
+    out = text.encode("utf-8")
+    if _HIGH_BYTE.search(out) is None:
+        return out
     text = json.dumps(_sorted_copy(obj), ensure_ascii=False, separators=(",", ":"), allow_nan=False)
     return text.encode("utf-8")

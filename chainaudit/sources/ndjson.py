@@ -260,8 +260,11 @@ class NdjsonSource:
                     source=str(self.path),
                 )
                 return
-            obj = parse_json_line(raw[:-1], where)
+            # Duplicate names are ruled out by the canonical check in _record,
+            # which re-parses strictly when a line is not canonical.
+            obj = parse_json_line(raw[:-1], where, check_duplicates=False)
             if isinstance(obj, dict) and "type" in obj:
+                obj = parse_json_line(raw[:-1], where)
                 yield from self._summary_findings(state)
                 yield from self._check_trailer(obj, where, hasher.hexdigest(), state)
                 extra = count_remaining_lines(lines)
@@ -291,7 +294,12 @@ class NdjsonSource:
     def _record(
         self, obj: Any, raw: bytes, lineno: int, where: str, state: _ReadState
     ) -> Iterator[SourceItem]:
-        if not isinstance(obj, dict) or set(obj) != {"kind", "item"}:
+        if not isinstance(obj, dict):
+            raise InputError(where, "a record line is an object with exactly 'kind' and 'item'")
+        canonical = _canonical_or_none(obj) == raw[:-1]
+        if not canonical:
+            obj = parse_json_line(raw[:-1], where)  # EXP-3: now reject duplicate names
+        if set(obj) != {"kind", "item"}:
             raise InputError(where, "a record line is an object with exactly 'kind' and 'item'")
         kind = obj["kind"]
         if kind not in KINDS:
@@ -308,7 +316,7 @@ class NdjsonSource:
                 item[name] = typed_from_json(value, f"item.{name}")
             except ValueError as exc:
                 raise InputError(where, str(exc)) from None
-        if canonical_json(obj) != raw[:-1]:
+        if not canonical:
             state.not_canonical += 1
             state.first_not_canonical = state.first_not_canonical or lineno
         duplicate = self._check_order(raw_item, lineno, where, state)
@@ -426,6 +434,14 @@ class NdjsonSource:
                 f"{state.not_canonical} record line(s) are not RFC 8785 canonical",
                 source=str(self.path),
             )
+
+
+def _canonical_or_none(obj: Any) -> bytes | None:
+    """Canonical bytes of a parsed line, or None when it holds values outside the subset."""
+    try:
+        return canonical_json(obj)
+    except (TypeError, ValueError):  # floats, huge integers, lone surrogates
+        return None
 
 
 def _counts_text(counts: dict[str, Any]) -> str:

@@ -38,7 +38,7 @@ def base(n: int = 6, chain_id: str = "c") -> list[Ev]:
     return build_chain(chain_id, n)
 
 
-def edited(f: Callable[[list[Ev]], None], rehash_from: int | None = None) -> list[Ev]:
+def edited(f: Callable[[list[Ev]], object], rehash_from: int | None = None) -> list[Ev]:
     evs = base()
     f(evs)
     if rehash_from is not None:
@@ -46,17 +46,9 @@ def edited(f: Callable[[list[Ev]], None], rehash_from: int | None = None) -> lis
     return evs
 
 
-def _bridge(**kw: object) -> list[Ev]:
+def _bridge(label: str = SIGNER, target: str = "c", source_count: int | None = None) -> list[Ev]:
     src = base(3)
-    b = boundary_event(
-        kw.pop("label", SIGNER),
-        src,
-        "c",
-        str(kw.pop("target", "c")),  # type: ignore[arg-type]
-        T0_MS + 3500,
-        "blake3",
-        **kw,
-    )  # type: ignore[arg-type]
+    b = boundary_event(label, src, "c", target, T0_MS + 3500, "blake3", source_count=source_count)
     return [*src, b]
 
 

@@ -65,7 +65,7 @@ def export_cmd(
     src = open_source(source, endpoint_url, region, segments)
     records = export_encrypted_batch(src, dialogues or None)
     summary = write_export(output, records, source=src.describe(), created_at=created_at or now())
-    total = sum(summary.counts.values())
+    total = sum(n for kind, n in summary.counts.items() if kind != "lines")
     click.echo(
         f"exported {total} records {summary.counts} from {src.describe()} to {output}", err=True
     )

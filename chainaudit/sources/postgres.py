@@ -44,7 +44,7 @@ from chainaudit.item import (
     typed_from_plain,
     typed_to_json,
 )
-from chainaudit.model import Item, Record
+from chainaudit.model import ENVELOPE_ATTRS, Item, Record
 from chainaudit.sources import ImportReport, SourceItem
 from chainaudit.sources.migration import (
     RecordKey,
@@ -186,7 +186,10 @@ def _row_from_item(table: str, item: Item) -> tuple[Any, ...]:
         attrs = {
             name: typed_to_json(value)
             for name, value in item.items()
-            if name not in ("pk", "sk") and name not in _ENTITY_COLS
+            # Only the key and the envelope have columns of their own: an
+            # attribute that shares a column's name (items carry a cleartext
+            # ``entity_type``) is an attribute like any other.
+            if name not in ("pk", "sk") and name not in ENVELOPE_ATTRS
         }
 
         def b(name: str) -> bytes | None:

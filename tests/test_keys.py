@@ -653,134 +653,60 @@ def test_check_dek_record_a256kw() -> None:
 # --- KEY-8 golden vectors -----------------------------------------------------------------
 
 VECTORS = Path(__file__).resolve().parent.parent / "vectors" / "keys"
-#: KEY-5: the finding an envelope gets for each resolver status.
-STATUS_FINDING = {
-    "found": None,
-    "shredded": "KEY_SHREDDED",
-    "missing": "KEY_MISSING",
-    "unwrap_failed": "KEY_UNWRAP_FAILED",
-}
 
 
 def _vector_files() -> list[Path]:
     return sorted(VECTORS.glob("*/*.json"))
 
 
-def _umks(spec: dict[str, Any]) -> Umk | dict[str, Umk] | None:
-    if "all" in spec:
-        return Umk.from_hex(spec["all"])
-    if "per_owner" in spec:
-        return {owner: Umk.from_hex(h) for owner, h in spec["per_owner"].items()}
-    assert spec == {}, f"unknown umk spec {spec}"
-    return None
+def test_every_key_vector_against_the_library() -> None:
+    """Runs the plug-in checker (chainaudit.vectorgen.keys_check) over every file."""
+    from chainaudit.vectorcheck import check_file
+    from chainaudit.vectorgen.keys import VECTOR_CHECKERS
 
-
-def _record_from_vector(entry: dict[str, Any], origin: str) -> WrappedDek:
-    from chainaudit.item import record_from_item, typed_from_json
-
-    item = {k: typed_from_json(v, k) for k, v in entry["item"].items()}
-    rec = record_from_item(item, origin)
-    assert isinstance(rec, WrappedDek), f"{origin}: item is not a wrapped-DEK record: {rec}"
-    f = entry["fields"]
-    as_fields = WrappedDek(
-        key_id=f["key_id"],
-        dialogue=f["dialogue"],
-        version=f["version"],
-        owner=f["owner"],
-        wrap_alg=f["wrap_alg"],
-        wrapped_key=bytes.fromhex(f["wrapped_key"]) if f["wrapped_key"] is not None else None,
-        wrap_nonce=bytes.fromhex(f["wrap_nonce"]) if f["wrap_nonce"] is not None else None,
-        state=KeyState(f["state"]),
-        created_at=f["created_at"],
-        destroyed_at=f["destroyed_at"],
-        origin=origin,
-    )
-    assert rec == as_fields, f"{origin}: item and fields disagree"
-    return rec
-
-
-def _check_vector(path: Path, v: dict[str, Any], tmp_path: Path) -> None:
-    assert v["type"] == "chainaudit/keys-vector" and v["version"] == 1
-    assert v["name"] == path.stem
-    kind = v["kind"]
-    if kind == "kek":
-        m = Umk.from_hex(v["umk"])
-        assert bytes.fromhex(v["salt"]) == KEK_SALT
-        assert bytes.fromhex(v["info"]) == b"user:" + bytes.fromhex(v["user_id_utf8"])
-        assert v["user_id"].encode() == bytes.fromhex(v["user_id_utf8"])
-        kek = derive_kek(m, v["user_id"]).reveal()
-        assert kek.hex() == v["kek"]
-        assert kek == _hkdf_by_hand(m.reveal(), KEK_SALT, bytes.fromhex(v["info"]))
-    elif kind == "key_id":
-        exp = v["expected"]
-        if exp["valid"]:
-            assert parse_key_id(v["key_id"]) == (exp["dialogue"], exp["version"])
-            assert format_key_id(exp["dialogue"], exp["version"]) == v["key_id"]
-        else:
-            with pytest.raises(ValueError) as info:
-                parse_key_id(v["key_id"])
-            assert exp["error"] in str(info.value)
-    elif kind == "umk_file":
-        p = tmp_path / f"{v['name']}.umk"
-        p.write_bytes(bytes.fromhex(v["content"]))
-        os.chmod(p, int(v["mode"], 8))
-        exp = v["expected"]
-        if exp["valid"]:
-            assert Umk.from_file(p).reveal().hex() == exp["umk"]
-        else:
-            with pytest.raises(KeySourceError) as kinfo:
-                Umk.from_file(p)
-            assert exp["error"] in str(kinfo.value)
-    elif kind == "resolve":
-        recs = [_record_from_vector(e, f"{path.name}#{i}") for i, e in enumerate(v["records"])]
-        exp = v["expected"]
-        assert STATUS_FINDING[exp["status"]] == exp["envelope_finding"]
-        assert [[f.code.name for f in check_dek_record(r)] for r in recs] == exp["record_findings"]
-        ring_umks = _umks(v["umk"])
-        ring = KeyRing(ring_umks, recs)
-        lookup = ring.resolve(v["resolve"])
-        assert lookup.status.value == exp["status"], lookup.detail
-        assert (lookup.dek.hex() if lookup.dek else None) == exp["dek"]
-        for w in v.get("wraps", []):
-            wrap_kek = Kek(bytes.fromhex(w["kek"]))
-            owner_umk = ring_umks if isinstance(ring_umks, Umk) else (ring_umks or {})[w["owner"]]
-            assert derive_kek(owner_umk, w["owner"]) == wrap_kek
-            dialogue, version = parse_key_id(w["key_id"])
-            nonce = bytes.fromhex(w["nonce"]) if w["nonce"] else None
-            if "aad" in w:
-                assert wrap_aad(w["key_id"], w["owner"]).hex() == w["aad"]
-            rec = wrap_dek(
-                wrap_kek,
-                bytes.fromhex(w["dek"]),
-                w["key_id"],
-                w["owner"],
-                dialogue,
-                version,
-                nonce,
-                T0,
-                w["alg"],
-            )
-            assert rec.wrapped_key is not None and rec.wrapped_key.hex() == w["wrapped_key"]
-    else:
-        raise AssertionError(f"unknown vector kind {kind!r}")
-
-
-def test_every_key_vector_against_the_library(tmp_path: Path) -> None:
     files = _vector_files()
-    kinds: dict[str, int] = {}
-    failures: list[str] = []
-    for path in files:
-        v = json.loads(path.read_text("utf-8"))
-        kinds[v.get("kind", "?")] = kinds.get(v.get("kind", "?"), 0) + 1
-        try:
-            _check_vector(path, v, tmp_path)
-        except (Exception, pytest.fail.Exception) as exc:
-            failures.append(f"{path.parent.name}/{path.name}: {type(exc).__name__}: {exc}")
-    assert not failures, "\n".join(failures)
+    results = [r for p in files for r in check_file(p, VECTOR_CHECKERS)]
+    failing = [f"{r.path}: {'; '.join(r.problems)}" for r in results if not r.passed]
+    assert not failing, "\n".join(failing)
+    kinds = {json.loads(p.read_text("utf-8"))["kind"] for p in files}
+    assert kinds == {"kek", "key_id", "umk_file", "resolve"}
     assert len(files) > 50
-    assert set(kinds) == {"kek", "key_id", "umk_file", "resolve"}
-    negatives = [p for p in files if p.parent.name == "negative"]
-    assert len(negatives) > 20
+    assert len([p for p in files if p.parent.name == "negative"]) > 20
+
+
+@pytest.mark.parametrize(
+    ("name", "edit", "problem"),
+    [
+        ("negative/swapped-key-id-gcm.json", ("status", "found"), "status unwrap_failed"),
+        ("negative/destroyed.json", ("envelope_finding", "KEY_MISSING"), "KEY-5 table"),
+        ("positive/wrapped-dek-gcm.json", ("dek", "00" * 32), "resolved DEK differs"),
+        ("negative/key-id-mismatch.json", ("record_findings", [[]]), "KEY-7 findings"),
+    ],
+)
+def test_key_vector_checker_catches_a_wrong_expectation(
+    name: str, edit: tuple[str, Any], problem: str
+) -> None:
+    """The checker is a real test: a vector whose expectation is edited fails."""
+    from chainaudit.vectorgen.keys_check import check_keys_case
+
+    doc = json.loads((VECTORS / name).read_text("utf-8"))
+    doc["expected"][edit[0]] = edit[1]
+    (result,) = check_keys_case(doc, str(VECTORS / name))
+    assert not result.passed
+    assert any(problem in p for p in result.problems), result.problems
+
+
+def test_key_vector_checker_catches_a_wrong_kek_and_wrong_umk_file_verdict() -> None:
+    from chainaudit.vectorgen.keys_check import check_keys_case
+
+    doc = json.loads((VECTORS / "positive/kek-user-1.json").read_text("utf-8"))
+    doc["user_id"] = "zoe\u0308"  # the NFD spelling is refused, never normalised
+    (result,) = check_keys_case(doc, str(VECTORS / "positive/kek-user-1.json"))
+    assert not result.passed
+    doc = json.loads((VECTORS / "negative/umk-file-mode-0644.json").read_text("utf-8"))
+    doc["mode"] = "0600"
+    (result,) = check_keys_case(doc, str(VECTORS / "negative/umk-file-mode-0644.json"))
+    assert result.problems == ["accepted a file KEY-1 refuses"]
 
 
 def test_key_vectors_regenerate_byte_for_byte(tmp_path: Path) -> None:

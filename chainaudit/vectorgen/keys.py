@@ -39,9 +39,12 @@ from chainaudit.keys import (
 from chainaudit.model import KeyState, WrappedDek
 from chainaudit.umk import Umk
 from chainaudit.vectorgen import derive, write_json
+from chainaudit.vectorgen.keys_check import KEYS_TYPE, check_keys_case
 
-TYPE = "chainaudit/keys-vector"
+TYPE = KEYS_TYPE
 VERSION = 1
+#: Plug-in for :mod:`chainaudit.vectorcheck`: how to check files of this type.
+VECTOR_CHECKERS = {KEYS_TYPE: check_keys_case}
 SUBDIR = "keys"
 UMK_DOMAIN = b"chainaudit/vectors/keys/umk/"
 DEK_DOMAIN = b"chainaudit/vectors/keys/dek/"

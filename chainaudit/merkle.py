@@ -159,9 +159,7 @@ def inclusion_proof(leaves: Iterable[bytes], size: int, index: int) -> list[byte
     return [roots[r] for r in ranges]
 
 
-def root_from_inclusion_proof(
-    index: int, size: int, leaf: bytes, proof: Sequence[bytes]
-) -> bytes:
+def root_from_inclusion_proof(index: int, size: int, leaf: bytes, proof: Sequence[bytes]) -> bytes:
     """Compute the root implied by a leaf hash and its proof (RFC 9162 §2.1.3.2).
 
     Raises :class:`ProofError` when the index is outside the tree, a proof

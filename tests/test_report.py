@@ -30,8 +30,8 @@ ROOT = Path(__file__).resolve().parent.parent
 SUMMARY = Summary("gate post", "postgresql://db/blue")
 BY_SEVERITY = {
     Severity.ERROR: codes.MANIFEST_RECORD_MISSING,
-    Severity.UNVERIFIED: codes.KEY_MISSING,
-    Severity.NOTICE: codes.KEY_SHREDDED,
+    Severity.UNVERIFIED: codes.MANIFEST_SIGNER_UNTRUSTED,
+    Severity.NOTICE: codes.MANIFEST_CHAIN_BRIDGED,
 }
 
 
@@ -72,7 +72,7 @@ def test_zero_records_is_never_ok_even_with_other_counters() -> None:
 def _documented_fields() -> set[str]:
     """Top-level report members from the REP-3 table of docs/report.md."""
     text = (ROOT / "docs" / "report.md").read_text(encoding="utf-8")
-    section = text.split("## REP-3", 1)[1].split("\n## ", 1)[0]
+    section = text.split("## REP-3", 1)[1].split("### REP-3.1", 1)[0]
     return set(re.findall(r"^\| `([a-z_]+)` \|", section, flags=re.M))
 
 
@@ -93,8 +93,8 @@ def test_json_has_exactly_the_documented_fields() -> None:
         "MANIFEST_RECORD_CHANGED",
         "MANIFEST_RECORD_MISSING",
         "MANIFEST_ROOT_MISMATCH",
-        "KEY_MISSING",
-        "KEY_SHREDDED",
+        "MANIFEST_SIGNER_UNTRUSTED",
+        "MANIFEST_CHAIN_BRIDGED",
     ]
     for f in doc["findings"]:
         assert set(f) <= _documented_finding_fields()
@@ -114,7 +114,7 @@ def test_text_has_summary_findings_and_advice() -> None:
     assert "First 2 of 5 finding(s):" in text
     assert "dialogue:d-1/entity:perspective/01#01" in text
     assert codes.MANIFEST_RECORD_MISSING.advice in text
-    assert "KEY_MISSING at" not in text  # beyond the limit
+    assert "MANIFEST_SIGNER_UNTRUSTED at" not in text  # beyond the limit
 
 
 def test_text_for_nothing_checked_and_escapes_controls() -> None:
@@ -138,8 +138,8 @@ def test_junit_one_case_per_code() -> None:
     assert cases_["MANIFEST_RECORD_EXTRA"].find("failure") is None
     failure = cases_["MANIFEST_RECORD_MISSING"].find("failure")
     assert failure is not None and "dialogue:d-1/entity:perspective/01#01" in (failure.text or "")
-    assert cases_["KEY_MISSING"].find("error") is not None
-    assert cases_["KEY_SHREDDED"].find("system-out") is not None
+    assert cases_["MANIFEST_SIGNER_UNTRUSTED"].find("error") is not None
+    assert cases_["MANIFEST_CHAIN_BRIDGED"].find("system-out") is not None
     assert suite.get("tests") == str(len(names))
     assert suite.get("failures") == "3" and suite.get("errors") == "1"
     props = {p.get("name"): p.get("value") for p in suite.iter("property")}

@@ -28,8 +28,8 @@ APPLICABLE = (
     "MANIFEST_RECORD_MISSING",
     "MANIFEST_RECORD_CHANGED",
     "MANIFEST_ROOT_MISMATCH",
-    "KEY_MISSING",
-    "KEY_SHREDDED",
+    "MANIFEST_SIGNER_UNTRUSTED",
+    "MANIFEST_CHAIN_BRIDGED",
 )
 SUMMARY = Summary("gate post", "postgresql://db/blue", "2026-01-03T00:00:00.000Z")
 
@@ -66,29 +66,32 @@ def cases() -> dict[str, tuple[str, Result]]:
         expected="20 leaves, root " + "10" * 32,
         actual="19 leaves, root " + "20" * 32,
     )
-    key_missing = Finding(
-        codes.KEY_MISSING,
-        "dialogue:d%2F2/entity:meta",
-        "no wrapped DEK for dek#d%2F2#1",
-        source="export.ndjson:7",
+    untrusted = Finding(
+        codes.MANIFEST_SIGNER_UNTRUSTED,
+        "manifest",
+        "the signer's key is not pinned",
+        actual="ed" * 32,
     )
-    shredded = Finding(
-        codes.KEY_SHREDDED,
-        "dialogue:d-1/entity:meta",
-        "key dek#d-1#1 was destroyed at 2026-01-02T00:00:00Z",
-        extra={"key_id": "dek#d-1#1"},
+    bridged = Finding(
+        codes.MANIFEST_CHAIN_BRIDGED,
+        "chain:crypto@4",
+        "continues through a boundary event naming the manifest's tip (3 new event(s))",
+        expected="count=4 tip=" + "ce" * 32,
+        actual="count=4 tip=" + "ce" * 32,
+        source="audit:crypto/01890a5d-ac96-7384-8000-000000000384",
+        extra={"chain_id": "crypto", "appended": 3},
     )
     return {
         "ok": ("records checked, no findings: exit 0", _result(checked, [])),
         "nothing-checked": ("zero records checked is never 0: exit 3", _result({"records": 0}, [])),
-        "notice-only": ("a notice does not fail a run: exit 0", _result(checked, [shredded])),
+        "notice-only": ("a notice does not fail a run: exit 0", _result(checked, [bridged])),
         "unverified-only": (
-            "a missing key leaves records unverified: exit 3",
-            _result(checked, [key_missing, shredded]),
+            "an unpinned signer leaves the run unverified: exit 3",
+            _result(checked, [untrusted, bridged]),
         ),
         "findings": (
             "errors dominate: exit 1",
-            _result(checked, [missing, changed, root, key_missing, shredded]),
+            _result(checked, [missing, changed, root, untrusted, bridged]),
         ),
     }
 

@@ -105,7 +105,11 @@ def _unique_object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
 
 def _has_lone_surrogate(value: Any) -> bool:
     if isinstance(value, str):
-        return any(0xD800 <= ord(c) <= 0xDFFF for c in value)
+        try:
+            value.encode("utf-8")  # strict UTF-8 cannot encode a lone surrogate
+        except UnicodeEncodeError:
+            return True
+        return False
     if isinstance(value, dict):
         return any(_has_lone_surrogate(k) or _has_lone_surrogate(v) for k, v in value.items())
     if isinstance(value, list):
@@ -134,7 +138,9 @@ def decode_payload(plaintext: bytes) -> tuple[dict[str, Any], bool]:
         raise PayloadError("nested too deeply") from None
     if not isinstance(value, dict):
         raise PayloadError(f"a JSON {_json_kind(value)}, not an object")
-    if _has_lone_surrogate(value):
+    # Raw surrogates cannot survive strict UTF-8 decoding; only a \u escape
+    # can produce one, so the walk is needed only when the text has one.
+    if "\\u" in text and _has_lone_surrogate(value):
         raise PayloadError("a string contains a lone surrogate")
     try:
         canonical = rfc8785.dumps(value) == plaintext

@@ -23,6 +23,7 @@ content. Specification: ``docs/envelope.md``.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from types import TracebackType
@@ -76,6 +77,9 @@ CODES = frozenset(
         codes.KEY_UNWRAP_FAILED,
     )
 )
+
+#: A dataset names few distinct key ids; parse each once (KEY-2).
+_parse_key_id = functools.lru_cache(maxsize=4096)(parse_key_id)
 
 #: Longest stored value quoted back in a finding (aad_hash, key_id).
 _QUOTE_MAX = 160
@@ -197,7 +201,7 @@ def _keyless(chk: _Check, env: Envelope) -> bool:
         )
         usable = False
     try:
-        key_dialogue, _ = parse_key_id(env.key_id)  # ENV-7, KEY-2
+        key_dialogue, _ = _parse_key_id(env.key_id)  # ENV-7, KEY-2
     except ValueError as exc:
         chk.add(
             codes.KEY_ID_INVALID,

@@ -39,7 +39,7 @@ from chainaudit.keys import (
 from chainaudit.model import KeyState, WrappedDek
 from chainaudit.umk import Umk
 from chainaudit.vectorgen import derive, write_json
-from chainaudit.vectorgen.keys_check import KEYS_TYPE, check_keys_case
+from chainaudit.vectorgen.keys_check import KEYS_TYPE, STATUS_FINDING, check_keys_case
 
 TYPE = KEYS_TYPE
 VERSION = 1
@@ -81,11 +81,12 @@ def record(
     version: int = 1,
     owner: str = "alice",
     umk_label: str = "main",
+    created_at: str = T_CREATED,
 ) -> WrappedDek:
     kid = format_key_id(dialogue, version)
     n = nonce(kid) if alg is GCM else None
     kek = derive_kek(umk(umk_label), owner)
-    return wrap_dek(kek, dek(kid), kid, owner, dialogue, version, n, T_CREATED, alg)
+    return wrap_dek(kek, dek(kid), kid, owner, dialogue, version, n, created_at, alg)
 
 
 def record_json(rec: WrappedDek) -> dict[str, Any]:
@@ -259,85 +260,61 @@ def _resolve_case(
     return case
 
 
+def _found(
+    name: str, description: str, records: list[WrappedDek], kid: str, **kw: Any
+) -> dict[str, Any]:
+    """A positive resolution case: ``kid`` resolves to its own DEK."""
+    return _resolve_case(name, description, records, kid, "found", None, dek_of=kid, **kw)
+
+
 def positive_resolve_cases() -> list[dict[str, Any]]:
-    alice_gcm, alice_kw = record(GCM), record(KW, dialogue="dlg-0002")
-    zoe = record(GCM, dialogue=D_ESCAPED, owner="zoë")
     kid = format_key_id
-    out = [
-        _resolve_case(
+    gcm, kw = record(GCM), record(KW, dialogue="dlg-0002")
+    zoe = record(GCM, dialogue=D_ESCAPED, owner="zoë")
+    v1 = retire(record(GCM, version=1))
+    v2 = record(GCM, version=2, created_at=T_ROTATED)
+    bob = record(GCM, owner="bob@example.org", umk_label="bob")
+    both = {"alice": umk().reveal().hex(), "bob@example.org": umk("bob").reveal().hex()}
+    return [
+        _found(
             "wrapped-dek-gcm",
             "A256GCM-KEYID-v1 record of alice, unwrapped (KEY-4)",
-            [alice_gcm],
+            [gcm],
             kid(D, 1),
-            "found",
-            None,
-            dek_of=kid(D, 1),
-            wraps=(alice_gcm,),
+            wraps=(gcm,),
         ),
-        _resolve_case(
+        _found(
             "wrapped-dek-a256kw",
             "A256KW (RFC 3394) record, unwrapped (KEY-4)",
-            [alice_kw],
+            [kw],
             kid("dlg-0002", 1),
-            "found",
-            None,
-            dek_of=kid("dlg-0002", 1),
-            wraps=(alice_kw,),
+            wraps=(kw,),
         ),
-        _resolve_case(
+        _found(
             "wrapped-dek-gcm-unicode-owner-escaped-dialogue",
             "non-ASCII owner and a dialogue id that needs escaping (KEY-2, KEY-3)",
             [zoe],
             kid(D_ESCAPED, 1),
-            "found",
-            None,
-            dek_of=kid(D_ESCAPED, 1),
             wraps=(zoe,),
         ),
-    ]
-    v1 = retire(record(GCM, version=1))
-    v2 = wrap_dek(
-        derive_kek(umk(), "alice"),
-        dek(kid(D, 2)),
-        kid(D, 2),
-        "alice",
-        D,
-        2,
-        nonce(kid(D, 2)),
-        T_ROTATED,
-    )
-    for version, rec in ((1, v1), (2, v2)):
-        out.append(
-            _resolve_case(
-                f"rotation-resolve-v{version}",
+        *(
+            _found(
+                f"rotation-resolve-v{v}",
                 "after rotation v1 is retired and v2 active; both resolve (KEY-5)",
                 [v1, v2],
-                kid(D, version),
-                "found",
-                None,
-                dek_of=kid(D, version),
+                kid(D, v),
                 wraps=(rec,),
             )
-        )
-    per_owner = record(GCM, owner="bob@example.org", umk_label="bob")
-    out.append(
-        _resolve_case(
+            for v, rec in ((1, v1), (2, v2))
+        ),
+        _found(
             "per-owner-umk",
             "one UMK per owner: bob's record unwraps under bob's UMK (KEY-1)",
-            [per_owner],
+            [bob],
             kid(D, 1),
-            "found",
-            None,
-            umks={
-                "per_owner": {
-                    "alice": umk().reveal().hex(),
-                    "bob@example.org": umk("bob").reveal().hex(),
-                }
-            },
-            dek_of=kid(D, 1),
-        )
-    )
-    return out
+            umks={"per_owner": both},
+        ),
+    ]
 
 
 # --- resolution: negative ------------------------------------------------------------------
@@ -349,174 +326,149 @@ def _flip(b: bytes | None, bit: int) -> bytes:
     return bytes(raw)
 
 
+KID1, KID2 = format_key_id(D, 1), format_key_id(D, 2)
+INVALID = [["DEK_RECORD_INVALID"]]
+
+
+def _fails(
+    name: str, description: str, records: list[WrappedDek], mutation: str, **kw: Any
+) -> dict[str, Any]:
+    """A negative case that resolves to UNWRAP_FAILED (unless overridden)."""
+    resolve = kw.pop("resolve", KID1)
+    status = kw.pop("status", "unwrap_failed")
+    finding = kw.pop("finding", STATUS_FINDING[status])
+    return _resolve_case(
+        name, description, records, resolve, status, finding, mutation=mutation, **kw
+    )
+
+
 def negative_resolve_cases() -> list[dict[str, Any]]:
     base, kw = record(GCM), record(KW)
-    kid1, kid2 = format_key_id(D, 1), format_key_id(D, 2)
-    v2 = record(GCM, version=2)
-    v2_kw = record(KW, version=2)
-    bad = [["DEK_RECORD_INVALID"]]
-    uf, kuf = "unwrap_failed", "KEY_UNWRAP_FAILED"
+    v2, v2_kw = record(GCM, version=2), record(KW, version=2)
+    copy_note = "copy wrapped_key{} of dek#dlg-0001#1 into dek#dlg-0001#2"
     out = [
-        _resolve_case(
+        _fails(
             "wrong-owner-gcm",
             "owner field rewritten alice -> bob: bob's KEK cannot unwrap it",
             [replace(base, owner="bob")],
-            kid1,
-            uf,
-            kuf,
-            mutation="set owner to 'bob'",
+            "set owner to 'bob'",
         ),
-        _resolve_case(
+        _fails(
             "wrong-owner-a256kw",
             "owner rewritten on an A256KW record: another KEK, unwrap fails",
             [replace(kw, owner="bob")],
-            kid1,
-            uf,
-            kuf,
-            mutation="set owner to 'bob'",
+            "set owner to 'bob'",
         ),
-        _resolve_case(
+        _fails(
             "wrong-umk",
             "the verifier holds another UMK than the one that wrapped the DEK",
             [base],
-            kid1,
-            uf,
-            kuf,
+            "verifier given UMK 'other'",
             umks={"all": umk("other").reveal().hex()},
-            mutation="verifier given UMK 'other'",
         ),
-        _resolve_case(
+        _fails(
             "swapped-key-id-gcm",
-            "v1's wrapped key and nonce copied into the v2 record: the AAD binds the key id, unwrap fails",
+            "v1's wrapped key and nonce copied into the v2 record: the AAD binds the key id, "
+            "unwrap fails",
             [base, replace(v2, wrapped_key=base.wrapped_key, wrap_nonce=base.wrap_nonce)],
-            kid2,
-            uf,
-            kuf,
-            mutation="copy wrapped_key and wrap_nonce of dek#dlg-0001#1 into dek#dlg-0001#2",
+            copy_note.format(" and wrap_nonce"),
+            resolve=KID2,
         ),
-        _resolve_case(
+        _fails(
             "swapped-key-id-a256kw",
-            "the same swap under A256KW goes unnoticed: v2 resolves to v1's DEK (the documented weakness, KEY-4)",
+            "the same swap under A256KW goes unnoticed: v2 resolves to v1's DEK "
+            "(the documented weakness, KEY-4)",
             [kw, replace(v2_kw, wrapped_key=kw.wrapped_key)],
-            kid2,
-            "found",
-            None,
-            dek_of=kid1,
-            mutation="copy wrapped_key of dek#dlg-0001#1 into dek#dlg-0001#2",
+            copy_note.format(""),
+            resolve=KID2,
+            status="found",
+            dek_of=KID1,
         ),
-        _resolve_case(
+        _fails(
             "destroyed",
             "crypto-shredded: state destroyed, key material removed (KEY-6); no UMK needed",
             [destroy(base, T_DESTROYED)],
-            kid1,
-            "shredded",
-            "KEY_SHREDDED",
+            "destroy at " + T_DESTROYED,
+            status="shredded",
             umks={},
-            mutation="destroy at " + T_DESTROYED,
         ),
-        _resolve_case(
+        _fails(
             "destroyed-key-material-present",
             "state says destroyed but wrapped_key is still there: the record is invalid (KEY-7)",
             [replace(base, state=KeyState.DESTROYED, destroyed_at=T_DESTROYED)],
-            kid1,
-            "shredded",
-            "KEY_SHREDDED",
-            record_findings=bad,
-            mutation="set state destroyed, keep wrapped_key",
+            "set state destroyed, keep wrapped_key",
+            status="shredded",
+            record_findings=INVALID,
         ),
-        _resolve_case(
+        _fails(
             "missing-record",
             "no wrapped-DEK record for the key id (KEY-5)",
             [base],
-            kid2,
-            "missing",
-            "KEY_MISSING",
-            mutation="resolve dek#dlg-0001#2",
+            "resolve dek#dlg-0001#2",
+            resolve=KID2,
+            status="missing",
         ),
-        _resolve_case(
+        _fails(
             "no-umk-for-owner",
             "per-owner UMKs without the record's owner (KEY-5)",
             [base],
-            kid1,
-            "missing",
-            "KEY_MISSING",
+            "no UMK for alice",
+            status="missing",
             umks={"per_owner": {"bob": umk("bob").reveal().hex()}},
-            mutation="no UMK for alice",
         ),
-        _resolve_case(
+        _fails(
             "key-id-mismatch",
             "record stored at dek#1 whose key_id says dek#dlg-0001#2 (KEY-7)",
-            [replace(base, key_id=kid2)],
-            kid1,
-            uf,
-            kuf,
-            record_findings=bad,
-            mutation="set key_id to dek#dlg-0001#2",
+            [replace(base, key_id=KID2)],
+            "set key_id to dek#dlg-0001#2",
+            record_findings=INVALID,
         ),
-        _resolve_case(
+        _fails(
             "unknown-wrap-alg",
             "wrap_alg not in the registry (KEY-4, KEY-7)",
             [replace(base, wrap_alg="A128KW")],
-            kid1,
-            uf,
-            kuf,
-            record_findings=bad,
-            mutation="set wrap_alg to 'A128KW'",
+            "set wrap_alg to 'A128KW'",
+            record_findings=INVALID,
         ),
-        _resolve_case(
+        _fails(
             "wrap-nonce-wrong-length",
             "11-byte wrap nonce on a GCM record (KEY-7)",
             [replace(base, wrap_nonce=(base.wrap_nonce or b"")[:11])],
-            kid1,
-            uf,
-            kuf,
-            record_findings=bad,
-            mutation="truncate wrap_nonce to 11 bytes",
+            "truncate wrap_nonce to 11 bytes",
+            record_findings=INVALID,
         ),
-        _resolve_case(
+        _fails(
             "active-without-wrapped-key",
             "active record with no key material (KEY-7)",
             [replace(base, wrapped_key=None)],
-            kid1,
-            uf,
-            kuf,
-            record_findings=bad,
-            mutation="remove wrapped_key",
+            "remove wrapped_key",
+            record_findings=INVALID,
         ),
-        _resolve_case(
+        _fails(
             "conflicting-records",
             "two different records for one key id: the resolver will not pick (KEY-5)",
             [base, replace(base, wrapped_key=_flip(base.wrapped_key, 0))],
-            kid1,
-            uf,
-            kuf,
-            mutation="a second copy with bit 0 of wrapped_key flipped",
+            "a second copy with bit 0 of wrapped_key flipped",
         ),
     ]
     for alg, rec in ((GCM, base), (KW, kw)):
         size = len(rec.wrapped_key or b"") * 8
         for bit in (0, size // 2, size - 1):
             out.append(
-                _resolve_case(
+                _fails(
                     f"flip-wrapped-key-bit-{bit}-{alg.value.lower()}",
                     f"bit {bit} (MSB-first) of wrapped_key flipped",
                     [replace(rec, wrapped_key=_flip(rec.wrapped_key, bit))],
-                    kid1,
-                    uf,
-                    kuf,
-                    mutation=f"flip bit {bit} of wrapped_key",
+                    f"flip bit {bit} of wrapped_key",
                 )
             )
     for bit in (0, 95):
         out.append(
-            _resolve_case(
+            _fails(
                 f"flip-wrap-nonce-bit-{bit}",
                 f"bit {bit} (MSB-first) of wrap_nonce flipped",
                 [replace(base, wrap_nonce=_flip(base.wrap_nonce, bit))],
-                kid1,
-                uf,
-                kuf,
-                mutation=f"flip bit {bit} of wrap_nonce",
+                f"flip bit {bit} of wrap_nonce",
             )
         )
     return out

@@ -84,12 +84,38 @@ def test_positive_vectors_cover_every_entity_type_unicode_and_escaping() -> None
         assert any(sep in i for i in ids), f"an id containing {sep!r}"
 
 
+#: VEC-2: each tampering method and the prefix of the case names it produces.
+NAME_PREFIX = {
+    "flip-ciphertext-bit": "flip-ciphertext-bit-@",
+    "flip-nonce-bit": "flip-nonce-bit-@",
+    "truncate": "truncate-",
+    "move": "moved-to-",
+    "move-and-rewrite-aad-hash": "moved-to-",
+    "swap-key-version": "key-version-swapped-",
+    "legacy-aad": "legacy-aad",
+    "legacy-aad-rewritten-hash": "legacy-aad-hash-rewritten",
+    "aad-hash": "aad-hash-",
+    "key-state": "key-",
+    "key-id": "key-id-",
+    "nonce-length": "nonce-length-@",
+    "reuse-nonce": "nonce-reuse-",
+    "envelope-version": "envelope-version-",
+    "add-envelope": "envelope-on-",
+    "remove-envelope": "envelope-missing-",
+    "remove-attribute": "malformed-",
+    "retype-attribute": "malformed-",
+    "edit-attribute": "malformed-",
+    "edit-pk": "address-invalid-",
+    "seal-plaintext": "payload-",
+}
+
+
 def test_negative_vectors_name_their_mutation_and_expect_a_finding() -> None:
     for doc in _envelope_docs():
         if doc["mutation"] is None:
             continue
         method = doc["mutation"]["method"]
-        assert (method and doc["name"] != method) or doc["name"] == method
+        assert doc["name"].startswith(NAME_PREFIX[method]), (doc["name"], method)
         found = doc["expected"]["keyless"]["findings"] + doc["expected"]["keyed"]["findings"]
         assert found, f"{doc['name']} expects no finding"
 

@@ -1,0 +1,521 @@
+"""Generator of the export-format golden vectors (``vectors/export/``, EXP-11).
+
+Three input formats, one case file each (``<format>-<name>.json``), next to
+the input it describes:
+
+* ``ndjson/<name>.ndjson[.gz]``: a chainaudit export v1, intact or with one
+  named mutation (truncation, an edited byte, an added/removed/reordered
+  line, forged counts, trailing data, ...);
+* ``ddb/<name>/``: a DynamoDB Export to S3 directory (manifests, gzipped
+  DynamoDB JSON data files, an empty file, an unlisted file), intact or
+  mutated;
+* ``pg/<name>/``: PostgreSQL ``row_to_json`` COPY files, text-escaped
+  (``.copy.json``) and raw (``.jsonl``).
+
+Every case names what a reader must produce: the record count and finding
+codes in order, or an input error at a line. The records are fixed (no
+clock, no randomness: bytes are SHA-256 of labels) and the gzip streams are
+written with mtime 0 and no file name, so the output is byte-reproducible.
+:func:`write_ddb_export` is also the fixture builder of the tests.
+"""
+
+from __future__ import annotations
+
+import base64
+import gzip
+import hashlib
+import io
+import json
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from chainaudit.address import Address
+from chainaudit.item import item_from_record, typed_to_json
+from chainaudit.model import AuditEvent, EntityRecord, Envelope, Item, KeyState, Record, WrappedDek
+from chainaudit.sources.jsonlines import canonical_json
+from chainaudit.sources.ndjson import write_export
+from chainaudit.vectorgen import derive, write_json
+
+TYPE = "chainaudit/export-vector"
+VERSION = 1
+SUBDIR = "export"
+DOMAIN = b"chainaudit/vectors/export/"
+CREATED_AT = "2026-01-02T03:04:05Z"
+EXPORT_ID = "01700000000000-0a1b2c3d"
+TABLE_ARN = "arn:aws:dynamodb:eu-west-1:111122223333:table/blue_dialogues"
+
+
+def records() -> list[Record]:
+    """The fixed records of every vector: each kind, binary, sets, maps, unicode, escapes."""
+    d = "dlg-0001"
+    meta = Address.of(d, "meta")
+    persp = Address.of(d, "perspective", "01", "02")
+    ref = Address.of(d, "ref", "p#1", "supports", "c/2")
+    expert = Address.of(d, "expert", "zoë")
+
+    def env(addr: Address, label: str) -> Envelope:
+        return Envelope(
+            ciphertext=derive(DOMAIN, f"ct/{label}", 32) + derive(DOMAIN, f"tag/{label}", 16),
+            nonce=derive(DOMAIN, f"nonce/{label}", 12),
+            key_id=f"dek#{d}#1",
+            aad_hash=hashlib.sha256(addr.to_bytes()).hexdigest(),
+        )
+
+    return [
+        EntityRecord(
+            meta, {"status": {"S": "open"}, "created_at": {"S": CREATED_AT}}, env(meta, "meta")
+        ),
+        EntityRecord(
+            persp,
+            {
+                "score": {"N": "0.75"},
+                "tags": {"SS": ["a", "β"]},
+                "digest": {"B": derive(DOMAIN, "digest", 8)},
+                "nested": {"M": {"k": {"L": [{"NULL": True}, {"BS": [b"\x00", b"\x01"]}]}}},
+            },
+            env(persp, "persp"),
+        ),
+        EntityRecord(expert, {"tier": {"N": "2"}}, env(expert, "expert")),
+        EntityRecord(ref, {"ref_type": {"S": "supports"}}, None),
+        WrappedDek(
+            key_id=f"dek#{d}#1",
+            dialogue=d,
+            version=1,
+            owner="alice",
+            wrap_alg="A256GCM-KEYID-V1",
+            wrapped_key=derive(DOMAIN, "wrapped", 32) + derive(DOMAIN, "wraptag", 16),
+            wrap_nonce=derive(DOMAIN, "wrapnonce", 12),
+            state=KeyState.ACTIVE,
+            created_at=CREATED_AT,
+        ),
+        AuditEvent(
+            "crypto-log",
+            {
+                "event_id": "01890000-0000-7000-8000-000000000001",
+                "operation": "encrypt",
+                "outcome": "success",
+                "previous_hash": None,
+                "seq": 1,
+            },
+        ),
+    ]
+
+
+# --- DynamoDB Export to S3 fixture -------------------------------------------
+
+
+def gzip_bytes(data: bytes) -> bytes:
+    """Reproducible gzip: no file name, mtime 0."""
+    buf = io.BytesIO()
+    with gzip.GzipFile(filename="", fileobj=buf, mode="wb", mtime=0) as f:
+        f.write(data)
+    return buf.getvalue()
+
+
+def ddb_json_line(item: Item) -> bytes:
+    """One data-file line as DynamoDB writes it: ``{"Item": {...}}``, binary in base64."""
+    obj = {"Item": {k: typed_to_json(v) for k, v in item.items()}}
+    return json.dumps(obj, ensure_ascii=False, separators=(",", ":")).encode("utf-8") + b"\n"
+
+
+def write_ddb_export(
+    directory: Path,
+    files: Sequence[Sequence[Item]],
+    *,
+    export_id: str = EXPORT_ID,
+    prefix: str = "exports",
+    unlisted: Sequence[Item] = (),
+) -> list[dict[str, Any]]:
+    """Build a DynamoDB Export to S3 directory (EXP-8) holding ``files``.
+
+    One gzipped data file per entry of ``files`` (an empty entry gives an
+    empty gzip member, as DynamoDB writes for an empty partition); an
+    ``unlisted`` file is written to ``data/`` but not to the manifest.
+    Returns the manifest-files entries so tests can mutate them.
+    """
+    root = f"{prefix}/AWSDynamoDB/{export_id}"
+    data_dir = directory / "data"
+    data_dir.mkdir(parents=True, exist_ok=True)
+    entries: list[dict[str, Any]] = []
+    for i, items in enumerate(files):
+        blob = gzip_bytes(b"".join(ddb_json_line(it) for it in items))
+        name = f"{hashlib.sha256(f'{export_id}/{i}'.encode()).hexdigest()[:26]}.json.gz"
+        (data_dir / name).write_bytes(blob)
+        md5 = hashlib.md5(blob, usedforsecurity=False)
+        entries.append(
+            {
+                "itemCount": len(items),
+                "md5Checksum": base64.b64encode(md5.digest()).decode("ascii"),
+                "etag": md5.hexdigest(),
+                "dataFileS3Key": f"{root}/data/{name}",
+            }
+        )
+    if unlisted:
+        blob = gzip_bytes(b"".join(ddb_json_line(it) for it in unlisted))
+        (data_dir / "unlisted-0000.json.gz").write_bytes(blob)
+    write_ddb_manifests(directory, entries, export_id=export_id, prefix=prefix)
+    return entries
+
+
+def write_ddb_manifests(
+    directory: Path,
+    entries: Sequence[dict[str, Any]],
+    *,
+    export_id: str = EXPORT_ID,
+    prefix: str = "exports",
+    item_count: int | None = None,
+) -> None:
+    """(Re)write manifest-files.json and manifest-summary.json for ``entries``."""
+    root = f"{prefix}/AWSDynamoDB/{export_id}"
+    lines = b"".join(json.dumps(e, separators=(",", ":")).encode("ascii") + b"\n" for e in entries)
+    (directory / "manifest-files.json").write_bytes(lines)
+    summary = {
+        "version": "2020-06-30",
+        "exportArn": f"{TABLE_ARN}/export/{export_id}",
+        "startTime": CREATED_AT,
+        "endTime": CREATED_AT,
+        "tableArn": TABLE_ARN,
+        "tableId": "00000000-0000-4000-8000-000000000000",
+        "exportTime": CREATED_AT,
+        "s3Bucket": "chainaudit-vectors",
+        "s3Prefix": prefix,
+        "s3SseAlgorithm": "AES256",
+        "s3SseKmsKeyId": None,
+        "manifestFilesS3Key": f"{root}/manifest-files.json",
+        "billedSizeBytes": 0,
+        "itemCount": sum(e["itemCount"] for e in entries) if item_count is None else item_count,
+        "outputFormat": "DYNAMODB_JSON",
+        "exportType": "FULL_EXPORT",
+    }
+    (directory / "manifest-summary.json").write_bytes(
+        json.dumps(summary, indent=2).encode("ascii") + b"\n"
+    )
+
+
+# --- PostgreSQL COPY fixture -------------------------------------------------
+
+
+def pg_rows(recs: Sequence[Record]) -> dict[str, list[dict[str, Any]]]:
+    """The reference-schema rows of ``recs`` as ``row_to_json`` renders them (EXP-9)."""
+
+    def bytea(b: bytes | None) -> str | None:
+        return None if b is None else "\\x" + b.hex()
+
+    out: dict[str, list[dict[str, Any]]] = {"entities": [], "wrapped_deks": [], "audit_events": []}
+    for r in recs:
+        if isinstance(r, EntityRecord):
+            dialogue_id, entity_type, subkey = r.address.to_sql()
+            e = r.envelope
+            out["entities"].append(
+                {
+                    "dialogue_id": dialogue_id,
+                    "entity_type": entity_type,
+                    "subkey": subkey,
+                    "attributes": {k: typed_to_json(v) for k, v in r.attributes.items()},
+                    "content_encrypted": bytea(e.ciphertext if e else None),
+                    "content_nonce": bytea(e.nonce if e else None),
+                    "key_id": e.key_id if e else None,
+                    "aad_hash": e.aad_hash if e else None,
+                    "envelope_version": e.version
+                    if e and (e.version != 1 or e.explicit_version)
+                    else None,
+                }
+            )
+        elif isinstance(r, WrappedDek):
+            out["wrapped_deks"].append(
+                {
+                    "dialogue_id": r.dialogue,
+                    "version": r.version,
+                    "key_id": r.key_id,
+                    "owner": r.owner,
+                    "wrap_alg": r.wrap_alg,
+                    "wrapped_key": bytea(r.wrapped_key),
+                    "wrap_nonce": bytea(r.wrap_nonce),
+                    "state": r.state.value,
+                    "created_at": r.created_at,
+                    "destroyed_at": r.destroyed_at,
+                }
+            )
+        else:
+            item = item_from_record(r)
+            out["audit_events"].append(
+                {
+                    "chain_id": r.chain_id,
+                    "event_id": item["sk"]["S"].removeprefix("event#"),
+                    "fields": dict(r.fields),
+                }
+            )
+    return out
+
+
+def row_json(row: dict[str, Any]) -> bytes:
+    """A row as ``row_to_json`` prints it (compact, columns in table order)."""
+    return json.dumps(row, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+
+def copy_text_escape(line: bytes) -> bytes:
+    """COPY TO text-format escaping of a one-column line (EXP-9.2)."""
+    out = line.replace(b"\\", b"\\\\")
+    for raw, esc in ((b"\n", b"\\n"), (b"\r", b"\\r"), (b"\t", b"\\t")):
+        out = out.replace(raw, esc)
+    return out
+
+
+def write_pg_copy(directory: Path, recs: Sequence[Record], *, copy_text: bool = True) -> list[Path]:
+    """One COPY file per table of the reference schema."""
+    directory.mkdir(parents=True, exist_ok=True)
+    written = []
+    suffix = ".copy.json" if copy_text else ".jsonl"
+    for table, rows in pg_rows(recs).items():
+        lines = [row_json(r) for r in rows]
+        if copy_text:
+            lines = [copy_text_escape(ln) for ln in lines]
+        path = directory / f"{table}{suffix}"
+        path.write_bytes(b"".join(ln + b"\n" for ln in lines))
+        written.append(path)
+    return written
+
+
+# --- cases -------------------------------------------------------------------
+
+
+def _case(
+    out: Path, fmt: str, name: str, desc: str, input_: str, expect: dict[str, Any], **extra: Any
+) -> Path:
+    obj = {"type": TYPE, "version": VERSION, "desc": desc, "format": fmt, "input": input_}
+    obj.update(extra)
+    obj["expect"] = expect
+    return write_json(out / f"{fmt}-{name}.json", obj)
+
+
+def _ok(n: int, findings: Sequence[str] = ()) -> dict[str, Any]:
+    return {"records": n, "findings": list(findings)}
+
+
+def _err(line: int, reason: str) -> dict[str, Any]:
+    return {"error": "InputError", "line": line, "reason_contains": reason}
+
+
+def _retrailer(lines: list[bytes], counts: dict[str, int] | None = None) -> list[bytes]:
+    body = lines[:-1]
+    trailer = json.loads(lines[-1])
+    trailer["digest"] = "sha256:" + hashlib.sha256(b"".join(body)).hexdigest()
+    if counts is not None:
+        trailer["counts"] = counts
+    return [*body, canonical_json(trailer) + b"\n"]
+
+
+def _ndjson_cases(out: Path) -> list[Path]:
+    d = out / "ndjson"
+    d.mkdir(parents=True, exist_ok=True)
+    recs = records()
+    n = len(recs)
+    valid = d / "valid.ndjson"
+    write_export(valid, recs, source="vectors", created_at=CREATED_AT)
+    write_export(d / "valid.ndjson.gz", recs, source="vectors", created_at=CREATED_AT)
+    lines = valid.read_bytes().splitlines(keepends=True)
+    items = [json.loads(ln)["item"] for ln in lines[1:-1]]
+    written = [
+        _case(out, "ndjson", "valid", "intact export", "ndjson/valid.ndjson", _ok(n), items=items),
+        _case(out, "ndjson", "valid-gz", "intact export, gzip", "ndjson/valid.ndjson.gz", _ok(n)),
+    ]
+
+    def mutant(name: str, data: bytes, desc: str, expect: dict[str, Any]) -> None:
+        (d / f"{name}.ndjson").write_bytes(data)
+        written.append(_case(out, "ndjson", name, desc, f"ndjson/{name}.ndjson", expect))
+
+    full = b"".join(lines)
+    mutant(
+        "truncated-no-trailer",
+        b"".join(lines[:-1]),
+        "trailer line removed",
+        _ok(n, ["EXPORT_TRUNCATED"]),
+    )
+    mutant(
+        "truncated-mid-line",
+        b"".join(lines[:3]) + lines[3][:20],
+        "file cut inside the third record line",
+        _ok(2, ["EXPORT_TRUNCATED"]),
+    )
+    edited = list(lines)
+    i_open = next(i for i, ln in enumerate(lines) if b'"open"' in ln)
+    edited[i_open] = edited[i_open].replace(b'"open"', b'"shut"')
+    mutant(
+        "edited-value",
+        b"".join(edited),
+        "one attribute value changed",
+        _ok(n, ["EXPORT_DIGEST_MISMATCH"]),
+    )
+    added = list(lines)
+    added.insert(3, lines[2])
+    mutant(
+        "added-line",
+        b"".join(added),
+        "a record line repeated",
+        _ok(n + 1, ["EXPORT_DUPLICATE_KEY", "EXPORT_COUNT_MISMATCH", "EXPORT_DIGEST_MISMATCH"]),
+    )
+    removed = [ln for i, ln in enumerate(lines) if i != 2]
+    mutant(
+        "removed-line",
+        b"".join(removed),
+        "a record line deleted",
+        _ok(n - 1, ["EXPORT_COUNT_MISMATCH", "EXPORT_DIGEST_MISMATCH"]),
+    )
+    forged = json.loads(lines[-1])["counts"]
+    forged["entity"] += 1
+    mutant(
+        "counts-forged",
+        b"".join(_retrailer(list(lines), forged)),
+        "trailer counts changed, digest recomputed",
+        _ok(n, ["EXPORT_COUNT_MISMATCH"]),
+    )
+    mutant(
+        "trailing-data",
+        full + lines[2],
+        "a line appended after the trailer",
+        _ok(n, ["EXPORT_TRAILING_DATA"]),
+    )
+    swapped = list(lines)
+    swapped[2], swapped[3] = swapped[3], swapped[2]
+    mutant(
+        "out-of-order",
+        b"".join(_retrailer(swapped)),
+        "two record lines swapped, digest recomputed",
+        _ok(n, ["EXPORT_OUT_OF_ORDER"]),
+    )
+    spaced = list(lines)
+    spaced[2] = json.dumps(json.loads(spaced[2]), ensure_ascii=False).encode() + b"\n"
+    mutant(
+        "not-canonical",
+        b"".join(_retrailer(spaced)),
+        "a record line with insignificant whitespace, digest recomputed",
+        _ok(n, ["EXPORT_NOT_CANONICAL"]),
+    )
+    mutant(
+        "version-2",
+        full.replace(b'"version":1', b'"version":2', 1),
+        "header announces an unknown format version",
+        _err(1, "unsupported export version 2"),
+    )
+    broken = list(lines)
+    broken[3] = broken[3][:-3] + b"\n"
+    mutant(
+        "malformed-line",
+        b"".join(broken),
+        "a record line that is not JSON",
+        _err(4, "malformed JSON"),
+    )
+    mutant(
+        "bad-base64",
+        full.replace(b'"B":"', b'"B":"*', 1),
+        "a binary value that is not base64",
+        _err(next(i + 1 for i, ln in enumerate(lines) if b'"B":"' in ln), "base64"),
+    )
+    return written
+
+
+def _ddb_cases(out: Path) -> list[Path]:
+    recs = records()
+    items = [item_from_record(r) for r in recs]
+    files = [items[:3], [], items[3:]]
+    written = []
+
+    def build(name: str) -> tuple[Path, list[dict[str, Any]]]:
+        directory = out / "ddb" / name
+        entries = write_ddb_export(directory, files, unlisted=items[:1])
+        return directory, entries
+
+    build("valid")
+    written.append(
+        _case(
+            out,
+            "ddb",
+            "valid",
+            "two data files, one empty file, one unlisted file (ignored)",
+            "ddb/valid",
+            _ok(len(items)),
+        )
+    )
+    directory, entries = build("checksum-mismatch")
+    entries[0]["md5Checksum"] = base64.b64encode(b"\x00" * 16).decode()
+    write_ddb_manifests(directory, entries)
+    written.append(
+        _case(
+            out,
+            "ddb",
+            "checksum-mismatch",
+            "manifest MD5 of the first file altered",
+            "ddb/checksum-mismatch",
+            _ok(len(items), ["DDB_EXPORT_CHECKSUM_MISMATCH"]),
+        )
+    )
+    directory, entries = build("count-mismatch")
+    write_ddb_manifests(directory, entries, item_count=len(items) + 1)
+    written.append(
+        _case(
+            out,
+            "ddb",
+            "count-mismatch",
+            "summary itemCount one higher than the files hold",
+            "ddb/count-mismatch",
+            _ok(len(items), ["DDB_EXPORT_COUNT_MISMATCH"]),
+        )
+    )
+    directory, entries = build("file-missing")
+    (directory / entries[2]["dataFileS3Key"].split("/", 3)[3]).unlink()
+    written.append(
+        _case(
+            out,
+            "ddb",
+            "file-missing",
+            "the last listed data file deleted",
+            "ddb/file-missing",
+            _ok(3, ["DDB_EXPORT_FILE_MISSING", "DDB_EXPORT_COUNT_MISMATCH"]),
+        )
+    )
+    return written
+
+
+def _pg_cases(out: Path) -> list[Path]:
+    recs = records()
+    written = []
+    write_pg_copy(out / "pg" / "copy-text", recs, copy_text=True)
+    write_pg_copy(out / "pg" / "raw", recs, copy_text=False)
+    written.append(
+        _case(
+            out,
+            "pg",
+            "copy-text",
+            "COPY text format: backslashes doubled",
+            "pg/copy-text",
+            _ok(len(recs)),
+        )
+    )
+    written.append(
+        _case(out, "pg", "raw", "row_to_json lines without COPY escaping", "pg/raw", _ok(len(recs)))
+    )
+    bad = out / "pg" / "bad-bytea"
+    paths = write_pg_copy(bad, recs, copy_text=True)
+    for p in paths[1:]:
+        p.unlink()
+    text = paths[0].read_bytes().replace(b'"\\\\\\\\x', b'"\\\\\\\\y', 1)
+    paths[0].write_bytes(text)
+    written.append(
+        _case(
+            out,
+            "pg",
+            "bad-bytea",
+            "a bytea value that is not \\x hex",
+            "pg/bad-bytea",
+            _err(1, "not bytea hex output"),
+        )
+    )
+    return written
+
+
+def generate(out_dir: Path) -> list[Path]:
+    """Write every export vector under ``out_dir / "export"``; returns the case files."""
+    out = out_dir / SUBDIR
+    out.mkdir(parents=True, exist_ok=True)
+    return [*_ndjson_cases(out), *_ddb_cases(out), *_pg_cases(out)]

@@ -1,0 +1,51 @@
+"""vectors/export/ (EXP-11): the committed files are what the generator writes,
+and every case produces exactly the outcome it declares."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from chainaudit.errors import InputError
+from chainaudit.findings import Finding
+from chainaudit.sources.open import open_source
+from chainaudit.vectorgen.export import generate
+
+VECTORS = Path(__file__).resolve().parent.parent / "vectors" / "export"
+CASES = sorted(VECTORS.glob("*.json"))
+
+
+def _tree(root: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+def test_generator_reproduces_committed_vectors(tmp_path: Path) -> None:
+    generate(tmp_path)
+    fresh, committed = _tree(tmp_path / "export"), _tree(VECTORS)
+    assert sorted(fresh) == sorted(committed)
+    changed = [name for name in fresh if fresh[name] != committed[name]]
+    assert changed == []
+
+
+def test_there_are_cases() -> None:
+    assert len(CASES) >= 20
+
+
+@pytest.mark.parametrize("case_path", CASES, ids=[p.stem for p in CASES])
+def test_case(case_path: Path) -> None:
+    case = json.loads(case_path.read_text("utf-8"))
+    assert case["type"] == "chainaudit/export-vector" and case["version"] == 1
+    target = VECTORS / case["input"]
+    expect = case["expect"]
+    if "error" in expect:
+        with pytest.raises(InputError) as exc:
+            list(open_source(str(target)).read())
+        assert exc.value.where.endswith(f":{expect['line']}"), exc.value
+        assert expect["reason_contains"] in exc.value.message
+        return
+    out = list(open_source(str(target)).read())
+    findings = [x.code.name for x in out if isinstance(x, Finding)]
+    assert findings == expect["findings"], case["desc"]
+    assert sum(1 for x in out if not isinstance(x, Finding)) == expect["records"]

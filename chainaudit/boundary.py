@@ -166,3 +166,13 @@ def check_boundary(
             )
         )
     return out
+
+
+def verify_chain_continuity(source: Any, target: Any, trust: TrustStore | None = None) -> Any:
+    """The migration surface's hook (STORE-7): see :mod:`chainaudit.continuity` (CHAIN-14).
+
+    Imported lazily so this module stays free of I/O.
+    """
+    from chainaudit.continuity import verify_chain_continuity as verify
+
+    return verify(source, target, trust)

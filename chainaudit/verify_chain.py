@@ -19,7 +19,6 @@ False
 
 from __future__ import annotations
 
-import hashlib
 import multiprocessing
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -35,11 +34,26 @@ from chainaudit.chain import (
     shape_problem,
     timestamp_ms,
 )
+from chainaudit.chain_merge import Claim, Partial, partition, resolve
 from chainaudit.checkpoint import ChainExpectation
 from chainaudit.crypto import equal
 from chainaudit.findings import Code, Finding, Result
 from chainaudit.model import AuditEvent
 from chainaudit.signing import TrustStore
+
+__all__ = [
+    "ChainPolicy",
+    "ChainVerifier",
+    "EventInput",
+    "Partial",
+    "partition",
+    "resolve",
+    "verify_events",
+    "verify_parallel",
+]
+
+#: CHAIN-14: expectation kind that also requires a boundary right after ``count``.
+MIGRATION = "migration"
 
 #: CHAIN-6: default clock-skew tolerance between timestamp and UUIDv7 time.
 DEFAULT_SKEW_MS = 300_000
@@ -58,12 +72,6 @@ class ChainPolicy:
     skew_ms: int = DEFAULT_SKEW_MS
 
 
-def partition(chain_id: str, n: int) -> int:
-    """CHAIN-8: the partition of a chain among ``n`` workers."""
-    digest = hashlib.sha256(chain_id.encode("utf-8")).digest()
-    return int.from_bytes(digest[:8], "big") % n
-
-
 @dataclass
 class _Event:
     fields: Mapping[str, Any]
@@ -75,18 +83,6 @@ class _Event:
     alg_known: bool
     boundary: bool
     store: str
-    where: str
-    extra: dict[str, Any]
-
-
-@dataclass
-class _Claim:
-    """A boundary's statement about another chain, checked once all chains ended."""
-
-    source_chain_id: str
-    count: int
-    tip: str
-    target_chain_id: str
     where: str
     extra: dict[str, Any]
 
@@ -106,16 +102,6 @@ class _State:
     findings: list[Finding] = field(default_factory=list)
 
 
-@dataclass
-class Partial:
-    """One worker's outcome: findings per chain, final (count, tip) per chain, open claims."""
-
-    findings: dict[str, list[Finding]] = field(default_factory=dict)
-    tips: dict[str, tuple[int, str]] = field(default_factory=dict)
-    claims: list[_Claim] = field(default_factory=list)
-    events: int = 0
-
-
 class ChainVerifier:
     """Feed events with :meth:`feed`, then call :meth:`finish` once."""
 
@@ -123,7 +109,7 @@ class ChainVerifier:
         self.policy = policy
         self._part = part
         self._states: dict[str, _State] = {}
-        self._claims: list[_Claim] = []
+        self._claims: list[Claim] = []
         self._events = 0
         #: Final (count, tip) per chain, filled by :meth:`finish`.
         self.tips: dict[str, tuple[int, str]] = {}
@@ -416,7 +402,7 @@ class ChainVerifier:
             )
         if f["source_chain_id"] != st.chain_id:
             self._claims.append(
-                _Claim(
+                Claim(
                     f["source_chain_id"],
                     f["source_count"],
                     f["source_tip_hash"],
@@ -437,7 +423,7 @@ class ChainVerifier:
                 ev.where,
                 "event_id is not greater than the previous event's",
                 ev.extra,
-                expected=f"> {uuid7_text(st.tip_uuid)}",
+                expected=f"greater than {st.tip_uuid:032x}",
                 actual=ev.fields["event_id"],
             )
         if not ev.boundary and st.alg is not None and ev.alg != st.alg:
@@ -465,6 +451,8 @@ class ChainVerifier:
                     actual=f"{ev.hash} ({ev.alg})",
                     source=x.origin or None,
                 )
+            if x.kind == MIGRATION and ev.seq == x.count and not ev.boundary:
+                self._boundary_missing_after_migration(st, x, ev.where, ev.extra)
         st.alg = ev.alg
         st.n = ev.seq + 1
         st.tip, st.tip_prev = ev.hash, ev.prev
@@ -472,6 +460,21 @@ class ChainVerifier:
         if ev.uuid is not None:
             st.tip_uuid = ev.uuid
         st.store = ev.store or st.store
+
+    def _boundary_missing_after_migration(
+        self, st: _State, x: ChainExpectation, where: str, extra: dict[str, Any]
+    ) -> None:
+        """CHAIN-14: the event after the source's last one must be a boundary."""
+        self._add(
+            st,
+            codes.CHAIN_BOUNDARY_MISSING,
+            where,
+            f"the chain was migrated with {x.count} event(s), but no boundary event follows them",
+            {**extra, "expectation": x.kind},
+            expected=f"a migration_boundary event at seq {x.count}",
+            actual="none" if extra.get("event_id") is None else str(extra["event_id"]),
+            source=x.origin or None,
+        )
 
     # -- end of stream --------------------------------------------------------
 
@@ -497,7 +500,9 @@ class ChainVerifier:
                         actual=str(count),
                         source=x.origin or None,
                     )
-                elif x.count == 0:
+                elif x.kind == MIGRATION and count == x.count:
+                    self._boundary_missing_after_migration(st, x, where, extra)
+                if count >= x.count and x.count == 0:
                     genesis = genesis_hash(st.chain_id, x.hash_alg or "sha256")
                     if not equal(genesis, x.tip_hash):
                         self._add(
@@ -521,51 +526,6 @@ class ChainVerifier:
         partial = self.finish_partial()
         self.tips = dict(partial.tips)
         return resolve([partial])
-
-
-def uuid7_text(value: int) -> str:
-    h = f"{value:032x}"
-    return f"{h[0:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:32]}"
-
-
-def resolve(parts: Iterable[Partial]) -> Result:
-    """CHAIN-8/CHAIN-12 step 5: merge worker outcomes into one result.
-
-    Boundary claims about other chains are checked here, where every
-    chain's final count and tip is known. Findings are grouped by chain id
-    (sorted by UTF-8 bytes), each chain's in the order found.
-    """
-    findings: dict[str, list[Finding]] = {}
-    tips: dict[str, tuple[int, str]] = {}
-    claims: list[_Claim] = []
-    events = 0
-    for p in parts:
-        for cid, fs in p.findings.items():
-            findings.setdefault(cid, []).extend(fs)
-        tips.update(p.tips)
-        claims.extend(p.claims)
-        events += p.events
-    for c in claims:
-        src = tips.get(c.source_chain_id)
-        if src is None:
-            continue  # CHAIN-12 step 6: the source is not in this run
-        if src[0] != c.count or not equal(src[1], c.tip):
-            findings.setdefault(c.target_chain_id, []).append(
-                Finding(
-                    codes.BOUNDARY_SOURCE_MISMATCH,
-                    c.where,
-                    f"the source chain {c.source_chain_id} does not end where the boundary says",
-                    expected=f"count={src[0]} tip={src[1]}",
-                    actual=f"count={c.count} tip={c.tip}",
-                    extra=c.extra,
-                )
-            )
-    result = Result()
-    for cid in sorted(findings, key=lambda s: s.encode("utf-8")):
-        result.extend(findings[cid])
-    result.checked["chain_events"] += events
-    result.checked["chains"] += len(findings)
-    return result
 
 
 def _split(item: EventInput) -> tuple[AuditEvent, str]:

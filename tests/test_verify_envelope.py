@@ -268,3 +268,27 @@ def test_any_single_bit_change_is_detected_with_keys(data: st.DataObject) -> Non
         f.code.name for f in check_record(_env(rec, **{field: bytes(value)}), resolver_for(address))
     ]
     assert codes == ["AUTHENTICATION_FAILED"]
+
+
+def test_with_the_real_key_ring() -> None:
+    """The verifier through chainaudit.keyring.KeyRing (H1): found, rotated, shredded, wrong UMK."""
+    from chainaudit.keyring import KeyRing
+    from chainaudit.keys import derive_kek, destroy, wrap_dek
+    from chainaudit.umk import Umk
+
+    umk = Umk.from_hex("11" * 32)
+    kek = derive_kek(umk, "alice")
+    ts = "2026-01-01T00:00:00Z"
+    v1 = wrap_dek(kek, dek(kid(A, 1)), kid(A, 1), "alice", A.dialogue, 1, nonce("w1"), ts)
+    v2 = wrap_dek(kek, dek(kid(A, 2)), kid(A, 2), "alice", A.dialogue, 2, nonce("w2"), ts)
+    sound = sealed_record(A, version=2)
+    swapped = _env(sealed_record(B, version=1), key_id=kid(B, 2))
+    ring = KeyRing(umk, [v1, v2])
+    result = verify_envelopes([sound, swapped], ring)
+    assert result.codes() == ["WRONG_KEY_VERSION"]
+    assert result.checked["decrypted"] == 1
+    shredded = KeyRing(umk, [v1, destroy(v2, "2026-02-01T00:00:00Z")])
+    assert verify_envelopes([sound], shredded).codes() == ["KEY_SHREDDED"]
+    wrong_umk = KeyRing(Umk.from_hex("22" * 32), [v1, v2])
+    assert verify_envelopes([sound], wrong_umk).codes() == ["KEY_UNWRAP_FAILED"]
+    assert verify_envelopes([sound], KeyRing(umk, [v1])).codes() == ["KEY_MISSING"]

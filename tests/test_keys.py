@@ -12,6 +12,7 @@ import os
 import stat
 import subprocess
 import sys
+import unicodedata
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -32,6 +33,7 @@ from chainaudit.keys import (
     destroy,
     format_key_id,
     new_dek,
+    owner_problem,
     parse_key_id,
     retire,
     unwrap_dek,
@@ -40,7 +42,7 @@ from chainaudit.keys import (
 )
 from chainaudit.kms import KmsUmkSource, create_kms_umk
 from chainaudit.model import KeyState, WrappedDek
-from chainaudit.resolver import DekLookup, DekStatus
+from chainaudit.resolver import DekLookup, DekResolver, DekStatus
 from chainaudit.umk import Kek, Umk, create_umk_file
 
 UMK_HEX = bytes(range(32)).hex()
@@ -597,6 +599,42 @@ def test_keyring_streaming_add_and_versions() -> None:
     ring.add(destroy(_record(version=2), T0))
     assert ring.resolve("dek#d-1#2").status is DekStatus.UNWRAP_FAILED
     assert "KeyRing(" in repr(ring) and DEK.hex() not in repr(ring)
+
+
+@given(
+    owner=st.text(min_size=1, max_size=12).map(lambda s: unicodedata.normalize("NFC", s)),
+    logical_dialogue=st.text(min_size=1, max_size=12),
+    version=st.integers(1, MAX_VERSION),
+    alg=st.sampled_from(ALGS),
+    dek=st.binary(min_size=32, max_size=32),
+)
+@settings(max_examples=60)
+def test_any_wrapped_dek_resolves_to_its_dek(
+    owner: str, logical_dialogue: str, version: int, alg: WrapAlg, dek: bytes
+) -> None:
+    """For all valid owners, dialogue ids, versions, algorithms and DEKs: the
+    record is well-formed, survives the stored item form, and resolves once."""
+    from chainaudit.address import AddressError, escape_component
+    from chainaudit.item import item_from_record, record_from_item
+
+    try:
+        dialogue = escape_component(logical_dialogue)
+    except AddressError:
+        return
+    if owner_problem(owner):
+        return
+    kek = derive_kek(UMK, owner)
+    key_id = format_key_id(dialogue, version)
+    nonce = NONCE if alg is WrapAlg.A256GCM_KEYID_V1 else None
+    rec = wrap_dek(kek, dek, key_id, owner, dialogue, version, nonce, T0, alg)
+    assert check_dek_record(rec) == []
+    stored = record_from_item(item_from_record(rec), "")
+    assert stored == rec
+    ring: DekResolver = KeyRing(UMK, [rec])
+    assert ring.resolve(key_id) == DekLookup(DekStatus.FOUND, dek)
+    assert ring.versions(dialogue) == [key_id]
+    shredded = KeyRing(None, [destroy(rec, T0)]).resolve(key_id)
+    assert shredded.status is DekStatus.SHREDDED
 
 
 # --- KEY-7 keyless record checks --------------------------------------------------------

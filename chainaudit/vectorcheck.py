@@ -24,7 +24,7 @@ from typing import Any
 
 from chainaudit import crypto
 from chainaudit.address import Address, AddressError
-from chainaudit.envelope import aad_for, aad_hash, open_bytes
+from chainaudit.envelope import ALGORITHMS, aad_for, aad_hash, open_bytes
 from chainaudit.findings import Result
 from chainaudit.item import record_from_item, typed_from_json
 from chainaudit.keys import parse_key_id
@@ -34,6 +34,8 @@ from chainaudit.sources import SourceItem
 from chainaudit.vectorgen import GENERATORS
 from chainaudit.verify_envelope import verify_envelopes
 
+#: VEC-1: every case file's ``type`` starts with this.
+TYPE_PREFIX = "chainaudit/"
 ENVELOPE_TYPE = "chainaudit/envelope-vector"
 ENVELOPE_VERSIONS = frozenset({1})
 
@@ -111,6 +113,9 @@ def check_envelope_case(doc: Mapping[str, Any], path: str) -> list[CaseResult]:
     try:
         if doc.get("version") not in ENVELOPE_VERSIONS:
             problems.append(f"unsupported vector version {doc.get('version')!r}")
+            return [res]
+        if doc["algorithm"] not in ALGORITHMS.values():
+            problems.append(f"unknown algorithm id {doc['algorithm']!r}")
             return [res]
         keys = doc["keys"]
         resolver = _resolver(keys)
@@ -196,15 +201,29 @@ def vector_files(root: Path) -> Iterator[Path]:
     yield from sorted(p for p in Path(root).rglob("*.json") if p.is_file())
 
 
-def check_file(path: Path, table: Mapping[str, Checker] | None = None) -> list[CaseResult]:
-    """Check every case in one vector file."""
-    table = table if table is not None else checkers()
+def load_case(path: Path) -> dict[str, Any] | None:
+    """The vector document in ``path``, or None when the file is a fixture (VEC-1).
+
+    A case file is one JSON object whose ``type`` starts with ``chainaudit/``.
+    Anything else (e.g. DynamoDB Export-to-S3 manifests, JSON-lines data) is
+    input data of some case in a format fixed elsewhere; the byte-exact
+    regeneration test, not this loader, guards those files.
+    """
     try:
         doc = json.loads(Path(path).read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        return [CaseResult(Path(path).name, str(path), [f"unreadable: {exc}"])]
-    if not isinstance(doc, dict) or "type" not in doc:
-        return [CaseResult(Path(path).name, str(path), ["not a vector: no 'type'"])]
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        return None
+    if not isinstance(doc, dict) or not str(doc.get("type", "")).startswith(TYPE_PREFIX):
+        return None
+    return doc
+
+
+def check_file(path: Path, table: Mapping[str, Checker] | None = None) -> list[CaseResult]:
+    """Check every case in one vector file (a fixture yields no case)."""
+    table = table if table is not None else checkers()
+    doc = load_case(path)
+    if doc is None:
+        return []
     checker = table.get(doc["type"])
     if checker is None:
         return [CaseResult(Path(path).name, str(path), [f"unknown vector type {doc['type']!r}"])]
@@ -234,6 +253,7 @@ __all__ = [
     "check_file",
     "check_tree",
     "checkers",
+    "load_case",
     "outcome_of",
     "summary",
     "vector_files",

@@ -245,6 +245,21 @@ def summary(results: Sequence[CaseResult]) -> tuple[int, int]:
     return passed, len(results) - passed
 
 
+def main(argv: Sequence[str]) -> int:
+    """``python -m chainaudit.vectorcheck [DIR]``: print FAIL lines and a summary.
+
+    Exit 0 when every case passes, 1 otherwise.
+    """
+    root = Path(argv[0]) if argv else Path("vectors")
+    results = check_tree(root)
+    for r in results:
+        if not r.passed:
+            print(f"FAIL: {r.path}: {r.name}: {'; '.join(r.problems)}")
+    passed, failed = summary(results)
+    print(f"{'OK' if not failed else 'FAIL'}: {passed} passed, {failed} failed under {root}")
+    return 0 if not failed and passed else 1
+
+
 __all__ = [
     "ENVELOPE_TYPE",
     "CaseResult",
@@ -254,7 +269,14 @@ __all__ = [
     "check_tree",
     "checkers",
     "load_case",
+    "main",
     "outcome_of",
     "summary",
     "vector_files",
 ]
+
+
+if __name__ == "__main__":
+    import sys
+
+    raise SystemExit(main(sys.argv[1:]))

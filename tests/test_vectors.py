@@ -186,3 +186,19 @@ def test_the_worked_example_in_the_spec_matches_its_vector() -> None:
         stored[-16:].hex(),
     ):
         assert value in example
+
+
+def test_vectorcheck_command_reports_failures(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from chainaudit.vectorcheck import main
+
+    assert main([str(ENVELOPE / "positive")]) == 0
+    bad = _one("valid-claim")
+    bad["expected"]["keyless"]["findings"] = ["NONCE_REUSE"]
+    (tmp_path / "valid-claim.json").write_text(json.dumps(bad), encoding="utf-8")
+    (tmp_path / "fixture.json").write_text('{"not": "a case"}', encoding="utf-8")
+    assert main([str(tmp_path)]) == 1
+    out = capsys.readouterr().out
+    assert "FAIL: " in out and "valid-claim" in out and "0 passed, 1 failed" in out
+    assert main([str(tmp_path / "empty")]) == 1  # nothing checked is not a pass

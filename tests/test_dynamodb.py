@@ -24,7 +24,7 @@ from chainaudit.errors import StoreError
 from chainaudit.findings import Finding
 from chainaudit.item import item_from_record
 from chainaudit.model import EntityRecord
-from chainaudit.sources.dynamodb import DynamoDBStore, dynamodb_number
+from chainaudit.sources.dynamodb import DynamoDBStore, dynamodb_number, number_problem
 
 
 def test_dynamodb_endpoint_speaks_dynamodb(dynamodb_options: dict[str, Any]) -> None:
@@ -221,6 +221,26 @@ def test_numbers_dynamodb_would_rewrite_are_refused(store: DynamoDBStore) -> Non
     assert list(store.read()) == []
 
 
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        ("1" * 39, "more than 38 significant digits"),
+        ("1" * 38 + "000", None),
+        ("1e126", "outside"),
+        ("1e-131", "outside"),
+        ("0.0", "come back as '0'"),
+        ("-0", "come back as '0'"),
+        ("+1", "come back as '1'"),
+        ("1E+2", "come back as '100'"),
+        ("0.000001", None),
+        ("-12.5", None),
+    ],
+)
+def test_number_problems_are_predicted_before_writing(text: str, problem: str | None) -> None:
+    got = number_problem(text)
+    assert (got is None) if problem is None else (got is not None and problem in got)
+
+
 @settings(
     max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
@@ -228,8 +248,8 @@ def test_numbers_dynamodb_would_rewrite_are_refused(store: DynamoDBStore) -> Non
     st.decimals(
         allow_nan=False, allow_infinity=False, min_value=Decimal("-1e30"), max_value=Decimal("1e30")
     )
-    .filter(lambda d: len(d.normalize().as_tuple().digits) <= 38)
-    .map(lambda d: str(d))
+    .map(str)
+    .filter(lambda t: number_problem(t) is None or "come back as" in (number_problem(t) or ""))
 )
 def test_dynamodb_number_is_what_the_server_returns(store: DynamoDBStore, text: str) -> None:
     """For all numbers: our prediction of DynamoDB's normal form is the server's."""
@@ -269,3 +289,11 @@ def test_an_unreachable_endpoint_is_a_store_error() -> None:
     )
     with pytest.raises(StoreError, match="dynamodb://t"):
         list(store.read())
+
+
+@pytest.mark.parametrize("text", ["1" * 39, "1e126", "1e-131"])
+def test_the_server_rejects_what_number_problem_flags(store: DynamoDBStore, text: str) -> None:
+    assert number_problem(text) is not None
+    item = {"pk": {"S": "n"}, "sk": {"S": text}, "v": {"N": text}}
+    with pytest.raises(store.client.exceptions.ClientError, match="ValidationException"):
+        store.client.put_item(TableName=store.table, Item=item)  # type: ignore[arg-type]

@@ -75,11 +75,35 @@ def dynamodb_number(text: str) -> str:
         return format(value.normalize(), "f")
 
 
+#: STORE-2: DynamoDB's number limits (38 significant digits, 1E-130 .. 9.99E+125).
+MAX_SIGNIFICANT_DIGITS = 38
+MAX_EXPONENT = 125
+MIN_EXPONENT = -130
+
+
+def number_problem(text: str) -> str | None:
+    """Why DynamoDB would reject or rewrite the number ``text``, or None."""
+    value = decimal.Decimal(text)  # exact: construction never rounds
+    if value.is_zero():
+        return None if text == "0" else f"number {text!r} would come back as '0'"
+    digits = "".join(map(str, value.as_tuple().digits)).strip("0")
+    if len(digits) > MAX_SIGNIFICANT_DIGITS:
+        return f"number {text!r} has more than {MAX_SIGNIFICANT_DIGITS} significant digits"
+    if not MIN_EXPONENT <= value.adjusted() <= MAX_EXPONENT:
+        return f"number {text!r} is outside DynamoDB's range"
+    normal = dynamodb_number(text)
+    if normal != text:
+        return f"number {text!r} would come back as {normal!r}"
+    return None
+
+
 def not_verbatim_reason(item: Item) -> str | None:
-    """Why DynamoDB would not return ``item`` byte for byte, or None (STORE-7)."""
+    """Why DynamoDB would not store ``item`` byte for byte, or None (STORE-7)."""
     for path, tag, value in walk_values(item):
-        if tag == "N" and dynamodb_number(value) != value:
-            return f"number {value!r} at {path} would come back as {dynamodb_number(value)!r}"
+        if tag == "N":
+            problem = number_problem(value)
+            if problem is not None:
+                return f"{problem} (at {path})"
     return None
 
 

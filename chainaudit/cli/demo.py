@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 import tempfile
 from pathlib import Path
@@ -11,6 +12,7 @@ import click
 
 from chainaudit.checkpoint import make_checkpoint
 from chainaudit.errors import InputError
+from chainaudit.model import AuditEvent
 from chainaudit.sample import AUDIT_CHAIN, DEFAULT_SEED, build_sample
 from chainaudit.signer import trusted_keys_document
 from chainaudit.signing import public_bytes
@@ -18,6 +20,7 @@ from chainaudit.sources.ndjson import write_export
 from chainaudit.umk import write_secret_file
 
 SAMPLE_CREATED_AT = "2026-03-02T12:00:00.000Z"
+DEMO_FILES = ("export.ndjson", "umk.hex", "signer.key", "trusted-keys.json", "checkpoint.json")
 
 
 @click.command()
@@ -31,7 +34,7 @@ def demo(directory: str, seed: str) -> None:
     Five dialogues with every entity type, wrapped DEKs, the crypto audit log,
     each dialogue's lifecycle chain, a key rotation, a crypto-shredded
     dialogue, and a chain that crosses a signed migration boundary. The same
-    seed always gives the same bytes.
+    seed always gives the same bytes, so running it again is harmless.
 
     \b
     Files written:
@@ -49,25 +52,12 @@ def demo(directory: str, seed: str) -> None:
     """
     out = Path(directory)
     out.mkdir(parents=True, exist_ok=True)
-    for name in ("export.ndjson", "umk.hex", "signer.key"):
-        if (out / name).exists():
-            raise InputError(str(out / name), "already exists; choose an empty directory")
     sample = build_sample(seed)
     assert sample.umk is not None and sample.signer is not None
-    write_export(
-        out / "export.ndjson",
-        sample.records,
-        source="chainaudit demo",
-        created_at=SAMPLE_CREATED_AT,
-    )
-    write_secret_file(out / "umk.hex", sample.umk.reveal(), "UMK file")
-    seed_bytes = sample.signer.private_bytes_raw()
-    write_secret_file(out / "signer.key", seed_bytes, "signing key file")
-    (out / "trusted-keys.json").write_text(
-        trusted_keys_document([public_bytes(sample.signer)]), encoding="utf-8"
-    )
-    audit_events = [r for r in sample.records if getattr(r, "chain_id", None) == AUDIT_CHAIN]
-    tip = audit_events[-1].fields  # type: ignore[union-attr]
+    audit_events = [
+        r for r in sample.records if isinstance(r, AuditEvent) and r.chain_id == AUDIT_CHAIN
+    ]
+    tip = audit_events[-1].fields
     checkpoint = make_checkpoint(
         sample.signer,
         AUDIT_CHAIN,
@@ -76,7 +66,34 @@ def demo(directory: str, seed: str) -> None:
         tip["hash_alg"],
         SAMPLE_CREATED_AT,
     )
-    (out / "checkpoint.json").write_text(json.dumps(checkpoint, indent=2) + "\n", encoding="utf-8")
+    with tempfile.TemporaryDirectory(dir=out) as tmp:
+        staged = Path(tmp)
+        write_export(
+            staged / "export.ndjson",
+            sample.records,
+            source="chainaudit demo",
+            created_at=SAMPLE_CREATED_AT,
+        )
+        write_secret_file(staged / "umk.hex", sample.umk.reveal(), "UMK file")
+        write_secret_file(
+            staged / "signer.key", sample.signer.private_bytes_raw(), "signing key file"
+        )
+        (staged / "trusted-keys.json").write_text(
+            trusted_keys_document([public_bytes(sample.signer)]), encoding="utf-8"
+        )
+        (staged / "checkpoint.json").write_text(
+            json.dumps(checkpoint, indent=2) + "\n", encoding="utf-8"
+        )
+        # The sample is deterministic: a file that is already there must be
+        # byte for byte what this run wrote, or it is someone else's file.
+        for name in DEMO_FILES:
+            target = out / name
+            if target.exists() and target.read_bytes() != (staged / name).read_bytes():
+                raise InputError(
+                    str(target), "exists and is not this demo's file; choose an empty directory"
+                )
+        for name in DEMO_FILES:
+            os.replace(staged / name, out / name)
     click.echo(f"wrote {len(sample.records)} records to {out / 'export.ndjson'}", err=True)
     for note in sample.notes:
         click.echo(f"  {note}", err=True)

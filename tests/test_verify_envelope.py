@@ -292,3 +292,15 @@ def test_with_the_real_key_ring() -> None:
     wrong_umk = KeyRing(Umk.from_hex("22" * 32), [v1, v2])
     assert verify_envelopes([sound], wrong_umk).codes() == ["KEY_UNWRAP_FAILED"]
     assert verify_envelopes([sound], KeyRing(umk, [v1])).codes() == ["KEY_MISSING"]
+
+
+def test_envelope_is_optional_only_for_lifecycle_events() -> None:
+    """ENV-2: refs never have one, events may, every other type must."""
+    from chainaudit.address import SUBKEY_PARTS, EntityType
+
+    parts = {"nn": "01", "id": "x", "type": "claim", "ts": "2026-01-02T03:04:05Z"}
+    for et in EntityType:
+        address = Address.of("d-1", et, *(parts[k] for k in SUBKEY_PARTS[et]))
+        got = [f.code.name for f in check_record(EntityRecord(address, {}, None))]
+        want = [] if et in (EntityType.REF, EntityType.EVENT) else ["ENVELOPE_MISSING"]
+        assert got == want, et

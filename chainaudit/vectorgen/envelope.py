@@ -99,6 +99,12 @@ POSITIVE: list[tuple[str, str, Address, Mapping[str, Any] | None]] = [
         {"kind": "concede"},
     ),
     (
+        "event-no-envelope",
+        "a lifecycle event without an envelope: allowed (ENV-2, CHAIN-12)",
+        A(D, "event", "meta", "dlg-0001", "2026-01-02T03:04:06Z"),
+        None,
+    ),
+    (
         "escaped-ref",
         "a ref with escaped ids, no envelope",
         A(D, "ref", "a#b", "cites", "c/d"),

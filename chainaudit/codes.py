@@ -166,7 +166,7 @@ KEY_UNWRAP_FAILED = register(
 DEK_RECORD_INVALID = register(
     "DEK_RECORD_INVALID",
     E,
-    "KEY-4",
+    "KEY-7",
     "a wrapped-DEK record is malformed or inconsistent with its key_id",
     "Restore the wrapped-DEK record from a trusted copy.",
 )

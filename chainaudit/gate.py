@@ -40,6 +40,7 @@ from chainaudit.index import LeafIndex
 from chainaudit.manifest import (
     ChainEvent,
     LeavesError,
+    Pinned,
     chain_event_of,
     check_shape,
     key_dialogue,
@@ -88,7 +89,7 @@ def gate_post(
     manifest: Mapping[str, Any],
     target: Iterable[SourceItem],
     *,
-    pinned: Iterable[bytes],
+    pinned: Pinned,
     leaves: Iterable[bytes] | None = None,
     label: str = "target",
     index_dir: str | None = None,

@@ -271,6 +271,31 @@ class ManifestBuilder:
         self.close()
 
 
+def build_manifest(
+    records: Iterable[Record],
+    *,
+    private_key: Ed25519PrivateKey,
+    created_at: str,
+    source: Mapping[str, str],
+    leaves_out: IO[bytes],
+    chains: Mapping[str, ChainTip] | None = None,
+    index_dir: str | None = None,
+) -> tuple[dict[str, Any], list[Finding]]:
+    """``gate pre`` in one call: the signed manifest, with the leaves file
+    written to ``leaves_out``, and the RECORD_KEY_DUPLICATE findings.
+
+    ``records`` is the verified source's records (source findings are the
+    caller's); ``created_at`` is the caller's clock reading.
+    """
+    with ManifestBuilder(index_dir) as b:
+        b.add_all(records)
+        statement = b.statement(
+            created_at=created_at, source=source, chains=chains, leaves_out=leaves_out
+        )
+        duplicates = b.duplicate_findings()
+    return sign_manifest(statement, private_key), duplicates
+
+
 # --- leaves file (MAN-3.4) ----------------------------------------------------
 
 
@@ -343,12 +368,21 @@ def manifest_digest(manifest: Mapping[str, Any]) -> str:
     return hashlib.sha256(bytes(rfc8785.dumps(dict(manifest)))).hexdigest()
 
 
-def verify_manifest(manifest: Mapping[str, Any], pinned: Iterable[bytes]) -> list[Finding]:
+#: Pinned public keys: raw 32-byte keys, or a loaded trusted-keys file.
+Pinned = Iterable[bytes] | signing.TrustStore
+
+
+def trust_store(pinned: Pinned) -> signing.TrustStore:
+    """The pinned keys as a :class:`~chainaudit.signing.TrustStore`."""
+    return pinned if isinstance(pinned, signing.TrustStore) else signing.TrustStore.of(pinned)
+
+
+def verify_manifest(manifest: Mapping[str, Any], pinned: Pinned) -> list[Finding]:
     """Check type, version, algorithms and the signature against pinned keys.
 
     Returns findings (empty when the manifest is trusted). A manifest whose
     members are malformed raises :class:`~chainaudit.errors.InputError`
-    (check with :func:`check_shape` first to get the message).
+    naming the member.
     """
     where = "manifest"
     if manifest.get("type") != MANIFEST_TYPE or manifest.get("version") != MANIFEST_VERSION:
@@ -372,7 +406,7 @@ def verify_manifest(manifest: Mapping[str, Any], pinned: Iterable[bytes]) -> lis
             )
         ]
     check_shape(manifest)
-    trust = signing.TrustStore.of(pinned)
+    trust = trust_store(pinned)
     kid = manifest["signer_key_id"]
     verdict = trust.check(kid, bytes.fromhex(manifest["signature"]), signing_input(manifest))
     if verdict == "untrusted":

@@ -16,8 +16,10 @@ True
 
 from __future__ import annotations
 
+import contextlib
 import hmac
-from collections.abc import Callable, Iterable, Mapping
+import os
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 
 from chainaudit import codes
@@ -26,6 +28,7 @@ from chainaudit.errors import InputError
 from chainaudit.findings import Finding, Result
 from chainaudit.manifest import (
     LeavesError,
+    Pinned,
     check_shape,
     manifest_digest,
     read_leaves,
@@ -55,18 +58,34 @@ _MEMBERS = (
 )
 
 
+#: The leaves file: a path, or a function returning its lines afresh.
+LeavesSource = str | os.PathLike[str] | Callable[[], Iterable[bytes]]
+
+
+@contextlib.contextmanager
+def _lines(leaves: LeavesSource) -> Iterator[Iterable[bytes]]:
+    if callable(leaves):
+        yield leaves()
+        return
+    try:
+        with open(leaves, "rb") as fp:
+            yield fp
+    except OSError as exc:
+        raise InputError(str(leaves), f"cannot read the leaves file: {exc}") from None
+
+
 def make_proof(
     manifest: Mapping[str, Any],
-    open_leaves: Callable[[], Iterable[bytes]],
+    leaves: LeavesSource,
     record_key: str,
 ) -> dict[str, Any] | None:
     """The inclusion-proof document for ``record_key``, or None if the manifest
     does not list it.
 
-    ``open_leaves`` returns the leaves file's lines afresh: it is read twice
-    (find the index, then build the path), streaming, so memory stays
-    O(log n). Raises InputError when the leaves file is malformed or does not
-    hash to the manifest's root.
+    ``leaves`` is the leaves file's path (or a function returning its lines
+    afresh). It is read twice (find the index, then build the path),
+    streaming, so memory stays O(log n). Raises InputError when the leaves
+    file is malformed or does not hash to the manifest's root.
     """
     check_shape(manifest)
     root = bytes.fromhex(manifest["merkle"]["root"])
@@ -74,10 +93,11 @@ def make_proof(
     found: tuple[int, bytes] | None = None
     tree = TreeBuilder()
     try:
-        for i, (key, digest) in enumerate(read_leaves(open_leaves())):
-            tree.add(leaf_hash(key, digest))
-            if key == record_key:
-                found = (i, digest)
+        with _lines(leaves) as lines:
+            for i, (key, digest) in enumerate(read_leaves(lines)):
+                tree.add(leaf_hash(key, digest))
+                if key == record_key:
+                    found = (i, digest)
     except LeavesError as exc:
         raise InputError("leaves", str(exc)) from None
     if tree.size != size or not hmac.compare_digest(tree.root(), root):
@@ -85,8 +105,8 @@ def make_proof(
     if found is None:
         return None
     index, digest = found
-    hashes = (leaf_hash(k, d) for k, d in read_leaves(open_leaves()))
-    path = inclusion_proof(hashes, size, index)
+    with _lines(leaves) as lines:
+        path = inclusion_proof((leaf_hash(k, d) for k, d in read_leaves(lines)), size, index)
     return {
         "type": PROOF_TYPE,
         "version": PROOF_VERSION,
@@ -134,7 +154,7 @@ def _parse(doc: Mapping[str, Any]) -> tuple[str, bytes, int, int, list[bytes], s
 def verify_proof(
     doc: Mapping[str, Any],
     manifest: Mapping[str, Any],
-    pinned: Iterable[bytes],
+    pinned: Pinned,
     record: Record | None = None,
 ) -> Result:
     """Check an inclusion proof against a signed manifest (MAN-6).

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import dataclasses
+import tracemalloc
+from collections.abc import Iterator
+from pathlib import Path
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -184,3 +187,37 @@ def test_any_deletions_and_changes_are_named_exactly(data: st.DataObject) -> Non
     )
     assert "MANIFEST_RECORD_EXTRA" not in got
     assert ("MANIFEST_ROOT_MISMATCH" in got) == bool(delete or change)
+
+
+def test_gate_memory_is_bounded_by_dialogues_and_chains_not_records(tmp_path: Path) -> None:
+    """Records through gate pre and gate post: the Python heap stays small (the
+    index and merge are tested at 60k and 200k in test_merkle and test_diff)."""
+    from chainaudit.manifest import build_manifest
+    from chainaudit.model import Envelope
+
+    n = 4_000
+
+    def records() -> Iterator[Record]:
+        for i in range(n):
+            addr = Address.parse(f"dialogue:d{i % 7}/entity:verdict/v{i:06d}")
+            env = Envelope(i.to_bytes(4, "big") * 8, b"\x00" * 12, f"dek#d{i % 7}#1", "00" * 32)
+            yield EntityRecord(addr, {"status": {"S": "open"}}, env, origin=f"gen:{i}")
+
+    leaves_path = tmp_path / "m.leaves"
+    tracemalloc.start()
+    try:
+        with leaves_path.open("wb") as out:
+            m, dups = build_manifest(
+                records(),
+                private_key=vector_key(SIGNER_LABEL),
+                created_at="t",
+                source={},
+                leaves_out=out,
+            )
+        with leaves_path.open("rb") as lines:
+            result = gate_post(m, records(), pinned=PINNED, leaves=lines)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert dups == [] and result.findings == [] and result.checked["records"] == n
+    assert peak < 2_500_000, peak

@@ -199,3 +199,21 @@ def test_leaves_written_while_building() -> None:
         b.add_all(sample_records())
         b.statement(created_at="t", source={}, leaves_out=buf)
     assert buf.getvalue() == sample_manifest()[1]
+
+
+def test_build_manifest_in_one_call_and_trust_store() -> None:
+    from chainaudit.manifest import build_manifest
+    from chainaudit.signing import TrustStore
+
+    buf = io.BytesIO()
+    recs = sample_records()
+    m, dups = build_manifest(
+        [*recs, recs[0]],
+        private_key=vector_key(SIGNER_LABEL),
+        created_at="2026-01-02T03:04:05.000Z",
+        source={"name": "dynamodb://blue_dialogues", "region": "eu-central-1"},
+        leaves_out=buf,
+    )
+    assert (m, buf.getvalue()) == sample_manifest()
+    assert [f.code for f in dups] == [codes.RECORD_KEY_DUPLICATE]
+    assert verify_manifest(m, TrustStore.of(PINNED)) == []

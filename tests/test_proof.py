@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+from pathlib import Path
 
 import pytest
 
@@ -80,3 +81,12 @@ def test_malformed_proof_is_input_error() -> None:
     ):
         with pytest.raises(InputError):
             verify_proof(bad, MANIFEST, PINNED)
+
+
+def test_proof_from_a_leaves_file_path(tmp_path: Path) -> None:
+    path = tmp_path / "m.leaves"
+    path.write_bytes(LEAVES)
+    doc = make_proof(MANIFEST, path, "dek#d-1#1")
+    assert doc == make_proof(MANIFEST, lines, "dek#d-1#1")
+    with pytest.raises(InputError):
+        make_proof(MANIFEST, tmp_path / "absent", "dek#d-1#1")

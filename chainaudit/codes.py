@@ -231,21 +231,21 @@ EXPORT_NOT_CANONICAL = register(
 DDB_EXPORT_CHECKSUM_MISMATCH = register(
     "DDB_EXPORT_CHECKSUM_MISMATCH",
     E,
-    "EXP-8",
+    "EXP-9",
     "a DynamoDB export data file's MD5 differs from manifest-files.json",
     "The data file was altered or damaged after the export; download it again.",
 )
 DDB_EXPORT_COUNT_MISMATCH = register(
     "DDB_EXPORT_COUNT_MISMATCH",
     E,
-    "EXP-8",
+    "EXP-9",
     "a DynamoDB export's item count differs from what its manifest states",
     "Items were added to or lost from the export; download it again.",
 )
 DDB_EXPORT_FILE_MISSING = register(
     "DDB_EXPORT_FILE_MISSING",
     E,
-    "EXP-8",
+    "EXP-9",
     "a data file listed in manifest-files.json is not in the export directory",
     "The export copy is incomplete; download the missing file.",
 )

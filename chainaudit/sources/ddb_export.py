@@ -1,4 +1,4 @@
-"""Read a DynamoDB "Export to S3" full export in DynamoDB JSON, natively (EXP-8).
+"""Read a DynamoDB "Export to S3" full export in DynamoDB JSON, natively (EXP-9).
 
 The directory is the local copy of ``<prefix>/AWSDynamoDB/<ExportId>/``:
 
@@ -77,7 +77,7 @@ class DynamoDBExportSource:
     # -- manifests ------------------------------------------------------------
 
     def summary(self) -> dict[str, Any]:
-        """The checked manifest summary (EXP-8.1)."""
+        """The checked manifest summary (EXP-9.1)."""
         path = self.directory / SUMMARY_NAME
         where = f"{path}:1"
         try:
@@ -100,7 +100,7 @@ class DynamoDBExportSource:
         return obj
 
     def data_files(self, summary: dict[str, Any]) -> list[DataFile]:
-        """The entries of ``manifest-files.json``, keys resolved to local paths (EXP-8.2)."""
+        """The entries of ``manifest-files.json``, keys resolved to local paths (EXP-9.2)."""
         path = self.directory / FILES_NAME
         root = _root_key(summary, f"{self.directory / SUMMARY_NAME}:1")
         out: list[DataFile] = []
@@ -175,7 +175,7 @@ class DynamoDBExportSource:
 
 
 def _item(raw: bytes, where: str) -> Item:
-    """One data line ``{"Item": {...}}`` as a typed item, binary decoded (EXP-8.3)."""
+    """One data line ``{"Item": {...}}`` as a typed item, binary decoded (EXP-9.3)."""
     obj = parse_json_line(raw.rstrip(b"\n"), where)
     if not isinstance(obj, dict) or set(obj) != {"Item"} or not isinstance(obj["Item"], dict):
         raise InputError(where, 'a data line must be {"Item": {...}} in DynamoDB JSON')
@@ -189,7 +189,7 @@ def _item(raw: bytes, where: str) -> Item:
 
 
 def _root_key(summary: dict[str, Any], where: str) -> str:
-    """The S3 key prefix that the local directory stands for (EXP-8.2).
+    """The S3 key prefix that the local directory stands for (EXP-9.2).
 
     ``dirname(manifestFilesS3Key)`` when present, else the key prefix ending in
     ``AWSDynamoDB/<ExportId>`` with the id from ``exportArn``.
@@ -204,7 +204,7 @@ def _root_key(summary: dict[str, Any], where: str) -> str:
 
 
 def _relative(key: str, root: str, where: str) -> str:
-    """Map a dataFileS3Key to ``data/<name>`` under the export directory (EXP-8.2).
+    """Map a dataFileS3Key to ``data/<name>`` under the export directory (EXP-9.2).
 
     The key must continue ``<root>/``: at its start when the root came from
     manifestFilesS3Key, after any prefix when it came from the exportArn.

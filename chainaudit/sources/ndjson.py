@@ -134,7 +134,7 @@ def write_export(
     algorithms: dict[str, str] | None = None,
     run_bytes: int = 64 << 20,
 ) -> ExportSummary:
-    """Write ``records`` as a v1 export at ``path`` atomically (EXP-5).
+    """Write ``records`` as a v1 export at ``path`` atomically (EXP-8).
 
     Records are sorted by ``(pk, sk)`` (an external merge sort: at most
     ``run_bytes`` of lines are held in memory). The file is written to a

@@ -1,4 +1,4 @@
-"""Pick the source adapter for a spec given on the command line (EXP-10).
+"""Pick the source adapter for a spec given on the command line (EXP-11).
 
 ================================================  =========================
 spec                                              adapter

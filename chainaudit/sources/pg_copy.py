@@ -1,4 +1,4 @@
-"""Read PostgreSQL rows dumped as JSON, one row per line, natively (EXP-9).
+"""Read PostgreSQL rows dumped as JSON, one row per line, natively (EXP-10).
 
 The input is what ::
 
@@ -11,7 +11,7 @@ STORE-3). Two spellings exist and both are read:
   backslash of the value as ``\\\\`` (and would write ``\\n``, ``\\t`` ... for
   raw control characters, which JSON never contains), so a bytea that
   ``row_to_json`` renders as the JSON string ``"\\\\x0a0b"`` appears as
-  ``"\\\\\\\\x0a0b"``. The reader undoes COPY's text escaping first (EXP-9.2).
+  ``"\\\\\\\\x0a0b"``. The reader undoes COPY's text escaping first (EXP-10.2).
 * ``<table>.jsonl`` -- the same JSON without COPY's escaping (``psql -At -c
   "SELECT row_to_json(t) ..."``, or COPY in CSV format with quoting disabled).
 
@@ -45,7 +45,7 @@ from chainaudit.model import Item
 from chainaudit.sources import SourceItem
 from chainaudit.sources.jsonlines import MAX_LINE_BYTES, iter_lines, parse_json_line
 
-#: EXP-9.1: the columns of each table, with their JSON type in row_to_json output.
+#: EXP-10.1: the columns of each table, with their JSON type in row_to_json output.
 #: "text", "text?" (nullable), "int", "int?", "bytea?", "object".
 TABLES: dict[str, dict[str, str]] = {
     "entities": {
@@ -74,7 +74,7 @@ TABLES: dict[str, dict[str, str]] = {
     "audit_events": {"chain_id": "text", "event_id": "text", "fields": "object"},
 }
 
-#: EXP-9.1: which escaping a file name announces.
+#: EXP-10.1: which escaping a file name announces.
 COPY_TEXT = "copy-text"
 RAW_JSON = "none"
 _SUFFIXES = {".copy.json": COPY_TEXT, ".jsonl": RAW_JSON}
@@ -85,7 +85,7 @@ _HEX = re.compile(r"[0-9a-f]*\Z")
 
 
 def copy_text_unescape(line: bytes) -> bytes:
-    """Undo PostgreSQL COPY text-format escaping of one single-column line (EXP-9.2).
+    """Undo PostgreSQL COPY text-format escaping of one single-column line (EXP-10.2).
 
     ``\\\\`` -> backslash; ``\\b \\f \\n \\r \\t \\v``; ``\\`` + 1-3 octal digits
     and ``\\x`` + 1-2 hex digits -> that byte; any other escaped character ->
@@ -209,7 +209,7 @@ class PgCopySource:
         raise InputError(where, f"{column} must be {base}, got {type(value).__name__}")
 
     def _bytea(self, text: str, column: str, where: str) -> bytes:
-        # EXP-9.3: bytea_output = hex renders "\x" + lowercase hex.
+        # EXP-10.3: bytea_output = hex renders "\x" + lowercase hex.
         if text.startswith("\\\\x") and self.escaping == RAW_JSON:
             raise InputError(
                 where,

@@ -1,4 +1,4 @@
-"""Generator of the export-format golden vectors (``vectors/export/``, EXP-11).
+"""Generator of the export-format golden vectors (``vectors/export/``, EXP-12).
 
 Three input formats, one case file each (``<format>-<name>.json``), next to
 the input it describes:
@@ -127,7 +127,7 @@ def write_ddb_export(
     prefix: str = "exports",
     unlisted: Sequence[Item] = (),
 ) -> list[dict[str, Any]]:
-    """Build a DynamoDB Export to S3 directory (EXP-8) holding ``files``.
+    """Build a DynamoDB Export to S3 directory (EXP-9) holding ``files``.
 
     One gzipped data file per entry of ``files`` (an empty entry gives an
     empty gzip member, as DynamoDB writes for an empty partition); an
@@ -197,7 +197,7 @@ def write_ddb_manifests(
 
 
 def pg_rows(recs: Sequence[Record]) -> dict[str, list[dict[str, Any]]]:
-    """The reference-schema rows of ``recs`` as ``row_to_json`` renders them (EXP-9)."""
+    """The reference-schema rows of ``recs`` as ``row_to_json`` renders them (EXP-10)."""
 
     def bytea(b: bytes | None) -> str | None:
         return None if b is None else "\\x" + b.hex()
@@ -255,7 +255,7 @@ def row_json(row: dict[str, Any]) -> bytes:
 
 
 def copy_text_escape(line: bytes) -> bytes:
-    """COPY TO text-format escaping of a one-column line (EXP-9.2)."""
+    """COPY TO text-format escaping of a one-column line (EXP-10.2)."""
     out = line.replace(b"\\", b"\\\\")
     for raw, esc in ((b"\n", b"\\n"), (b"\r", b"\\r"), (b"\t", b"\\t")):
         out = out.replace(raw, esc)

@@ -30,6 +30,7 @@ from types import TracebackType
 
 from chainaudit import codes, crypto
 from chainaudit.envelope import (
+    NONCE_BYTES,
     SUPPORTED_VERSIONS,
     TAG_BYTES,
     TRUNCATED_TAG_LENGTHS,
@@ -184,11 +185,11 @@ def _keyless(chk: _Check, env: Envelope) -> bool:
                 actual=_quote(env.aad_hash),
             )
     usable = True
-    if len(env.nonce) != 12:  # ENV-5
+    if len(env.nonce) != NONCE_BYTES:  # ENV-5
         chk.add(
             codes.NONCE_LENGTH,
-            "content_nonce must be 12 bytes",
-            expected="12 bytes",
+            f"content_nonce must be {NONCE_BYTES} bytes",
+            expected=f"{NONCE_BYTES} bytes",
             actual=f"{len(env.nonce)} bytes",
         )
         usable = False

@@ -23,6 +23,7 @@ pure: the caller supplies the time, if any.
 from __future__ import annotations
 
 import json
+import re
 import xml.etree.ElementTree as ET
 from collections import Counter
 from collections.abc import Iterable
@@ -41,6 +42,14 @@ SUMMARY_ROWS = ("records", "dialogues", "chains", "keys")
 JUNIT_FINDINGS_PER_CASE = 100
 
 
+_URL_PASSWORD = re.compile(r"(?P<head>[A-Za-z][A-Za-z0-9+.-]*://[^/@:\s]*):[^/@\s]*@")
+
+
+def redact(text: str) -> str:
+    """Hide the password of any ``scheme://user:password@host`` in ``text``."""
+    return _URL_PASSWORD.sub(lambda m: f"{m.group('head')}:***@", text)
+
+
 @dataclass(frozen=True, slots=True)
 class Summary:
     """What was run on what: the report's header (REP-3).
@@ -48,11 +57,15 @@ class Summary:
     ``command`` is the CLI command (``verify``, ``gate post`` ...),
     ``subject`` what it examined (a path, ``dynamodb://TABLE``, a manifest).
     ``generated_at`` is supplied by the caller (renderers read no clock).
+    A password in a URL subject is replaced by ``***``.
     """
 
     command: str
     subject: str
     generated_at: str | None = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "subject", redact(self.subject))
 
 
 # --- the verdict (REP-1) --------------------------------------------------------
@@ -123,9 +136,15 @@ def report_json(
 
 def render_json(result: Result, summary: Summary, max_findings: int | None = None) -> str:
     """:func:`report_json` as text: 2-space indent, UTF-8 kept, trailing newline."""
-    return (
-        json.dumps(report_json(result, summary, max_findings), indent=2, ensure_ascii=False) + "\n"
-    )
+    obj = report_json(result, summary, max_findings)
+    return json.dumps(obj, indent=2, ensure_ascii=False, default=_json_default) + "\n"
+
+
+def _json_default(value: object) -> str:
+    """``extra`` values that JSON cannot hold: bytes as hex, others as text."""
+    if isinstance(value, bytes | bytearray):
+        return bytes(value).hex()
+    return str(value)
 
 
 # --- text (REP-2) ----------------------------------------------------------------

@@ -196,3 +196,18 @@ def test_vector_checkers_detect_a_wrong_expectation(tmp_path: Path) -> None:
     only.mkdir()
     (only / "r.json").write_text(json.dumps(doc))
     assert [r.passed for r in check_tree(only)] == [False]
+
+
+def test_passwords_in_subjects_are_redacted() -> None:
+    s = Summary("verify", "postgresql://alice:s3cret@db:5432/blue")
+    assert s.subject == "postgresql://alice:***@db:5432/blue"
+    assert "s3cret" not in render_json(Result(), s) + render_text(Result(), s) + render_junit(
+        Result(), s
+    )
+    assert Summary("verify", "dynamodb://blue_dialogues").subject == "dynamodb://blue_dialogues"
+
+
+def test_extra_values_that_json_cannot_hold() -> None:
+    r = result_of(1, [Severity.NOTICE])
+    r.findings[0] = Finding(codes.MANIFEST_CHAIN_BRIDGED, "chain:c@1", "m", extra={"b": b"\x01"})
+    assert json.loads(render_json(r, SUMMARY))["findings"][0]["extra"] == {"b": "01"}

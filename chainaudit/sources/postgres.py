@@ -32,7 +32,7 @@ from psycopg.conninfo import conninfo_to_dict
 from psycopg.types.json import Jsonb
 
 from chainaudit import codes
-from chainaudit.address import Address, AddressError
+from chainaudit.address import AddressError, EntityType
 from chainaudit.errors import StoreError
 from chainaudit.findings import Finding
 from chainaudit.item import (
@@ -109,9 +109,13 @@ def create_schema(conn: psycopg.Connection[Any]) -> None:
 
 def _entity_item(row: Sequence[Any]) -> Item:
     dialogue_id, entity_type, subkey, attributes, ciphertext, nonce, key_id, aad_hash, ver = row
-    address = Address.from_sql(dialogue_id, entity_type, subkey)
-    pk, sk = address.to_dynamodb()
-    item: Item = {"pk": {"S": pk}, "sk": {"S": sk}}
+    # ADDR-4: the columns map to pk/sk by concatenation once entity_type is a
+    # known type name (no '#'); record_from_item then validates the address
+    # once, exactly as Address.from_sql would.
+    if entity_type not in _ENTITY_TYPES:
+        raise AddressError(f"unknown entity type {entity_type!r}")
+    sk = "meta" if entity_type == "meta" and subkey == "" else f"{entity_type}#{subkey}"
+    item: Item = {"pk": {"S": f"dialogue#{dialogue_id}"}, "sk": {"S": sk}}
     if not isinstance(attributes, dict):
         raise ValueError("attributes is not a JSON object")
     for name, value in attributes.items():
@@ -175,6 +179,8 @@ def _audit_item(row: Sequence[Any]) -> Item:
     return item
 
 
+_ENTITY_TYPES = frozenset(t.value for t in EntityType)
+
 _ROW_TO_ITEM = {"entities": _entity_item, "wrapped_deks": _dek_item, "audit_events": _audit_item}
 
 
@@ -182,7 +188,9 @@ def _row_from_item(table: str, item: Item) -> tuple[Any, ...]:
     """The row of an item produced by :func:`chainaudit.item.item_from_record`."""
     pk, sk = item["pk"]["S"], item["sk"]["S"]
     if table == "entities":
-        dialogue_id, entity_type, subkey = Address.from_dynamodb(pk, sk).to_sql()
+        # The item came from a valid Address (item_from_record): split, don't re-parse.
+        dialogue_id = pk[len("dialogue#") :]
+        entity_type, _, subkey = sk.partition("#")
         attrs = {
             name: typed_to_json(value)
             for name, value in item.items()

@@ -1,0 +1,176 @@
+"""Benchmark every store: load N records, read them back, report rate and peak memory.
+
+Run the live stores under the throwaway servers:
+
+    bash scripts/services.sh python3 bench/bench_stores.py --ndjson 1000000 \
+        --postgres 100000 --dynamodb 20000
+
+Each phase (load, read) of each store runs in its own child process, so the
+peak resident set size it reports (``getrusage(RUSAGE_SELF).ru_maxrss``) is
+that phase's alone: a flat figure across sizes shows streaming with bounded
+memory. Records are generated on the fly (deterministic, ~100 entities per
+dialogue, 64-byte ciphertexts), never held in a list. A store whose size is
+0 is skipped. Results go to stdout as a table and, with ``--json``, as JSON.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from chainaudit.address import Address
+from chainaudit.model import EntityRecord, Envelope, Record
+
+
+def generate(n: int) -> Iterator[Record]:
+    """``n`` claim entities, 100 per dialogue, with envelope-shaped bytes."""
+    for i in range(n):
+        dialogue = f"bench-{i // 100:07d}"
+        address = Address(dialogue, "claim", (f"{(i // 10) % 10:02d}", f"{i % 10:02d}"))
+        seed = i.to_bytes(8, "big")
+        envelope = Envelope(
+            ciphertext=hashlib.blake2b(seed, digest_size=64).digest(),
+            nonce=seed + b"\x00\x00\x00\x01",
+            key_id=f"dek#{dialogue}#1",
+            aad_hash=hashlib.sha256(address.to_bytes()).hexdigest(),
+        )
+        attrs = {
+            "status": {"S": "open"},
+            "created_at": {"S": "2026-01-01T00:00:00Z"},
+            "score": {"N": str(i % 1000)},
+        }
+        yield EntityRecord(address, attrs, envelope)
+
+
+def _open_store(kind: str, target: str) -> Any:
+    if kind == "postgres":
+        from chainaudit.sources.postgres import PostgresStore
+
+        return PostgresStore(target, fetch_size=5000, batch_size=2000)
+    if kind == "dynamodb":
+        from chainaudit.sources.dynamodb import DynamoDBStore
+
+        endpoint, table = target.rsplit("|", 1)
+        return DynamoDBStore(
+            table,
+            endpoint_url=endpoint,
+            region="us-east-1",
+            access_key_id="bench",
+            secret_access_key="bench",
+            segments=4,
+            write_workers=8,
+        )
+    raise ValueError(kind)
+
+
+def run_phase(kind: str, phase: str, n: int, target: str) -> dict[str, Any]:
+    """One phase in this process; returns records, seconds and peak RSS."""
+    start = time.perf_counter()
+    count = 0
+    if kind == "ndjson":
+        from chainaudit.sources.ndjson import NdjsonSource, write_export
+
+        if phase == "load":
+            summary = write_export(
+                target, generate(n), source="bench", created_at="2026-01-01T00:00:00Z"
+            )
+            count = summary.counts["entity"]
+        else:
+            count = sum(1 for _ in NdjsonSource(target).read())
+    else:
+        store = _open_store(kind, target)
+        if phase == "load":
+            if kind == "postgres":
+                store.create_schema()
+            else:
+                store.create_table()
+            count = store.import_records(generate(n)).written
+        else:
+            count = sum(1 for _ in store.read())
+    seconds = time.perf_counter() - start
+    return {
+        "store": kind,
+        "phase": phase,
+        "records": count,
+        "seconds": round(seconds, 2),
+        "records_per_second": round(count / seconds) if seconds else None,
+        "peak_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+    }
+
+
+def _pg_target(server: str) -> str:
+    import psycopg
+    from psycopg.conninfo import conninfo_to_dict, make_conninfo
+
+    schema = f"bench_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(server, autocommit=True) as conn:
+        conn.execute(f'CREATE SCHEMA "{schema}"')
+    params = conninfo_to_dict(server)
+    params["options"] = f"-c search_path={schema}"
+    return make_conninfo("", **params)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--ndjson", type=int, default=1_000_000, help="records (0 = skip)")
+    parser.add_argument("--postgres", type=int, default=100_000, help="records (0 = skip)")
+    parser.add_argument("--dynamodb", type=int, default=20_000, help="records (0 = skip)")
+    parser.add_argument("--json", action="store_true", help="print results as JSON")
+    parser.add_argument("--phase", help=argparse.SUPPRESS)
+    parser.add_argument("--store", help=argparse.SUPPRESS)
+    parser.add_argument("--n", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--target", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+
+    if args.phase:  # child process: one phase, JSON on stdout
+        print(json.dumps(run_phase(args.store, args.phase, args.n, args.target)))
+        return 0
+
+    results: list[dict[str, Any]] = []
+    with tempfile.TemporaryDirectory(prefix="chainaudit-bench-") as tmp:
+        targets: dict[str, tuple[int, str]] = {}
+        if args.ndjson:
+            targets["ndjson"] = (args.ndjson, str(Path(tmp) / "bench.ndjson"))
+        if args.postgres:
+            server = os.environ.get("CHAINAUDIT_TEST_PG_DSN")
+            if not server:
+                parser.error("CHAINAUDIT_TEST_PG_DSN unset: run under scripts/services.sh")
+            targets["postgres"] = (args.postgres, _pg_target(server))
+        if args.dynamodb:
+            endpoint = os.environ.get("CHAINAUDIT_TEST_DYNAMODB_ENDPOINT")
+            if not endpoint:
+                parser.error("CHAINAUDIT_TEST_DYNAMODB_ENDPOINT unset: run under scripts/services.sh")
+            targets["dynamodb"] = (args.dynamodb, f"{endpoint}|bench_{uuid.uuid4().hex[:8]}")
+        for kind, (n, target) in targets.items():
+            for phase in ("load", "read"):
+                cmd = [sys.executable, __file__, "--phase", phase, "--store", kind]
+                cmd += ["--n", str(n), "--target", target]
+                out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
+                result = json.loads(out)
+                if result["records"] != n:
+                    raise SystemExit(f"{kind} {phase}: {result['records']} records, expected {n}")
+                results.append(result)
+                print(
+                    f"{kind:9} {phase:5} {n:>9} records  {result['seconds']:>8.2f} s  "
+                    f"{result['records_per_second']:>8} rec/s  "
+                    f"peak RSS {result['peak_rss_mib']:>7.1f} MiB",
+                    flush=True,
+                )
+    if args.json:
+        print(json.dumps({"cpus": os.cpu_count(), "results": results}, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -11,6 +11,7 @@ import pytest
 from chainaudit.errors import InputError
 from chainaudit.findings import Finding
 from chainaudit.sources.open import open_source
+from chainaudit.vectorcheck import check_tree
 from chainaudit.vectorgen.export import generate
 
 VECTORS = Path(__file__).resolve().parent.parent / "vectors" / "export"
@@ -18,7 +19,9 @@ CASES = sorted(VECTORS.glob("*.json"))
 
 
 def _tree(root: Path) -> dict[str, bytes]:
-    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+    return {
+        str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()
+    }
 
 
 def test_generator_reproduces_committed_vectors(tmp_path: Path) -> None:
@@ -49,3 +52,19 @@ def test_case(case_path: Path) -> None:
     findings = [x.code.name for x in out if isinstance(x, Finding)]
     assert findings == expect["findings"], case["desc"]
     assert sum(1 for x in out if not isinstance(x, Finding)) == expect["records"]
+
+
+def test_vectorcheck_passes_every_export_case() -> None:
+    results = check_tree(VECTORS)
+    assert len(results) == len(CASES)
+    assert [(r.name, r.problems) for r in results if not r.passed] == []
+
+
+def test_vectorcheck_notices_a_wrong_expectation(tmp_path: Path) -> None:
+    generate(tmp_path)
+    case = tmp_path / "export" / "ndjson-edited-value.json"
+    doc = json.loads(case.read_text())
+    doc["expect"]["findings"] = []
+    case.write_text(json.dumps(doc))
+    failed = [r for r in check_tree(tmp_path / "export") if not r.passed]
+    assert [r.name for r in failed] == ["ndjson-edited-value"]

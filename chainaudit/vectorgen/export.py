@@ -36,9 +36,12 @@ from chainaudit.model import AuditEvent, EntityRecord, Envelope, Item, KeyState,
 from chainaudit.sources.jsonlines import canonical_json
 from chainaudit.sources.ndjson import write_export
 from chainaudit.vectorgen import derive, write_json
+from chainaudit.vectorgen.export_check import EXPORT_TYPE, check_export_case
 
-TYPE = "chainaudit/export-vector"
+TYPE = EXPORT_TYPE
 VERSION = 1
+#: Plug-in for :mod:`chainaudit.vectorcheck`: how to check files of this type.
+VECTOR_CHECKERS = {EXPORT_TYPE: check_export_case}
 SUBDIR = "export"
 DOMAIN = b"chainaudit/vectors/export/"
 CREATED_AT = "2026-01-02T03:04:05Z"

@@ -85,6 +85,7 @@ class _Event:
     store: str
     where: str
     extra: dict[str, Any]
+    origin: str | None = None
 
 
 @dataclass
@@ -246,6 +247,7 @@ class ChainVerifier:
             store,
             where,
             extra,
+            src,
         )
 
     def _resolve_held(self, st: _State, p: _Event, ev: _Event) -> bool:
@@ -264,6 +266,7 @@ class ChainVerifier:
                 f"chain:{st.chain_id}@{n}",
                 f"events {n} and {n + 1} are stored in swapped order",
                 ev.extra,
+                source=ev.origin,
                 expected=str(n),
                 actual=str(p.seq),
             )
@@ -282,6 +285,7 @@ class ChainVerifier:
                 "the chain starts mid-way without a boundary event "
                 "(its head was removed, or it was moved here without a boundary)",
                 p.extra,
+                source=p.origin,
                 expected="seq 0 or a migration_boundary event",
                 actual=str(p.seq),
             )
@@ -292,6 +296,7 @@ class ChainVerifier:
                 f"chain:{st.chain_id}@{st.n}",
                 f"{p.seq - st.n} event(s) missing before seq {p.seq}",
                 {**p.extra, "seq": st.n},
+                source=p.origin,
                 expected=str(st.n),
                 actual=str(p.seq),
             )
@@ -313,6 +318,7 @@ class ChainVerifier:
                             ev.where,
                             "the first event does not start from this chain's genesis value",
                             ev.extra,
+                            source=ev.origin,
                             expected=genesis,
                             actual=ev.prev,
                         )
@@ -327,6 +333,7 @@ class ChainVerifier:
                 ev.where,
                 "the chain continues in another store without a migration-boundary event",
                 ev.extra,
+                source=ev.origin,
                 expected=f"a migration_boundary event before leaving {st.store}",
                 actual=ev.store,
             )
@@ -344,6 +351,7 @@ class ChainVerifier:
                     ev.where,
                     "previous_hash is not the previous event's hash",
                     ev.extra,
+                    source=ev.origin,
                     expected=st.tip,
                     actual=ev.prev,
                 )
@@ -357,6 +365,7 @@ class ChainVerifier:
                 ev.where,
                 "the event is stored twice",
                 ev.extra,
+                source=ev.origin,
                 expected=str(n),
                 actual=str(ev.seq),
             )
@@ -367,6 +376,7 @@ class ChainVerifier:
                 ev.where,
                 "two events claim the same predecessor",
                 ev.extra,
+                source=ev.origin,
                 expected=st.tip,
                 actual=ev.hash,
             )
@@ -378,6 +388,7 @@ class ChainVerifier:
                 ev.where,
                 f"seq {ev.seq} arrives where seq {n} belongs",
                 ev.extra,
+                source=ev.origin,
                 expected=str(n),
                 actual=str(ev.seq),
             )
@@ -396,6 +407,7 @@ class ChainVerifier:
                 ev.where,
                 "the boundary's source count, tip or algorithm is not what the chain holds",
                 ev.extra,
+                source=ev.origin,
                 expected=f"count={st.n} tip={st.tip} alg={st.alg}",
                 actual=f"count={f['source_count']} tip={f['source_tip_hash']} "
                 f"alg={f['source_hash_alg']}",
@@ -423,6 +435,7 @@ class ChainVerifier:
                 ev.where,
                 "event_id is not greater than the previous event's",
                 ev.extra,
+                source=ev.origin,
                 expected=f"greater than {st.tip_uuid:032x}",
                 actual=ev.fields["event_id"],
             )
@@ -433,6 +446,7 @@ class ChainVerifier:
                 ev.where,
                 "the hash algorithm changes without a migration-boundary event",
                 ev.extra,
+                source=ev.origin,
                 expected=st.alg,
                 actual=ev.alg,
             )

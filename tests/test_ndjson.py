@@ -372,6 +372,11 @@ def test_interrupted_write_keeps_the_previous_file(tmp_path: Path) -> None:
     assert [p.name for p in tmp_path.iterdir()] == ["x.ndjson"]
 
 
+def test_unwritable_target_is_an_input_error(tmp_path: Path) -> None:
+    with pytest.raises(InputError, match="cannot write"):
+        write_export(tmp_path / "no" / "x.ndjson", [], source="t", created_at=T0)
+
+
 def test_writer_validates_header_values(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="created_at"):
         write_export(tmp_path / "x.ndjson", [], source="t", created_at="yesterday")

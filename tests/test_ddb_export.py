@@ -9,7 +9,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from recordgen import sample_records, without_origin
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from recordgen import records, sample_records, without_origin
 
 from chainaudit.errors import InputError
 from chainaudit.findings import Finding
@@ -57,6 +59,25 @@ def test_reads_every_listed_item_with_binary_decoded(tmp_path: Path) -> None:
     assert entity.attributes["blob"] == {"B": b"\x00\xff"}
     assert entity.attributes["nested"]["M"]["k"]["L"][1] == {"BS": [b"\x00", b"\x01"]}
     assert recs[0].origin.endswith(".json.gz:1")
+
+
+@settings(max_examples=30, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(records, max_size=6), st.integers(1, 3))
+def test_round_trip_for_all_records(tmp_path: Path, recs: list[Record], n_files: int) -> None:
+    by_key = {}
+    for r in recs:
+        item = item_from_record(r)
+        by_key.setdefault((item["pk"]["S"], item["sk"]["S"]), r)
+    recs = list(by_key.values())
+    files: list[list[Any]] = [[] for _ in range(n_files)]
+    for i, r in enumerate(recs):
+        files[i % n_files].append(item_from_record(r))
+    directory = tmp_path / f"rt-{len(list(tmp_path.iterdir()))}"
+    write_ddb_export(directory, files)
+    back, codes = _read(directory)
+    assert codes == []
+    expected = [r for k in range(n_files) for r in recs[k::n_files]]
+    assert [without_origin(r) for r in back] == expected
 
 
 def test_unlisted_file_is_ignored(tmp_path: Path) -> None:

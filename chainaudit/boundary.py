@@ -23,6 +23,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from chainaudit import codes
 from chainaudit.chain import BOUNDARY_KIND, seal
+from chainaudit.crypto import equal
 from chainaudit.findings import Finding
 from chainaudit.signing import TrustStore, key_id, public_bytes, sign
 
@@ -154,7 +155,7 @@ def check_boundary(
                 extra=extra,
             )
         )
-    if fields["previous_hash"] != fields["source_tip_hash"]:
+    if not equal(fields["previous_hash"], fields["source_tip_hash"]):
         out.append(
             Finding(
                 codes.BOUNDARY_SOURCE_MISMATCH,

@@ -195,6 +195,15 @@ def _check_value(name: str, kind: str, value: Any) -> str | None:
     return None
 
 
+def _is_utf8(text: str) -> bool:
+    """JCS hashes UTF-8; a lone surrogate has no UTF-8 form (RFC 8785 §3.2.2.2)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def shape_problem(chain_id: str, fields: Mapping[str, Any]) -> str | None:
     """Why an event is not well formed for its chain (CHAIN-2), or None.
 
@@ -202,9 +211,13 @@ def shape_problem(chain_id: str, fields: Mapping[str, Any]) -> str | None:
     here: they have their own findings (CHAIN-3, CHAIN-6).
     """
     for name, value in fields.items():
-        if not isinstance(name, str):
-            return "field names must be strings"
-        if value is None or isinstance(value, str):
+        if not isinstance(name, str) or not _is_utf8(name):
+            return "field names must be strings of Unicode scalar values"
+        if isinstance(value, str):
+            if not _is_utf8(value):
+                return f"field {name} holds a lone surrogate (not encodable as UTF-8)"
+            continue
+        if value is None:
             continue
         if isinstance(value, bool) or not isinstance(value, int) or abs(value) > MAX_INT:
             return f"field {name} is not a string, an I-JSON integer or null"

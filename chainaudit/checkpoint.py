@@ -110,6 +110,8 @@ def verify_checkpoint(
     doc: Mapping[str, Any], trust: TrustStore, origin: str = "checkpoint"
 ) -> ChainExpectation | Finding:
     """CHAIN-11: the expectation a checkpoint establishes, or the finding why it cannot."""
+    if not isinstance(doc, Mapping):
+        return Finding(codes.CHECKPOINT_MALFORMED, origin, "a checkpoint is a JSON object")
     problem = _shape_problem(doc)
     if problem:
         extra = {"chain_id": doc.get("chain_id"), "seq": doc.get("count"), "event_id": None}

@@ -170,3 +170,9 @@ def test_lifecycle_adapter_reports_malformed_attributes(attrs: dict[str, dict[st
 def test_lifecycle_events_are_ordered_by_seq() -> None:
     evs = [AuditEvent("x", {"seq": s, "event_id": f"{s}"}) for s in (2, 0, 1)]
     assert [e.fields["seq"] for e in order_lifecycle(evs)] == [0, 1, 2]
+
+
+def test_lone_surrogates_are_malformed_not_a_crash() -> None:
+    ev = dict(seal(EVENT), principal="\ud800")
+    assert shape_problem("main", ev) is not None
+    assert shape_problem("main", {**seal(EVENT), "\udc00": "x"}) is not None

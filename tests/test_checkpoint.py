@@ -109,3 +109,8 @@ def test_hash_alg_of_the_tip_is_part_of_the_checkpoint() -> None:
 def test_empty_chain_checkpoint_must_hold_the_genesis_value() -> None:
     assert _run([], _cp(0, genesis_hash("c"))) == []
     assert _run([], _cp(0, "00" * 32)) == ["CHAIN_TIP_MISMATCH@0"]
+
+
+def test_a_checkpoint_that_is_not_an_object_is_malformed() -> None:
+    got = verify_checkpoint([1, 2], TRUST)  # type: ignore[arg-type]
+    assert isinstance(got, Finding) and got.code is codes.CHECKPOINT_MALFORMED

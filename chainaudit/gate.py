@@ -33,15 +33,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from chainaudit import codes
+from chainaudit.chaintips import ChainEvent, chain_event_of
 from chainaudit.diff import merge_sorted
 from chainaudit.digest import keyed_digest
 from chainaudit.findings import Finding, Result
 from chainaudit.index import LeafIndex
 from chainaudit.manifest import (
-    ChainEvent,
     LeavesError,
     Pinned,
-    chain_event_of,
     check_shape,
     key_dialogue,
     key_kind,

@@ -23,7 +23,6 @@ index file and the caller's output stream; the clock is a parameter.
 from __future__ import annotations
 
 import hashlib
-import hmac
 import json
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping
@@ -34,7 +33,12 @@ import rfc8785
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from chainaudit import codes, signing
-from chainaudit.chain import lifecycle_chain_id
+
+# Re-exported: chain tips were first defined here and callers import them from here.
+from chainaudit.chaintips import ChainEvent as ChainEvent
+from chainaudit.chaintips import ChainTally as ChainTally
+from chainaudit.chaintips import ChainTip as ChainTip
+from chainaudit.chaintips import chain_event_of as chain_event_of
 from chainaudit.digest import (
     AUDIT_KEY_PREFIX,
     DEK_KEY_PREFIX,
@@ -45,95 +49,13 @@ from chainaudit.errors import InputError
 from chainaudit.findings import Finding
 from chainaudit.index import LeafIndex
 from chainaudit.merkle import MERKLE_ALG, TreeBuilder, leaf_hash
-from chainaudit.model import AuditEvent, EntityRecord, Record
+from chainaudit.model import Record
 
 MANIFEST_TYPE = "chainaudit/manifest"
 MANIFEST_VERSION = 1
 #: MAN-3.3: the signature's domain-separation prefix.
 SIGNATURE_DOMAIN = b"chainaudit/manifest/v1\x00"
 ALGORITHMS = {"record_digest": RECORD_DIGEST_ALG, "merkle": MERKLE_ALG}
-
-
-# --- chains (MAN-3.2) ---------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class ChainTip:
-    """A chain's event count and last ``event_hash`` (None when it has no events)."""
-
-    count: int
-    tip: str | None
-    hash_alg: str | None
-
-    def to_json(self) -> dict[str, Any]:
-        return {"count": self.count, "tip": self.tip, "hash_alg": self.hash_alg}
-
-
-@dataclass(frozen=True, slots=True)
-class ChainEvent:
-    """The chain-relevant fields of one stored event, wherever it is stored."""
-
-    chain_id: str
-    seq: int | None
-    fields: Mapping[str, Any]
-    record_key: str
-
-
-def chain_event_of(record: Record, key: str) -> ChainEvent | None:
-    """The record as a chain event, if it is one (CHAIN-1, CHAIN-5).
-
-    Audit events belong to their ``chain_id``; lifecycle ``event`` entities to
-    ``dialogue:{D}/events`` with their cleartext ``seq``, ``event_hash``,
-    ``hash_alg`` and boundary attributes. Fields that are missing or
-    mistyped are left out; the chain verifier reports them.
-    """
-    if isinstance(record, AuditEvent):
-        seq = record.fields.get("seq")
-        return ChainEvent(
-            record.chain_id, seq if isinstance(seq, int) else None, record.fields, key
-        )
-    if isinstance(record, EntityRecord) and record.address.entity_type.value == "event":
-        fields: dict[str, Any] = {}
-        for name, av in record.attributes.items():
-            if isinstance(av, dict) and len(av) == 1:
-                ((tag, val),) = av.items()
-                if tag == "S":
-                    fields[name] = val
-                elif tag == "N" and isinstance(val, str) and val.lstrip("-").isdigit():
-                    fields[name] = int(val)
-        seq = fields.get("seq")
-        chain_id = lifecycle_chain_id(record.address.dialogue)
-        return ChainEvent(chain_id, seq if isinstance(seq, int) else None, fields, key)
-    return None
-
-
-class ChainTally:
-    """Counts events per chain and keeps the tip: the ``event_hash`` of the
-    event with the highest ``seq`` (CHAIN-2). Memory: one entry per chain."""
-
-    def __init__(self) -> None:
-        self._count: Counter[str] = Counter()
-        self._top: dict[str, tuple[int, str | None, str | None]] = {}
-
-    def add(self, ev: ChainEvent) -> None:
-        self._count[ev.chain_id] += 1
-        if ev.seq is None:
-            return
-        best = self._top.get(ev.chain_id)
-        if best is None or ev.seq > best[0]:
-            h, alg = ev.fields.get("event_hash"), ev.fields.get("hash_alg")
-            self._top[ev.chain_id] = (
-                ev.seq,
-                h if isinstance(h, str) else None,
-                alg if isinstance(alg, str) else None,
-            )
-
-    def tips(self) -> dict[str, ChainTip]:
-        out = {}
-        for chain_id, n in self._count.items():
-            _, tip, alg = self._top.get(chain_id, (0, None, None))
-            out[chain_id] = ChainTip(n, tip, alg)
-        return out
 
 
 # --- building (MAN-3.1) -------------------------------------------------------
@@ -475,11 +397,6 @@ def _hex(v: Any, n: int) -> bool:
     return isinstance(v, str) and len(v) == 2 * n and all(c in "0123456789abcdef" for c in v)
 
 
-def root_of_manifest(manifest: Mapping[str, Any]) -> tuple[bytes, int]:
-    """``(root, tree_size)`` of a shape-checked manifest."""
-    return bytes.fromhex(manifest["merkle"]["root"]), int(manifest["merkle"]["tree_size"])
-
-
 def load_manifest(data: bytes, where: str = "manifest") -> dict[str, Any]:
     """Parse manifest JSON (UTF-8); InputError when it is not a JSON object."""
     try:
@@ -498,10 +415,3 @@ def dump_manifest(manifest: Mapping[str, Any]) -> bytes:
     (it covers the RFC 8785 form).
     """
     return (json.dumps(manifest, indent=2, sort_keys=True, ensure_ascii=False) + "\n").encode()
-
-
-def same_hex(a: str | None, b: str | None) -> bool:
-    """Constant-time equality of two optional hex strings."""
-    if a is None or b is None:
-        return a is b
-    return hmac.compare_digest(a.encode(), b.encode())

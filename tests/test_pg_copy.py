@@ -230,3 +230,22 @@ def test_directory_reads_tables_in_schema_order(tmp_path: Path) -> None:
     src = open_source(str(tmp_path))
     assert isinstance(src, PgCopyDirSource)
     assert [s.table for s in src.sources] == ["entities", "wrapped_deks", "audit_events"]
+
+
+def test_ddb_export_to_ndjson_to_pg_copy_to_ndjson_gives_the_same_bytes(tmp_path: Path) -> None:
+    from chainaudit.sources.ndjson import write_export
+    from chainaudit.vectorgen.export import write_ddb_export
+
+    items = [item_from_record(r) for r in sample_records()]
+    write_ddb_export(tmp_path / "ddb", [items[3:], [], items[:3]])  # scan order != key order
+    a = tmp_path / "a.ndjson"
+    write_export(
+        a, open_source(str(tmp_path / "ddb")).read(), source="s", created_at="2026-01-01T00:00:00Z"
+    )
+    recs = [x for x in open_source(str(a)).read() if not isinstance(x, Finding)]
+    write_pg_copy(tmp_path / "pg", recs, copy_text=True)
+    b = tmp_path / "b.ndjson"
+    write_export(
+        b, open_source(str(tmp_path / "pg")).read(), source="s", created_at="2026-01-01T00:00:00Z"
+    )
+    assert a.read_bytes() == b.read_bytes()

@@ -82,7 +82,9 @@ def test_every_structural_mutation_is_found_at_the_event(
     chain: list[Ev], data: st.DataObject
 ) -> None:
     n = len(chain)
-    kind = data.draw(st.sampled_from(["delete", "swap", "duplicate", "fork", "insert", "truncate"]))
+    kind = data.draw(
+        st.sampled_from(["delete", "swap", "duplicate", "fork", "insert", "truncate", "splice"])
+    )
     evs = [e.copy() for e in chain]
     cps: list[dict[str, Any]] = []
     if kind == "delete":
@@ -114,6 +116,14 @@ def test_every_structural_mutation_is_found_at_the_event(
         f["timestamp"] = ts_text(lo + 1)
         evs.insert(i, Ev(evs[i].chain_id, STORE_A, seal(f)))
         want = ("CHAIN_FORK", i)
+    elif kind == "splice":
+        k = data.draw(st.integers(1, n - 1))
+        cid = chain[0].chain_id
+        other_id = cid.replace("/events", "-x/events") if "/events" in cid else cid + "-x"
+        alg = str(chain[0].fields["hash_alg"])
+        other = build_chain(other_id, n, alg, start_ms=T0_MS + 7)
+        evs = evs[:k] + [Ev(cid, STORE_A, dict(e.fields)) for e in other[k:]]
+        want = ("CHAIN_LINK_BROKEN", k)
     else:
         k = data.draw(st.integers(0, n - 1))
         cps = [make_checkpoint(private_key_from_label(SIGNER), chain[0].chain_id, n,

@@ -304,7 +304,7 @@ class ChainVerifier:
 
     def _link(self, st: _State, ev: _Event) -> None:
         """CHAIN-7 step 3 (ordinary events) and CHAIN-12 steps 4–7 (boundaries)."""
-        if ev.boundary:
+        if ev.boundary and (st.n is None or ev.seq >= st.n):
             self._cross(st, ev)
             return
         if st.n is None:
@@ -326,7 +326,7 @@ class ChainVerifier:
             else:
                 st.held = ev  # it may be the later half of swapped neighbours
             return
-        if st.store and ev.store and ev.store != st.store:
+        if st.store and ev.store and ev.store != st.store and not ev.boundary:
             self._add(
                 st,
                 codes.CHAIN_BOUNDARY_MISSING,

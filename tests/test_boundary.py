@@ -109,3 +109,8 @@ def test_changing_any_field_breaks_the_crossing() -> None:
                 continue  # resealing recomputes the field that was changed
             got = codes_of([*evs[:4], Ev("c", STORE_B, fields), *evs[5:]])
             assert got, (name, reseal)
+
+
+def test_a_duplicated_boundary_is_a_duplicate_not_a_second_crossing() -> None:
+    evs = bridged()
+    assert codes_of([*evs[:5], evs[4].copy(), *evs[5:]]) == ["CHAIN_DUPLICATE@4"]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from chainaudit.address import Address
@@ -140,3 +140,32 @@ def test_moving_a_record_changes_key_not_only_digest() -> None:
     b = entity("dialogue:d-1/entity:claim/01#02")
     assert record_key(a) != record_key(b)
     assert record_digest(a) != record_digest(b)  # pk/sk are inside the digest too
+
+
+_JSON = st.recursive(
+    st.none() | st.booleans() | st.text() | st.integers(-(2**53) + 1, 2**53 - 1),
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=4), inner, max_size=4)
+    ),
+    max_leaves=12,
+)
+
+
+@settings(max_examples=300)
+@given(_JSON)
+def test_fast_jcs_equals_rfc8785(value: object) -> None:
+    import rfc8785
+
+    from chainaudit.digest import jcs
+
+    assert jcs(value) == rfc8785.dumps(value)
+
+
+def test_fast_jcs_key_order_is_utf16() -> None:
+    import rfc8785
+
+    from chainaudit.digest import jcs
+
+    value = {"\U0001f600": {"S": "a"}, "\uff61": {"S": "b"}, "a": {"BOOL": True}}
+    assert jcs(value) == rfc8785.dumps(value)
+    assert jcs(value).index("\U0001f600".encode()) < jcs(value).index("\uff61".encode())

@@ -314,9 +314,9 @@ def _compare_chain(
                 extra={"chain_id": chain_id},
             )
         )
-    elif w.count > 0:
+    elif w.count > 0 and w.tip is not None:  # a null tip in the manifest: nothing to compare
         got = w.at_tip.get("event_hash") if w.at_tip is not None else None
-        if not isinstance(got, str) or w.tip is None or not _same(got, w.tip):
+        if not isinstance(got, str) or not _same(got, w.tip):
             result.add(
                 Finding(
                     codes.MANIFEST_CHAIN_TIP_MISMATCH,
@@ -348,12 +348,9 @@ def _compare_chain(
         )
         return
     claimed = f"count={f.get('source_count')} tip={f.get('source_tip_hash')}"
-    tip_ok = isinstance(f.get("source_tip_hash"), str) and w.tip is not None
-    if (
-        f.get("source_count") != w.count
-        or not tip_ok
-        or not _same(f["source_tip_hash"], w.tip or "")
-    ):
+    named_tip = f.get("source_tip_hash")
+    tip_ok = w.tip is None or (isinstance(named_tip, str) and _same(named_tip, w.tip))
+    if f.get("source_count") != w.count or not tip_ok:
         result.add(
             Finding(
                 codes.MANIFEST_CHAIN_TIP_MISMATCH,

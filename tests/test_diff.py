@@ -58,6 +58,31 @@ def test_duplicates_and_source_findings() -> None:
     assert [x.code for x in result] == [codes.RECORD_MALFORMED, codes.RECORD_KEY_DUPLICATE]
 
 
+@settings(max_examples=30, deadline=None)
+@given(st.data())
+def test_any_split_of_records_is_named_exactly(data: st.DataObject) -> None:
+    recs = sample_records()
+    idx = range(len(recs))
+    only_a = data.draw(st.sets(st.sampled_from(idx), max_size=4))
+    only_b = data.draw(st.sets(st.sampled_from(idx), max_size=4)) - only_a
+    changed = data.draw(
+        st.sets(st.sampled_from([i for i in idx if isinstance(recs[i], EntityRecord)]), max_size=3)
+    )
+    changed -= only_a | only_b
+    a = [r for i, r in enumerate(recs) if i not in only_b]
+    b = [
+        dataclasses.replace(r, attributes={**r.attributes, "x": {"S": "y"}}) if i in changed else r  # type: ignore[union-attr, arg-type, type-var]
+        for i, r in enumerate(recs)
+        if i not in only_a
+    ]
+    got: dict[str, set[str]] = {}
+    for f in diff_sources(a, b):
+        got.setdefault(f.code.name, set()).add(f.where)
+    assert got.get("DIFF_ONLY_IN_A", set()) == {record_key(recs[i]) for i in only_a}
+    assert got.get("DIFF_ONLY_IN_B", set()) == {record_key(recs[i]) for i in only_b}
+    assert got.get("DIFF_CHANGED", set()) == {record_key(recs[i]) for i in changed}
+
+
 @settings(max_examples=100)
 @given(
     st.dictionaries(st.text(max_size=5), st.integers(0, 3), max_size=30),

@@ -166,7 +166,7 @@ def test_source_findings_pass_through() -> None:
 
 @settings(max_examples=25, deadline=None)
 @given(st.data())
-def test_any_deletions_and_changes_are_named_exactly(data: st.DataObject) -> None:
+def test_any_deletions_changes_and_additions_are_named_exactly(data: st.DataObject) -> None:
     recs = sample_records()
     entities = [
         i
@@ -175,9 +175,17 @@ def test_any_deletions_and_changes_are_named_exactly(data: st.DataObject) -> Non
     ]
     delete = data.draw(st.sets(st.sampled_from(entities), max_size=3))
     change = data.draw(st.sets(st.sampled_from(entities), max_size=3)) - delete
+    added = data.draw(st.sets(st.sampled_from(["eve", "zed", "a b", "é"]), max_size=2))
+    template = recs[1]
+    assert isinstance(template, EntityRecord)
+    extras = [
+        dataclasses.replace(template, address=Address.of("d-1", "expert", slug)) for slug in added
+    ]
     target = [
-        flip_ciphertext(r) if i in change else r for i, r in enumerate(recs) if i not in delete
-    ]  # type: ignore[arg-type]
+        flip_ciphertext(r) if i in change else r  # type: ignore[arg-type]
+        for i, r in enumerate(recs)
+        if i not in delete
+    ] + extras
     got = by_code(run(target))
     assert sorted(got.get("MANIFEST_RECORD_MISSING", [])) == sorted(
         record_key(recs[i]) for i in delete
@@ -185,8 +193,24 @@ def test_any_deletions_and_changes_are_named_exactly(data: st.DataObject) -> Non
     assert sorted(got.get("MANIFEST_RECORD_CHANGED", [])) == sorted(
         record_key(recs[i]) for i in change
     )
-    assert "MANIFEST_RECORD_EXTRA" not in got
-    assert ("MANIFEST_ROOT_MISMATCH" in got) == bool(delete or change)
+    assert sorted(got.get("MANIFEST_RECORD_EXTRA", [])) == sorted(str(e.address) for e in extras)
+    assert ("MANIFEST_ROOT_MISMATCH" in got) == bool(delete or change or added)
+    net = {d: -sum(1 for i in delete if recs[i].address.dialogue == d) for d in ("d-1", "d%2F2")}  # type: ignore[union-attr]
+    net["d-1"] += len(added)
+    assert ("MANIFEST_COUNT_MISMATCH" in got) == any(net.values())
+
+
+def test_null_tip_in_manifest_compares_counts_only() -> None:
+    from chainaudit.manifest import ChainTip, ManifestBuilder, sign_manifest
+
+    with ManifestBuilder() as b:
+        b.add_all(sample_records())
+        st_ = b.statement(created_at="t", source={}, chains={"crypto": ChainTip(4, None, None)})
+    m = sign_manifest(st_, vector_key(SIGNER_LABEL))
+    assert gate_post(m, iter(sample_records()), pinned=PINNED).findings == []
+    b2 = boundary_event("crypto", 4, "ab" * 32, None)
+    got = gate_post(m, iter([*sample_records(), b2]), pinned=PINNED)
+    assert [f.code for f in got] == [codes.MANIFEST_CHAIN_BRIDGED]
 
 
 def test_gate_memory_is_bounded_by_dialogues_and_chains_not_records(tmp_path: Path) -> None:

@@ -217,3 +217,32 @@ def test_build_manifest_in_one_call_and_trust_store() -> None:
     assert (m, buf.getvalue()) == sample_manifest()
     assert [f.code for f in dups] == [codes.RECORD_KEY_DUPLICATE]
     assert verify_manifest(m, TrustStore.of(PINNED)) == []
+
+
+def test_findings_table_in_docs_matches_the_registry() -> None:
+    import re
+    from pathlib import Path
+
+    from chainaudit.findings import registry
+
+    doc = (Path(__file__).resolve().parent.parent / "docs" / "manifest.md").read_text(
+        encoding="utf-8"
+    )
+    table = doc.split("## MAN-8", 1)[1]
+    rows = re.findall(
+        r"^\| `([A-Z_]+)`(?: / `([A-Z_]+)`)? \| (\w+) \| (MAN-[\d.]+) \|", table, re.M
+    )
+    documented = {}
+    for first, second, severity, spec in rows:
+        for name in filter(None, (first, second)):
+            documented[name] = (severity, spec)
+    section = (
+        Path(codes.__file__)
+        .read_text(encoding="utf-8")
+        .split("# --- Manifests, gates and diffs")[1]
+    )
+    ours = set(re.findall(r'register\(\n    "([A-Z_]+)"', section))
+    assert set(documented) == ours
+    for name, (severity, spec) in documented.items():
+        code = registry()[name]
+        assert (code.severity.value, code.spec) == (severity, spec), name

@@ -20,23 +20,18 @@ False
 from __future__ import annotations
 
 import multiprocessing
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from chainaudit import codes, uuid7
-from chainaudit.boundary import check_boundary
+from chainaudit import codes
 from chainaudit.chain import (
-    HASH_ALGS,
-    event_hash,
     genesis_hash,
-    is_boundary,
-    shape_problem,
-    timestamp_ms,
 )
 from chainaudit.chain_merge import Claim, Partial, partition, resolve
 from chainaudit.checkpoint import ChainExpectation
 from chainaudit.crypto import equal
+from chainaudit.event_checks import EventView, check_event
 from chainaudit.findings import Code, Finding, Result
 from chainaudit.model import AuditEvent
 from chainaudit.signing import TrustStore
@@ -73,22 +68,6 @@ class ChainPolicy:
 
 
 @dataclass
-class _Event:
-    fields: Mapping[str, Any]
-    seq: int
-    hash: str
-    prev: str
-    uuid: int | None
-    alg: str
-    alg_known: bool
-    boundary: bool
-    store: str
-    where: str
-    extra: dict[str, Any]
-    origin: str | None = None
-
-
-@dataclass
 class _State:
     chain_id: str
     n: int | None = None
@@ -98,7 +77,7 @@ class _State:
     alg: str | None = None
     store: str = ""
     alt: str | None = None
-    held: _Event | None = None
+    held: EventView | None = None
     expectations: list[ChainExpectation] = field(default_factory=list)
     findings: list[Finding] = field(default_factory=list)
 
@@ -135,7 +114,9 @@ class ChainVerifier:
             return
         self._events += 1
         st = self._state(event.chain_id)
-        ev = self._content(st, event, store)
+        ev = check_event(
+            st.chain_id, event, store, self.policy.trust, self.policy.skew_ms, st.findings
+        )
         if ev is None:
             return
         if st.held is not None:
@@ -167,90 +148,7 @@ class ChainVerifier:
             )
         )
 
-    def _content(self, st: _State, event: AuditEvent, store: str) -> _Event | None:
-        """CHAIN-7 step 1: checks that need only the event itself."""
-        f = event.fields
-        seq = f.get("seq")
-        where = f"chain:{st.chain_id}@{seq}"
-        if isinstance(seq, bool) or not isinstance(seq, int):
-            seq = None
-        extra = {"chain_id": st.chain_id, "seq": seq, "event_id": f.get("event_id")}
-        src = event.origin or None
-        problem = shape_problem(st.chain_id, f)
-        if problem:
-            self._add(st, codes.CHAIN_EVENT_MALFORMED, where, problem, extra, source=src)
-            return None
-        alg = f["hash_alg"]
-        known = alg in HASH_ALGS
-        if not known:
-            self._add(
-                st,
-                codes.CHAIN_HASH_ALG_UNKNOWN,
-                where,
-                "hash_alg is not one version 1 allows; the hash cannot be checked",
-                extra,
-                expected=" or ".join(HASH_ALGS),
-                actual=alg,
-                source=src,
-            )
-        else:
-            computed = event_hash(f)
-            if not equal(computed, f["event_hash"]):
-                self._add(
-                    st,
-                    codes.EVENT_HASH_MISMATCH,
-                    where,
-                    "the event's fields do not hash to its event_hash (edited)",
-                    extra,
-                    expected=computed,
-                    actual=f["event_hash"],
-                    source=src,
-                )
-        uid = uuid7.parse(f["event_id"])
-        if uid is None:
-            self._add(
-                st,
-                codes.CHAIN_UUID_INVALID,
-                where,
-                "event_id is not a canonical lowercase UUIDv7",
-                extra,
-                actual=f["event_id"],
-                source=src,
-            )
-        else:
-            ts = timestamp_ms(f["timestamp"])
-            assert ts is not None  # shape_problem checked it
-            if abs(ts - uuid7.unix_ms(uid)) > self.policy.skew_ms:
-                self._add(
-                    st,
-                    codes.CHAIN_TIMESTAMP_SKEW,
-                    where,
-                    f"timestamp and event_id time differ by {abs(ts - uuid7.unix_ms(uid))} ms, "
-                    f"over the tolerance of {self.policy.skew_ms} ms",
-                    extra,
-                    expected=str(uuid7.unix_ms(uid)),
-                    actual=str(ts),
-                    source=src,
-                )
-        boundary = is_boundary(f)
-        if boundary:
-            st.findings.extend(check_boundary(st.chain_id, f, self.policy.trust, where, extra))
-        return _Event(
-            f,
-            f["seq"],
-            f["event_hash"],
-            f["previous_hash"],
-            uid,
-            alg,
-            known,
-            boundary,
-            store,
-            where,
-            extra,
-            src,
-        )
-
-    def _resolve_held(self, st: _State, p: _Event, ev: _Event) -> bool:
+    def _resolve_held(self, st: _State, p: EventView, ev: EventView) -> bool:
         """CHAIN-7 step 2; True when ``ev`` was consumed (swapped neighbours)."""
         n = 0 if st.n is None else st.n
         if (
@@ -276,7 +174,7 @@ class ChainVerifier:
         self._gap(st, p)
         return False
 
-    def _gap(self, st: _State, p: _Event) -> None:
+    def _gap(self, st: _State, p: EventView) -> None:
         if st.n is None:
             self._add(
                 st,
@@ -302,7 +200,7 @@ class ChainVerifier:
             )
         self._accept(st, p)
 
-    def _link(self, st: _State, ev: _Event) -> None:
+    def _link(self, st: _State, ev: EventView) -> None:
         """CHAIN-7 step 3 (ordinary events) and CHAIN-12 steps 4–7 (boundaries)."""
         if ev.boundary and (st.n is None or ev.seq >= st.n):
             self._cross(st, ev)
@@ -393,7 +291,7 @@ class ChainVerifier:
                 actual=str(ev.seq),
             )
 
-    def _cross(self, st: _State, ev: _Event) -> None:
+    def _cross(self, st: _State, ev: EventView) -> None:
         """CHAIN-12 steps 4–7: check the boundary against the source, then accept it."""
         f = ev.fields
         if st.n is not None and (
@@ -426,7 +324,7 @@ class ChainVerifier:
         st.store = ev.store or st.store
         self._accept(st, ev)
 
-    def _accept(self, st: _State, ev: _Event) -> None:
+    def _accept(self, st: _State, ev: EventView) -> None:
         """CHAIN-7 step 4: order checks on acceptance, expectations, new state."""
         if st.tip_uuid is not None and ev.uuid is not None and ev.uuid <= st.tip_uuid:
             self._add(

@@ -1,0 +1,154 @@
+"""Per-event checks of the chain verifier: everything that needs only the event (CHAIN-7 step 1).
+
+Shape (CHAIN-2), hash algorithm and ``event_hash`` (CHAIN-3), UUIDv7 form
+and clock skew (CHAIN-6), and a boundary's own checks (CHAIN-12 steps 1–3).
+Stateless and pure, so they are the same in every worker; the stateful
+linkage checks live in :mod:`chainaudit.verify_chain`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from chainaudit import codes, uuid7
+from chainaudit.boundary import check_boundary
+from chainaudit.chain import HASH_ALGS, event_hash, is_boundary, shape_problem, timestamp_ms
+from chainaudit.crypto import equal
+from chainaudit.findings import Code, Finding
+from chainaudit.model import AuditEvent
+from chainaudit.signing import TrustStore
+
+
+@dataclass
+class EventView:
+    """A well-formed event with the values linkage needs, and where to report it."""
+
+    fields: Mapping[str, Any]
+    seq: int
+    hash: str
+    prev: str
+    uuid: int | None
+    alg: str
+    alg_known: bool
+    boundary: bool
+    store: str
+    where: str
+    extra: dict[str, Any]
+    origin: str | None = None
+
+
+def _add(
+    out: list[Finding],
+    code: Code,
+    where: str,
+    message: str,
+    extra: dict[str, Any],
+    expected: Any = None,
+    actual: Any = None,
+    source: str | None = None,
+) -> None:
+    out.append(
+        Finding(
+            code,
+            where,
+            message,
+            expected=None if expected is None else str(expected),
+            actual=None if actual is None else str(actual),
+            source=source,
+            extra=extra,
+        )
+    )
+
+
+def check_event(
+    chain_id: str,
+    event: AuditEvent,
+    store: str,
+    trust: TrustStore,
+    skew_ms: int,
+    out: list[Finding],
+) -> EventView | None:
+    """CHAIN-7 step 1: append the event's own findings to ``out``; return the
+    view linkage needs, or None when the event is malformed and cannot be linked."""
+    f = event.fields
+    seq = f.get("seq")
+    where = f"chain:{chain_id}@{seq}"
+    if isinstance(seq, bool) or not isinstance(seq, int):
+        seq = None
+    extra = {"chain_id": chain_id, "seq": seq, "event_id": f.get("event_id")}
+    src = event.origin or None
+    problem = shape_problem(chain_id, f)
+    if problem:
+        _add(out, codes.CHAIN_EVENT_MALFORMED, where, problem, extra, source=src)
+        return None
+    alg = f["hash_alg"]
+    known = alg in HASH_ALGS
+    if not known:
+        _add(
+            out,
+            codes.CHAIN_HASH_ALG_UNKNOWN,
+            where,
+            "hash_alg is not one version 1 allows; the hash cannot be checked",
+            extra,
+            expected=" or ".join(HASH_ALGS),
+            actual=alg,
+            source=src,
+        )
+    else:
+        computed = event_hash(f)
+        if not equal(computed, f["event_hash"]):
+            _add(
+                out,
+                codes.EVENT_HASH_MISMATCH,
+                where,
+                "the event's fields do not hash to its event_hash (edited)",
+                extra,
+                expected=computed,
+                actual=f["event_hash"],
+                source=src,
+            )
+    uid = uuid7.parse(f["event_id"])
+    if uid is None:
+        _add(
+            out,
+            codes.CHAIN_UUID_INVALID,
+            where,
+            "event_id is not a canonical lowercase UUIDv7",
+            extra,
+            actual=f["event_id"],
+            source=src,
+        )
+    else:
+        ts = timestamp_ms(f["timestamp"])
+        assert ts is not None  # shape_problem checked it
+        if abs(ts - uuid7.unix_ms(uid)) > skew_ms:
+            _add(
+                out,
+                codes.CHAIN_TIMESTAMP_SKEW,
+                where,
+                f"timestamp and event_id time differ by {abs(ts - uuid7.unix_ms(uid))} ms, "
+                f"over the tolerance of {skew_ms} ms",
+                extra,
+                expected=str(uuid7.unix_ms(uid)),
+                actual=str(ts),
+                source=src,
+            )
+    boundary = is_boundary(f)
+    if boundary:
+        out.extend(check_boundary(chain_id, f, trust, where, extra))
+    return EventView(
+        f,
+        f["seq"],
+        f["event_hash"],
+        f["previous_hash"],
+        uid,
+        alg,
+        known,
+        boundary,
+        store,
+        where,
+        extra,
+        src,
+    )

@@ -110,7 +110,9 @@ def not_verbatim_reason(item: Item) -> str | None:
 class DynamoDBStore:
     """A chainaudit store in one DynamoDB table.
 
-    ``segments``: parallel Scan segments (1 = sequential). ``max_attempts``:
+    ``segments``: parallel Scan segments (1 = sequential). ``page_size``:
+    Scan/Query ``Limit``; with the queue of ``2 * segments`` pages it bounds
+    the items held in memory while reading (None = DynamoDB's 1 MB pages). ``max_attempts``:
     botocore standard-mode attempts per request, throttling included.
     ``batch_attempts``: rounds for ``UnprocessedKeys`` before giving up, with
     exponential backoff and full jitter capped at ``backoff_cap`` seconds.
@@ -127,7 +129,7 @@ class DynamoDBStore:
         secret_access_key: str | None = None,
         session_token: str | None = None,
         segments: int = 4,
-        page_size: int | None = None,
+        page_size: int | None = 1000,
         consistent_read: bool = True,
         max_attempts: int = 5,
         batch_size: int = BATCH_GET_LIMIT,

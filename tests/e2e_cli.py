@@ -174,6 +174,30 @@ class Cli:
         self.runs.append(run)
         return run
 
+    def many(self, *argvs: Sequence[str | Path], timeout: float = 120) -> list[Run]:
+        """Run independent commands concurrently (they wait on servers, not on the CPU)."""
+        procs = [
+            (
+                tuple(str(a) for a in argv),
+                subprocess.Popen(
+                    ["chainaudit", *(str(a) for a in argv)],
+                    stdout=subprocess.PIPE,
+                    stderr=subprocess.PIPE,
+                    text=True,
+                    env=self.env,
+                ),
+            )
+            for argv in argvs
+        ]
+        runs = []
+        for argv, proc in procs:
+            out, err = proc.communicate(timeout=timeout)
+            run = Run(argv, proc.returncode, out, err)
+            self.check_clean(run)
+            self.runs.append(run)
+            runs.append(run)
+        return runs
+
     def check_clean(self, run: Run) -> None:
         """CLI-4: no key material or payload text in stdout or stderr of ``run``."""
         leaked = self.secrets.leaks(run.stdout + "\n" + run.stderr)

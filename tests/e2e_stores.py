@@ -1,0 +1,237 @@
+"""Real-server plumbing for the end-to-end tests: namespaces, URLs, tampering.
+
+The tests drive chainaudit only through its command line; this module does
+what an *attacker or operator* does to the stores behind its back: create
+an isolated schema or table, copy data in, and change bytes directly with
+SQL or DynamoDB calls. Nothing here calls a verifier.
+
+PostgreSQL namespaces are schemas reached through the DSN's ``options``
+(``-c search_path=...``), written as a ``postgresql://`` URL because that is
+the form the CLI accepts.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import uuid
+from collections.abc import Iterable, Iterator
+from typing import Any
+from urllib.parse import quote, urlencode, urlsplit, urlunsplit
+
+import boto3
+import psycopg
+from psycopg.types.json import Jsonb
+
+from chainaudit.address import Address
+from chainaudit.chain import event_hash
+from chainaudit.findings import Finding
+from chainaudit.item import item_from_record
+from chainaudit.model import Record
+from chainaudit.sources import SourceItem
+from chainaudit.sources.dynamodb import DynamoDBStore
+from chainaudit.sources.postgres import PostgresStore
+
+REGION = "us-east-1"
+#: dynalite ignores credentials, but botocore refuses to sign without some.
+AWS_ENV = {
+    "AWS_ACCESS_KEY_ID": "test",
+    "AWS_SECRET_ACCESS_KEY": "test",
+    "AWS_DEFAULT_REGION": REGION,
+}
+ENVELOPE_COLUMNS = ("content_encrypted", "content_nonce", "key_id", "aad_hash", "envelope_version")
+
+
+# --- PostgreSQL -----------------------------------------------------------------
+
+
+def schema_url(server_url: str, schema: str) -> str:
+    """``server_url`` (a ``postgresql://`` URL) with ``search_path`` set to ``schema``."""
+    parts = urlsplit(server_url)
+    query = urlencode({"options": f"-c search_path={schema}"}, quote_via=quote)
+    return urlunsplit((parts.scheme, parts.netloc, parts.path, query, ""))
+
+
+@contextlib.contextmanager
+def pg_schema(server_url: str) -> Iterator[str]:
+    """A fresh, empty schema (dropped afterwards); yields its URL."""
+    schema = f"e2e_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(server_url, autocommit=True) as conn:
+        conn.execute(f'CREATE SCHEMA "{schema}"')
+    try:
+        yield schema_url(server_url, schema)
+    finally:
+        with psycopg.connect(server_url, autocommit=True) as conn:
+            conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
+
+
+def records_of(items: Iterable[SourceItem]) -> Iterator[Record]:
+    for item in items:
+        assert not isinstance(item, Finding), item
+        yield item
+
+
+def copy_pg(from_url: str, to_url: str) -> None:
+    """Copy every row of one schema into another (through the store, verbatim)."""
+    target = PostgresStore(to_url)
+    target.create_schema()
+    report = target.import_records(records_of(PostgresStore(from_url).read()))
+    assert not report.conflicts, report.conflicts
+
+
+def fill_pg(url: str, records: Iterable[Record]) -> None:
+    target = PostgresStore(url)
+    target.create_schema()
+    report = target.import_records(records)
+    assert not report.conflicts, report.conflicts
+
+
+def pg_fingerprint(url: str) -> str:
+    """SHA-256 over every row of the three tables, in key order: equal iff nothing changed."""
+    h = hashlib.sha256()
+    with psycopg.connect(url) as conn:
+        for table, key in (
+            ("entities", "dialogue_id, entity_type, subkey"),
+            ("wrapped_deks", "dialogue_id, version"),
+            ("audit_events", "chain_id, event_id"),
+        ):
+            for row in conn.execute(f"SELECT t::text FROM {table} t ORDER BY {key}"):
+                h.update(row[0].encode("utf-8") + b"\n")
+            h.update(b"--\n")
+    return h.hexdigest()
+
+
+def pg_count(url: str, table: str) -> int:
+    with psycopg.connect(url) as conn:
+        row = conn.execute(f"SELECT count(*) FROM {table}").fetchone()
+    assert row is not None
+    return int(row[0])
+
+
+def _where(address: Address) -> tuple[str, tuple[str, str, str]]:
+    return (
+        "dialogue_id = %s AND entity_type = %s AND subkey = %s",
+        (address.dialogue, address.entity_type.value, address.subkey),
+    )
+
+
+def flip_ciphertext_bit(url: str, address: Address, byte: int = 5, bit: int = 0) -> None:
+    """One changed bit in the stored ciphertext of ``address``: what a disk, a bug or a person does."""
+    cond, params = _where(address)
+    with psycopg.connect(url) as conn:
+        cur = conn.execute(
+            "UPDATE entities SET content_encrypted = set_byte(content_encrypted, %s, "
+            f"get_byte(content_encrypted, %s) # %s) WHERE {cond}",
+            (byte, byte, 1 << bit, *params),
+        )
+        assert cur.rowcount == 1, address
+
+
+def delete_entity(url: str, address: Address) -> None:
+    cond, params = _where(address)
+    with psycopg.connect(url) as conn:
+        assert conn.execute(f"DELETE FROM entities WHERE {cond}", params).rowcount == 1
+
+
+def move_envelope(url: str, source: Address, target: Address) -> None:
+    """Copy the envelope columns of ``source`` over those of ``target`` (a moved ciphertext)."""
+    scond, sparams = _where(source)
+    tcond, tparams = _where(target)
+    cols = ", ".join(ENVELOPE_COLUMNS)
+    with psycopg.connect(url) as conn:
+        row = conn.execute(f"SELECT {cols} FROM entities WHERE {scond}", sparams).fetchone()
+        assert row is not None and row[0] is not None, source
+        sets = ", ".join(f"{c} = %s" for c in ENVELOPE_COLUMNS)
+        cur = conn.execute(f"UPDATE entities SET {sets} WHERE {tcond}", (*row, *tparams))
+        assert cur.rowcount == 1, target
+
+
+def audit_events(url: str, chain_id: str) -> list[dict[str, Any]]:
+    """The stored fields of every event of an audit-log chain, in stored order."""
+    with psycopg.connect(url) as conn:
+        rows = conn.execute(
+            "SELECT fields FROM audit_events WHERE chain_id = %s ORDER BY event_id", (chain_id,)
+        ).fetchall()
+    return [dict(r[0]) for r in rows]
+
+
+def rewrite_audit_event(url: str, chain_id: str, event_id: str, fields: dict[str, Any]) -> None:
+    """Replace one audit event's stored fields, past the append-only triggers.
+
+    The triggers (STORE-4) stop clients, not a superuser:
+    ``session_replication_role = replica`` skips ordinary triggers, which is
+    exactly the access an insider with database admin rights has.
+    """
+    with psycopg.connect(url) as conn:
+        conn.execute("SET session_replication_role = replica")
+        cur = conn.execute(
+            "UPDATE audit_events SET event_id = %s, fields = %s WHERE chain_id = %s AND event_id = %s",
+            (fields["event_id"], Jsonb(fields), chain_id, event_id),
+        )
+        assert cur.rowcount == 1, (chain_id, event_id)
+
+
+def reseal(fields: dict[str, Any]) -> dict[str, Any]:
+    """``fields`` with a correct ``event_hash`` (hashes are keyless: anyone can do this)."""
+    out = dict(fields)
+    out["event_hash"] = event_hash({k: v for k, v in out.items() if k != "event_hash"})
+    return out
+
+
+# --- DynamoDB -------------------------------------------------------------------
+
+
+def ddb_client(endpoint: str) -> Any:
+    return boto3.client(
+        "dynamodb",
+        endpoint_url=endpoint,
+        region_name=REGION,
+        aws_access_key_id="test",
+        aws_secret_access_key="test",
+    )
+
+
+def ddb_store(endpoint: str, table: str) -> DynamoDBStore:
+    return DynamoDBStore(
+        table,
+        endpoint_url=endpoint,
+        region=REGION,
+        access_key_id="test",
+        secret_access_key="test",
+    )
+
+
+@contextlib.contextmanager
+def ddb_table(endpoint: str) -> Iterator[str]:
+    """A unique table name; the table (if created) is deleted afterwards."""
+    name = f"e2e_{uuid.uuid4().hex[:12]}"
+    try:
+        yield name
+    finally:
+        client = ddb_client(endpoint)
+        with contextlib.suppress(client.exceptions.ResourceNotFoundException):
+            client.delete_table(TableName=name)
+
+
+def fill_ddb(endpoint: str, table: str, records: Iterable[Record]) -> None:
+    """Create ``table`` and write ``records`` as items with plain BatchWriteItem.
+
+    Setup only: this is how another writer (the audited service) fills a
+    table, and 25 items a request is many times faster on dynalite than the
+    store's conditional one-put-per-item import, which the story tests.
+    """
+    ddb_store(endpoint, table).create_table(wait_delay=0.05)
+    client = ddb_client(endpoint)
+    items = [item_from_record(r) for r in records]
+    for start in range(0, len(items), 25):
+        requests = [{"PutRequest": {"Item": item}} for item in items[start : start + 25]]
+        while requests:
+            resp = client.batch_write_item(RequestItems={table: requests})
+            requests = resp.get("UnprocessedItems", {}).get(table, [])
+
+
+def ddb_delete(endpoint: str, table: str, pk: str, sk: str) -> None:
+    resp = ddb_client(endpoint).delete_item(
+        TableName=table, Key={"pk": {"S": pk}, "sk": {"S": sk}}, ReturnValues="ALL_OLD"
+    )
+    assert "Attributes" in resp, (pk, sk)

@@ -40,7 +40,7 @@ def main() -> None:
     """Prove encrypted, hash-chained records are complete, untampered, bound and decryptable.
 
     \b
-    Start here:
+    Example (start here):
       chainaudit demo /tmp/demo
       chainaudit verify /tmp/demo/export.ndjson --umk /tmp/demo/umk.hex --trusted-keys /tmp/demo/trusted-keys.json
 

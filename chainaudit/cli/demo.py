@@ -101,7 +101,12 @@ def demo(directory: str, seed: str) -> None:
 
 @click.group()
 def vectors() -> None:
-    """Golden vectors: check this implementation (or regenerate them)."""
+    """Golden vectors: check this implementation (or regenerate them).
+
+    \b
+    Example:
+      chainaudit vectors verify vectors/
+    """
 
 
 @vectors.command("verify")

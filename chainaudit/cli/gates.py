@@ -53,7 +53,13 @@ def _records(src: Source) -> Iterator[object]:
 
 @click.group()
 def gate() -> None:
-    """Migration gates: sign what the source holds, prove the target holds exactly that."""
+    """Migration gates: sign what the source holds, prove the target holds exactly that.
+
+    \b
+    Example:
+      chainaudit gate pre dynamodb://blue_dialogues --signing-key migration.key -m manifest.json
+      chainaudit gate post postgresql://127.0.0.1/audit -m manifest.json --trusted-keys trusted-keys.json
+    """
 
 
 @gate.command("pre")

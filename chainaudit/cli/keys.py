@@ -17,7 +17,13 @@ from chainaudit.umk import create_umk_file
 
 @click.group()
 def keys() -> None:
-    """Create a UMK or a signing key; list the keys a dataset needs."""
+    """Create a UMK or a signing key; list the keys a dataset needs.
+
+    \b
+    Example:
+      chainaudit keys init umk.hex
+      chainaudit keys needed export.ndjson --umk umk.hex
+    """
 
 
 @keys.command("init")

@@ -210,6 +210,9 @@ def render_junit(result: Result, summary: Summary, applicable: Iterable[str] | N
     """
     reg = registry()
     names = set(reg) if applicable is None else set(applicable)
+    unknown = sorted(names - set(reg))
+    if unknown:
+        raise ValueError(f"not registered finding codes: {', '.join(unknown)}")
     names |= {f.code.name for f in result}
     grouped: dict[str, list[Finding]] = {}
     for f in result:

@@ -211,3 +211,10 @@ def test_extra_values_that_json_cannot_hold() -> None:
     r = result_of(1, [Severity.NOTICE])
     r.findings[0] = Finding(codes.MANIFEST_CHAIN_BRIDGED, "chain:c@1", "m", extra={"b": b"\x01"})
     assert json.loads(render_json(r, SUMMARY))["findings"][0]["extra"] == {"b": "01"}
+
+
+def test_junit_rejects_unknown_applicable_codes() -> None:
+    import pytest
+
+    with pytest.raises(ValueError, match="NOT_A_CODE"):
+        render_junit(Result(), SUMMARY, ["NOT_A_CODE"])

@@ -140,6 +140,41 @@ def vectors_verify(directory: str | None, verbose: bool) -> None:
     sys.exit(0 if passed and not failed else (1 if failed else 3))
 
 
+@vectors.command("compare")
+@click.argument("answers", type=click.Path(file_okay=False, exists=True))
+@click.option(
+    "--vectors",
+    "vectors_dir",
+    default="vectors",
+    show_default=True,
+    type=click.Path(file_okay=False, exists=True),
+    help="The golden vectors.",
+)
+@click.option("-v", "--verbose", is_flag=True, help="List every case, not only failures.")
+def vectors_compare(answers: str, vectors_dir: str, verbose: bool) -> None:
+    """Check ANOTHER implementation's answers against the golden vectors.
+
+    ANSWERS holds one answer file per vector case, at the same relative
+    path, in the format of docs/conformance.md. Exit 0 when every case
+    passed, 1 when any failed, 3 when any answer is missing.
+
+    \b
+    Example:
+      my-impl --vectors vectors/ --out answers/ && chainaudit vectors compare answers/
+    """
+    from chainaudit.vectorcompare import compare_tree
+
+    results = compare_tree(Path(vectors_dir), Path(answers))
+    for r in results:
+        if verbose or r.status != "passed":
+            click.echo(f"{r.status:<7} {r.case}{': ' + r.detail if r.detail else ''}")
+    counts = {s: sum(r.status == s for r in results) for s in ("passed", "failed", "missing")}
+    click.echo(f"{counts['passed']} passed, {counts['failed']} failed, {counts['missing']} missing")
+    if counts["failed"]:
+        sys.exit(1)
+    sys.exit(3 if counts["missing"] or not results else 0)
+
+
 @vectors.command("generate")
 @click.argument("directory", type=click.Path(file_okay=False))
 def vectors_generate(directory: str) -> None:

@@ -143,10 +143,34 @@ def decode_payload(plaintext: bytes) -> tuple[dict[str, Any], bool]:
     if "\\u" in text and _has_lone_surrogate(value):
         raise PayloadError("a string contains a lone surrogate")
     try:
-        canonical = rfc8785.dumps(value) == plaintext
-    except (rfc8785.CanonicalizationError, ValueError, RecursionError):
-        canonical = False
+        canonical = rfc8785.dumps(_as_doubles(value)) == plaintext
+    except (rfc8785.CanonicalizationError, ValueError, OverflowError, RecursionError):
+        canonical = False  # no RFC 8785 form: a number beyond the double range
     return value, canonical
+
+
+#: Integers up to this magnitude are exact doubles and rfc8785 takes them as int.
+_SAFE_INTEGER = 2**53 - 1
+
+
+def _as_doubles(value: Any) -> Any:
+    """ENV-8: every number as the IEEE-754 double RFC 8785 (3.2.2.3) serialises.
+
+    JSON integers beyond 2^53-1 become floats (rounded to nearest, as any
+    JCS implementation parses them), so a payload a JCS writer emitted for a
+    large double (``9007199254740992``, ``10000000000000000``) is canonical,
+    and ``9007199254740993`` (which reads as 2^53) is not. An integer beyond
+    the double range raises OverflowError: it has no RFC 8785 form.
+    """
+    if isinstance(value, bool) or value is None or isinstance(value, str | float):
+        return value
+    if isinstance(value, int):
+        return value if -_SAFE_INTEGER <= value <= _SAFE_INTEGER else float(value)
+    if isinstance(value, dict):
+        return {k: _as_doubles(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_as_doubles(v) for v in value]
+    return value
 
 
 def _json_kind(value: Any) -> str:

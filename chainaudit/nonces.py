@@ -36,6 +36,7 @@ from chainaudit.findings import Finding
 FINGERPRINT_BYTES = 16
 #: ENV-5: domain-separation prefix of the fingerprint.
 FINGERPRINT_DOMAIN = b"chainaudit-nonce-v1\x00"
+CONTENT_DOMAIN = b"chainaudit-nonce-content-v1\x00"
 _ENTRY = struct.Struct(">16sQ")  # fingerprint, ordinal in the address store
 _INDEX = struct.Struct(">QI")  # offset, length in the address data file
 _SPLIT_FANOUT = 16
@@ -64,11 +65,22 @@ class NonceLimits:
 
 @dataclass
 class _Pending:
-    """The first occurrence of a fingerprint while the ledger is in memory."""
+    """One occurrence of a fingerprint: the first one while in memory, or a
+    spilled entry read back by ordinal."""
 
     key_id: str
     where: str
     source: str
+    content: bytes = b""  # content_digest() of the ciphertext ("" when not given)
+
+    def same_record(self, other: _Pending) -> bool:
+        """ENV-5: the same address holding the same ciphertext is one record read twice."""
+        return self.where == other.where and self.content == other.content
+
+
+def content_digest(ciphertext: bytes) -> bytes:
+    """16 bytes naming a ciphertext, to tell a record read twice from a reuse (ENV-5)."""
+    return hashlib.sha256(CONTENT_DOMAIN + ciphertext).digest()[:FINGERPRINT_BYTES]
 
 
 class NonceLedger:
@@ -100,24 +112,38 @@ class NonceLedger:
 
     # -- collecting ---------------------------------------------------------
 
-    def add(self, key_id: str, nonce: bytes, where: str, source: str = "") -> None:
+    def add(
+        self,
+        key_id: str,
+        nonce: bytes,
+        where: str,
+        source: str = "",
+        ciphertext: bytes | None = None,
+    ) -> None:
         """Record one envelope's key id and nonce at address ``where``.
 
         ``source`` (file and line, table and key) is carried into findings.
+        ``ciphertext`` (``content_encrypted``) tells a record read twice (same
+        address, same bytes: not reuse) from two seals at one address (reuse).
+        Each occurrence is compared with the *first* occurrence of its pair
+        only (ENV-5), so the ledger holds one entry per pair.
         """
         if self._finished:
             raise RuntimeError("NonceLedger.add() after findings() was called")
         self.stats["added"] += 1
         fp = fingerprint(key_id, nonce)
+        entry = _Pending(
+            key_id, where, source, b"" if ciphertext is None else content_digest(ciphertext)
+        )
         if self._dir is not None:
-            self._spill_one(fp, _Pending(key_id, where, source))
+            self._spill_one(fp, entry)
             return
         first = self._memory.get(fp)
         if first is not None:
-            if first.where != where:
-                self._early.append(_finding(first, _Pending(key_id, where, source)))
+            if not first.same_record(entry):
+                self._early.append(_finding(first, entry))
             return
-        self._memory[fp] = _Pending(key_id, where, source)
+        self._memory[fp] = entry
         self.stats["max_resident"] = max(self.stats["max_resident"], len(self._memory))
         if len(self._memory) >= self.limits.max_in_memory:
             self._start_spilling()
@@ -138,7 +164,10 @@ class NonceLedger:
         assert self._data is not None and self._index is not None
         raw = b"".join(
             struct.pack(">I", len(b)) + b
-            for b in (s.encode("utf-8") for s in (entry.key_id, entry.where, entry.source))
+            for b in (
+                *(s.encode("utf-8") for s in (entry.key_id, entry.where, entry.source)),
+                entry.content,
+            )
         )
         self._data.write(raw)
         self._index.write(_INDEX.pack(self._data_size, len(raw)))
@@ -222,7 +251,7 @@ class NonceLedger:
 
     def _pair(self, first: int, second: int) -> Iterator[Finding]:
         a, b = self._stored_entry(first), self._stored_entry(second)
-        if a.where != b.where:  # the same record read twice is not reuse (ENV-5)
+        if not a.same_record(b):  # the same record read twice is not reuse (ENV-5)
             yield _finding(a, b)
 
     def _stored_entry(self, ordinal: int) -> _Pending:
@@ -232,13 +261,14 @@ class NonceLedger:
         offset, length = _INDEX.unpack(self._index.read(_INDEX.size))
         self._data.seek(offset)
         raw = self._data.read(length)
-        fields = []
+        fields: list[bytes] = []
         pos = 0
-        for _ in range(3):
+        for _ in range(4):
             (n,) = struct.unpack_from(">I", raw, pos)
-            fields.append(raw[pos + 4 : pos + 4 + n].decode("utf-8"))
+            fields.append(raw[pos + 4 : pos + 4 + n])
             pos += 4 + n
-        return _Pending(*fields)
+        key_id, where, source = (f.decode("utf-8") for f in fields[:3])
+        return _Pending(key_id, where, source, fields[3])
 
     # -- lifecycle --------------------------------------------------------------
 

@@ -22,13 +22,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from chainaudit import crypto
+from chainaudit import codes, crypto
 from chainaudit.address import Address, AddressError
-from chainaudit.envelope import ALGORITHMS, aad_for, aad_hash, open_bytes
-from chainaudit.findings import Result
+from chainaudit.envelope import ALGORITHMS, SUPPORTED_VERSIONS, aad_for, aad_hash, open_bytes
+from chainaudit.findings import Finding, Result
 from chainaudit.item import record_from_item, typed_from_json
 from chainaudit.keys import parse_key_id
 from chainaudit.model import EntityRecord
+from chainaudit.nonces import fingerprint
 from chainaudit.resolver import DekLookup, DekStatus
 from chainaudit.sources import SourceItem
 from chainaudit.vectorgen import GENERATORS
@@ -122,8 +123,7 @@ def check_envelope_case(doc: Mapping[str, Any], path: str) -> list[CaseResult]:
         items: list[SourceItem] = []
         for i, r in enumerate(doc["records"]):
             origin = f"{res.name}#{i}"
-            item = {k: typed_from_json(v, f"{origin}.{k}") for k, v in r["item"].items()}
-            rec = record_from_item(item, origin)
+            rec = _record(r["item"], origin)
             items.append(rec)
             _check_binding(r, rec, origin, problems)
         for mode, resolv in (("keyless", None), ("keyed", resolver)):
@@ -141,9 +141,30 @@ def check_envelope_case(doc: Mapping[str, Any], path: str) -> list[CaseResult]:
     return [res]
 
 
+def _record(item_json: Mapping[str, Any], origin: str) -> SourceItem:
+    """VEC-2 step 1: the item's record, or the one finding that says why there is none.
+
+    A typed value that breaks MODEL-3 (e.g. non-canonical base64 in ``B``)
+    makes the item RECORD_MALFORMED, as it would in a store's item.
+    """
+    try:
+        item = {k: typed_from_json(v, f"{origin}.{k}") for k, v in item_json.items()}
+    except ValueError as exc:
+        return Finding(codes.RECORD_MALFORMED, origin, str(exc), source=origin)
+    return record_from_item(item, origin)
+
+
 def _check_binding(r: Mapping[str, Any], rec: SourceItem, origin: str, problems: list[str]) -> None:
-    """The record's address, AAD and aad_hash are those the vector states (ADDR, ENV-4)."""
+    """The record's address, AAD, aad_hash, SQL key and nonce fingerprint are
+    those the vector states (ADDR-4, ENV-4, ENV-5)."""
+    if "nonce_fingerprint" in r:
+        if not isinstance(rec, EntityRecord) or rec.envelope is None:
+            problems.append(f"{origin}: nonce_fingerprint on a record without an envelope")
+        elif fingerprint(rec.envelope.key_id, rec.envelope.nonce).hex() != r["nonce_fingerprint"]:
+            problems.append(f"{origin}: nonce_fingerprint differs")
     if r["address"] is None:
+        if r.get("sql") is not None:
+            problems.append(f"{origin}: sql given for an item without an address")
         return
     try:
         stated = Address.parse(r["address"])
@@ -158,6 +179,15 @@ def _check_binding(r: Mapping[str, Any], rec: SourceItem, origin: str, problems:
         problems.append(f"{origin}: aad differs")
     if aad_hash(stated) != r["aad_hash"]:
         problems.append(f"{origin}: aad_hash differs")
+    sql = r["sql"]
+    if list(stated.to_sql()) != sql:
+        problems.append(f"{origin}: SQL key differs from the vector's")
+    else:
+        try:
+            if Address.from_sql(*sql) != stated:
+                problems.append(f"{origin}: SQL key maps to another address")
+        except AddressError as exc:
+            problems.append(f"{origin}: SQL key does not map: {exc}")
 
 
 def _check_plaintexts(
@@ -169,6 +199,9 @@ def _check_plaintexts(
     """When the keyed run found no error, each found key opens its record to ``plaintext``."""
     for i, (r, rec) in enumerate(zip(doc["records"], items, strict=True)):
         if not isinstance(rec, EntityRecord) or rec.envelope is None or r["plaintext"] is None:
+            continue
+        if rec.envelope.version not in SUPPORTED_VERSIONS:
+            problems.append(f"record {i}: plaintext given for an unsupported envelope version")
             continue
         lookup = resolver.resolve(rec.envelope.key_id)
         if lookup.status is not DekStatus.FOUND or lookup.dek is None:

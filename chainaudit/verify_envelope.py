@@ -97,6 +97,10 @@ class _Check:
     record: EntityRecord
     findings: list[Finding] = field(default_factory=list)
     decrypted: bool = False
+    #: Some keyed open with the record's own-address AAD succeeded (under the
+    #: named key, another version of it, or with a truncated tag): proof that
+    #: the ciphertext is bound to the v1 address, not to the legacy AAD (ENV-9).
+    own_aad_opened: bool = False
 
     def add(
         self, code: Code, message: str, expected: str | None = None, actual: str | None = None
@@ -157,11 +161,30 @@ def _check(record: EntityRecord, resolver: DekResolver | None) -> _Check:
         keyless = list(chk.findings)
         chk.findings = []
         _keyed(chk, env, resolver)
+        if chk.own_aad_opened:
+            keyless = [_refute_legacy(chk, f, env) for f in keyless]
         # ENV-7: a code appears once per record; the keyed finding is the
         # more precise one when both layers name the same code.
         keyed_codes = {f.code.name for f in chk.findings}
         chk.findings = [f for f in keyless if f.code.name not in keyed_codes] + chk.findings
     return chk
+
+
+def _refute_legacy(chk: _Check, finding: Finding, env: Envelope) -> Finding:
+    """ENV-9: a keyless LEGACY_AAD (presumed from aad_hash alone) that the key
+    refutes becomes AAD_HASH_MISMATCH: the ciphertext is bound to the v1
+    address, only the stored aad_hash is wrong."""
+    if finding.code.name != codes.LEGACY_AAD.name:
+        return finding
+    return Finding(
+        codes.AAD_HASH_MISMATCH,
+        finding.where,
+        "aad_hash is the legacy SHA-256(pk||sk), but the ciphertext authenticates "
+        "under this record's v1 address AAD: only the stored aad_hash is wrong",
+        expected=aad_hash(chk.record.address),
+        actual=env.aad_hash,
+        source=finding.source,
+    )
 
 
 def _keyless(chk: _Check, env: Envelope) -> bool:
@@ -243,9 +266,11 @@ def _keyed(chk: _Check, env: Envelope, resolver: DekResolver) -> None:
     own_aad = aad_for(address)
     plaintext = _try_open(own_aad, env, dek)
     if plaintext is not None:
-        chk.decrypted = True
+        chk.decrypted = chk.own_aad_opened = True
         _check_payload(chk, plaintext)
         return
+    # ENV-7: a diagnosis is an error already; the plaintext a diagnostic open
+    # yields is not this record's payload and is not checked (ENV-8).
     _diagnose(chk, env, dek, resolver)
 
 
@@ -291,6 +316,7 @@ def _diagnose(chk: _Check, env: Envelope, dek: bytes, resolver: DekResolver) -> 
             and lookup.dek is not None
             and _try_open(own_aad, env, lookup.dek) is not None
         ):
+            chk.own_aad_opened = True
             chk.add(
                 codes.WRONG_KEY_VERSION,
                 f"the ciphertext opens under {other}, not under the key_id it names",
@@ -301,6 +327,7 @@ def _diagnose(chk: _Check, env: Envelope, dek: bytes, resolver: DekResolver) -> 
     # 4. The stored tag was truncated (ENV-6).
     for t in TRUNCATED_TAG_LENGTHS:
         if len(env.ciphertext) >= t and _try_open(own_aad, env, dek, t) is not None:
+            chk.own_aad_opened = True
             chk.add(
                 codes.TAG_TRUNCATED,
                 f"the ciphertext verifies only with a {t}-byte tag: the tag was cut short",
@@ -374,8 +401,12 @@ class EnvelopeVerifier:
         env = item.envelope
         if env is not None:
             self._result.checked["envelopes"] += 1
+            # ENV-5: every v1 envelope enters the ledger, whatever else is
+            # wrong with the record (a ref's unexpected envelope included).
             if env.version in SUPPORTED_VERSIONS:
-                self._ledger.add(env.key_id, env.nonce, str(item.address), item.origin)
+                self._ledger.add(
+                    env.key_id, env.nonce, str(item.address), item.origin, env.ciphertext
+                )
         if chk.decrypted:
             self._result.checked["decrypted"] += 1
 

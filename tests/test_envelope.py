@@ -107,6 +107,25 @@ def test_decode_accepts_non_canonical_objects_and_says_so(label: str, plaintext:
     assert isinstance(value, dict) and canonical is False
 
 
+@pytest.mark.parametrize(
+    ("plaintext", "canonical"),
+    [
+        (b'{"a":9007199254740991}', True),
+        (b'{"a":9007199254740992}', True),  # 2^53: an exact double, JCS writes it so
+        (b'{"a":-9007199254740992}', True),
+        (b'{"a":10000000000000000}', True),  # JCS form of the double 1e16
+        (b'{"a":1e+21}', True),
+        (b'{"a":9007199254740993}', False),  # reads as 2^53
+        (b'{"a":1e16}', False),
+        (b'{"a":1e400}', False),  # beyond the double range: no RFC 8785 form
+        (b'{"a":1' + b"0" * 400 + b"}", False),
+    ],
+)
+def test_payload_numbers_are_canonical_as_doubles(plaintext: bytes, canonical: bool) -> None:
+    """ENV-8: canonical means equal to RFC 8785 of the value read as doubles."""
+    assert decode_payload(plaintext)[1] is canonical
+
+
 def test_payload_errors_never_quote_content() -> None:
     for bad in (b'{"SECRET":1,"SECRET":2}', b'{"a":"SECRET"', b'["SECRET"]', b'{"SECRET":NaN}'):
         with pytest.raises(PayloadError) as info:

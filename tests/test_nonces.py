@@ -67,12 +67,36 @@ def _dataset(n: int, reuse: list[int]) -> list[tuple[str, bytes, str]]:
 
 
 def _run(
-    rows: list[tuple[str, bytes, str]], limits: NonceLimits | None
+    rows: list[tuple[str, bytes, str]] | list[tuple[str, bytes, str, str, bytes]],
+    limits: NonceLimits | None,
 ) -> tuple[list[tuple[str, str]], dict[str, int]]:
     with NonceLedger(limits) as ledger:
         for row in rows:
             ledger.add(*row)
         return _pairs(ledger), dict(ledger.stats)
+
+
+@pytest.mark.parametrize("limits", [None, NonceLimits(max_in_memory=1, partitions=2)])
+def test_same_address_with_other_ciphertext_is_reuse(limits: NonceLimits | None) -> None:
+    """ENV-5 step 3: a re-read is the same address *and* the same ciphertext."""
+    rows = [
+        ("k", N1, "a", "", b"one"),
+        ("k", N1, "a", "", b"one"),  # read twice: nothing
+        ("k", N1, "a", "", b"two"),  # a second seal under the nonce: reuse
+    ]
+    assert _run(rows, limits)[0] == [("a", "a")]
+
+
+@pytest.mark.parametrize("limits", [None, NonceLimits(max_in_memory=1, partitions=2)])
+def test_each_repeat_is_compared_with_the_first_occurrence_only(
+    limits: NonceLimits | None,
+) -> None:
+    """ENV-5: A, B, B gives two findings; A, A, B gives one."""
+    assert _run([("k", N1, "a"), ("k", N1, "b"), ("k", N1, "b")], limits)[0] == [
+        ("a", "b"),
+        ("a", "b"),
+    ]
+    assert _run([("k", N1, "a"), ("k", N1, "a"), ("k", N1, "b")], limits)[0] == [("a", "b")]
 
 
 def test_spilling_finds_the_same_reuse_within_the_memory_limit(tmp_path: Path) -> None:
@@ -97,23 +121,29 @@ def test_a_partition_of_one_repeated_nonce_streams_in_constant_memory() -> None:
 @settings(max_examples=25, deadline=None)
 @given(
     st.lists(
-        st.tuples(st.sampled_from(["k1", "k2"]), st.integers(0, 12), st.integers(0, 30)),
+        st.tuples(
+            st.sampled_from(["k1", "k2"]),
+            st.integers(0, 12),
+            st.integers(0, 30),
+            st.integers(0, 1),
+        ),
         max_size=60,
     ),
     st.integers(1, 5),
 )
 def test_bounded_ledger_agrees_with_the_in_memory_ledger(
-    rows: list[tuple[str, int, int]], limit: int
+    rows: list[tuple[str, int, int, int]], limit: int
 ) -> None:
-    data = [(k, n.to_bytes(12, "big"), f"a{w}") for k, n, w in rows]
+    data = [(k, n.to_bytes(12, "big"), f"a{w}", "", bytes([c])) for k, n, w, c in rows]
     assert _run(data, NonceLimits(max_in_memory=limit, partitions=2))[0] == _run(data, None)[0]
-    # And the in-memory answer is the obvious one.
-    first: dict[tuple[str, bytes], str] = {}
+    # And the in-memory answer is the ENV-5 rule written out: each later
+    # occurrence against the first, a re-read is same address and ciphertext.
+    first: dict[tuple[str, bytes], tuple[str, bytes]] = {}
     want = []
-    for k, n, w in data:
-        if (k, n) in first and first[(k, n)] != w:
-            want.append((first[(k, n)], w))
-        first.setdefault((k, n), w)
+    for k, n, w, _, c in data:
+        if (k, n) in first and first[(k, n)] != (w, c):
+            want.append((first[(k, n)][0], w))
+        first.setdefault((k, n), (w, c))
     assert _run(data, None)[0] == sorted(want)
 
 

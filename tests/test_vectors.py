@@ -107,6 +107,9 @@ NAME_PREFIX = {
     "edit-attribute": "malformed-",
     "edit-pk": "address-invalid-",
     "seal-plaintext": "payload-",
+    "edit-item": "malformed-",
+    "edit-key": "address-invalid-",
+    "legacy-hash-on-v1": "legacy-aad-hash-on-",
 }
 
 

@@ -140,6 +140,29 @@ def test_keyed_legacy_replaces_the_keyless_finding() -> None:
     assert finding.code.name == "LEGACY_AAD" and "not portable" in finding.message
 
 
+def test_a_legacy_hash_on_a_v1_ciphertext_is_refuted_by_the_key() -> None:
+    """ENV-9: keyless LEGACY_AAD is a presumption; opening under the own AAD
+    turns it into AAD_HASH_MISMATCH."""
+    rec = _env(sealed_record(A), aad_hash=legacy_aad_hash(A))
+    assert [f.code.name for f in check_record(rec)] == ["LEGACY_AAD"]
+    (finding,) = check_record(rec, resolver_for(A))
+    assert finding.code.name == "AAD_HASH_MISMATCH"
+    assert (finding.expected, finding.actual) == (aad_hash(A), legacy_aad_hash(A))
+    garbled = _env(rec, ciphertext=bytes(len(rec.envelope.ciphertext)))  # type: ignore[union-attr]
+    assert sorted(f.code.name for f in check_record(garbled, resolver_for(A))) == [
+        "AUTHENTICATION_FAILED",
+        "LEGACY_AAD",
+    ]
+
+
+def test_no_payload_check_after_a_diagnosis() -> None:
+    """ENV-7: the plaintext of a diagnostic open is not checked (ENV-8)."""
+    k = kid(A)
+    ct = crypto.gcm_encrypt(dek(k), nonce("legacy"), legacy_aad_for(A), b"[1]")
+    rec = EntityRecord(A, {}, Envelope(ct, nonce("legacy"), k, aad_hash(A)))
+    assert [f.code.name for f in check_record(rec, resolver_for(A))] == ["LEGACY_AAD"]
+
+
 def test_legacy_with_rewritten_aad_hash_is_found_only_with_keys() -> None:
     rec = _legacy(A, aad_hash(A))
     assert check_record(rec) == []

@@ -14,6 +14,7 @@ Format: ``docs/vectors.md`` (VEC-2).
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -22,6 +23,7 @@ from chainaudit.address import Address
 from chainaudit.envelope import ALGORITHMS, aad_for, aad_hash, encode_payload
 from chainaudit.findings import Severity, lookup
 from chainaudit.model import EntityRecord
+from chainaudit.nonces import fingerprint
 from chainaudit.vectorgen import write_json
 from chainaudit.vectorgen.envelope_build import (
     SUBDIR,
@@ -39,6 +41,7 @@ from chainaudit.vectorgen.envelope_build import (
     to_json_item,
     with_env,
 )
+from chainaudit.vectorgen.envelope_rules import rule_negative_cases, rule_positive_cases
 from chainaudit.vectorgen.envelope_tamper import (
     NOT_CANONICAL,
     NOT_OBJECT,
@@ -166,8 +169,10 @@ def positive_cases() -> list[Case]:
     shared = "valid-nonce-same-under-different-keys"
     _, a = sealed(A(D, "claim", "04", "01"), {"k": 1}, shared, key_id(D, 1))
     _, b = sealed(A(D, "claim", "04", "02"), {"k": 2}, shared, key_id(D, 2))
+    a.nonce_fp = b.nonce_fp = True
     cases.append(Case(shared, "one nonce under two different keys is not reuse (ENV-5)", [a, b]))
     _, r = sealed(A(D, "claim", "04", "03"), {"k": 3}, "valid-same-record-twice")
+    r.nonce_fp = True
     cases.append(
         Case(
             "valid-same-record-twice",
@@ -180,7 +185,12 @@ def positive_cases() -> list[Case]:
 
 def all_cases() -> list[Case]:
     """Every envelope case: positive first, then each tampering method."""
-    return [*positive_cases(), *negative_cases()]
+    return [
+        *positive_cases(),
+        *rule_positive_cases(),
+        *negative_cases(),
+        *rule_negative_cases(),
+    ]
 
 
 # --- rendering -------------------------------------------------------------------
@@ -216,22 +226,28 @@ def case_json(case: Case) -> dict[str, Any]:
         "algorithm": ALGORITHMS[1],
         "mutation": case.mutation,
         "keys": keys,
-        "records": [
-            {
-                "item": r.item,
-                "address": str(r.address) if r.address else None,
-                "aad": aad_for(r.address).hex() if r.address else None,
-                "aad_hash": aad_hash(r.address) if r.address else None,
-                "plaintext": r.plaintext.hex() if r.plaintext is not None else None,
-                "payload": dict(r.payload) if r.payload is not None else None,
-            }
-            for r in case.records
-        ],
+        "records": [_record_json(r) for r in case.records],
         "expected": {
             "keyless": {"outcome": outcome(case.keyless), "findings": sorted(case.keyless)},
             "keyed": {"outcome": outcome(keyed), "findings": sorted(keyed)},
         },
     }
+
+
+def _record_json(r: Rec) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "item": r.item,
+        "address": str(r.address) if r.address else None,
+        "sql": list(r.address.to_sql()) if r.address else None,
+        "aad": aad_for(r.address).hex() if r.address else None,
+        "aad_hash": aad_hash(r.address) if r.address else None,
+        "plaintext": r.plaintext.hex() if r.plaintext is not None else None,
+        "payload": dict(r.payload) if r.payload is not None else None,
+    }
+    if r.nonce_fp:
+        nonce = base64.b64decode(r.item["content_nonce"]["B"])
+        out["nonce_fingerprint"] = fingerprint(r.item["key_id"]["S"], nonce).hex()
+    return out
 
 
 def generate(out_dir: Path) -> list[Path]:

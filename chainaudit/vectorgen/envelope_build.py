@@ -52,6 +52,7 @@ class Rec:
     address: Address | None
     plaintext: bytes | None = None
     payload: Mapping[str, Any] | None = None
+    nonce_fp: bool = False  # write the ENV-5 nonce fingerprint (nonce cases)
 
 
 @dataclass

@@ -307,6 +307,7 @@ def structure_cases() -> list[Case]:
     a, b = A(D, "claim", "05", "01"), A(D, "claim", "05", "02")
     _, ra = sealed(a, {"i": 1}, "nonce-reuse-pair")
     _, rb = sealed(b, {"i": 2}, "nonce-reuse-pair")
+    ra.nonce_fp = rb.nonce_fp = True
     cases.append(
         Case(
             "nonce-reuse-pair",
@@ -322,8 +323,9 @@ def structure_cases() -> list[Case]:
         cases.append(
             Case(
                 f"envelope-version-{v}",
-                f"envelope_version {v}: not implemented (ENV-3)",
-                [Rec(item, SHORT_ADDR, pt, SHORT_PAYLOAD)],
+                f"envelope_version {v}: not implemented (ENV-3); no plaintext is "
+                "given because a verifier must not read it",
+                [Rec(item, SHORT_ADDR)],
                 ["ENVELOPE_VERSION_UNSUPPORTED"],
                 mutation=mutation("envelope-version", value=v),
             )

@@ -251,7 +251,11 @@ def typed_from_json(obj: Any, where: str = "value") -> AttrValue:
 
     The result is canonical (MODEL-3): set members sorted, binary as bytes.
     """
-    return canonical_typed(_typed_from_json(obj, where), where)
+    if type(obj) is dict and len(obj) == 1:
+        ((tag, val),) = obj.items()
+        if tag == "S" and type(val) is str:  # fast path: most attributes are strings
+            return {"S": val}
+    return _typed_from_json(obj, where)
 
 
 def _typed_from_json(obj: Any, where: str) -> AttrValue:
@@ -263,6 +267,8 @@ def _typed_from_json(obj: Any, where: str) -> AttrValue:
     if tag in ("S", "N"):
         if not isinstance(val, str):
             raise ValueError(f"{where}: {tag} value must be a string")
+        if tag == "N" and not _NUMBER.match(val):
+            raise ValueError(f"{where}: N value must be a decimal number string")
         return {tag: val}
     if tag == "B":
         return {"B": _b64(val, where)}
@@ -277,11 +283,11 @@ def _typed_from_json(obj: Any, where: str) -> AttrValue:
     if tag in ("SS", "NS"):
         if not isinstance(val, list) or not all(isinstance(v, str) for v in val):
             raise ValueError(f"{where}: {tag} value must be a list of strings")
-        return {tag: list(val)}
+        return {tag: _canonical_set(tag, val, where)}
     if tag == "BS":
         if not isinstance(val, list):
             raise ValueError(f"{where}: BS value must be a list")
-        return {"BS": [_b64(v, where) for v in val]}
+        return {"BS": _canonical_set("BS", [_b64(v, where) for v in val], where)}
     if tag == "L":
         if not isinstance(val, list):
             raise ValueError(f"{where}: L value must be a list")

@@ -41,6 +41,9 @@ _READ_CHUNK = 1 << 16
 _SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89abcdefABCDEF]")
 _MAX_SAFE_INT = (1 << 53) - 1
 _HIGH_BYTE = re.compile(rb"[\xee-\xff]")
+_FAST_ENCODER = json.JSONEncoder(
+    ensure_ascii=False, separators=(",", ":"), sort_keys=True, allow_nan=False
+)
 
 
 def open_binary(path: Path) -> IO[bytes]:
@@ -181,8 +184,7 @@ def canonical_json(obj: Any) -> bytes:
     characters from U+E000 up, whose UTF-8 starts with a byte >= 0xEE. Only
     output containing such a byte is re-encoded with the exact ordering.
     """
-    text = json.dumps(obj, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
-    out = text.encode("utf-8")
+    out = _FAST_ENCODER.encode(obj).encode("utf-8")
     if _HIGH_BYTE.search(out) is None:
         return out
     text = json.dumps(_sorted_copy(obj), ensure_ascii=False, separators=(",", ":"), allow_nan=False)

@@ -19,7 +19,7 @@ from chainaudit.item import item_from_record
 from chainaudit.model import EntityRecord, Record
 from chainaudit.sources.ddb_export import DynamoDBExportSource
 from chainaudit.sources.open import open_source
-from chainaudit.vectorgen.export import (
+from chainaudit.vectorgen.export_fixtures import (
     ddb_json_line,
     gzip_bytes,
     write_ddb_export,

@@ -16,7 +16,7 @@ from chainaudit.item import item_from_record
 from chainaudit.model import Record
 from chainaudit.sources.open import PgCopyDirSource, open_source
 from chainaudit.sources.pg_copy import PgCopySource, copy_text_unescape, table_of
-from chainaudit.vectorgen.export import copy_text_escape, write_pg_copy
+from chainaudit.vectorgen.export_fixtures import copy_text_escape, write_pg_copy
 
 
 def _read_dir(directory: Path) -> tuple[list[Record], list[str]]:
@@ -234,7 +234,7 @@ def test_directory_reads_tables_in_schema_order(tmp_path: Path) -> None:
 
 def test_ddb_export_to_ndjson_to_pg_copy_to_ndjson_gives_the_same_bytes(tmp_path: Path) -> None:
     from chainaudit.sources.ndjson import write_export
-    from chainaudit.vectorgen.export import write_ddb_export
+    from chainaudit.vectorgen.export_fixtures import write_ddb_export
 
     items = [item_from_record(r) for r in sample_records()]
     write_ddb_export(tmp_path / "ddb", [items[3:], [], items[:3]])  # scan order != key order

@@ -20,6 +20,7 @@ secrets are SHA-256 of fixed labels: no clock, no randomness.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -110,6 +111,19 @@ def record_json(rec: WrappedDek) -> dict[str, Any]:
     }
 
 
+def malformed_json(rec: WrappedDek, **edit: Any) -> dict[str, Any]:
+    """A record's item edited so that it no longer maps (MODEL-5): ``fields`` is
+    null. ``edit`` maps attribute names to a typed JSON value, or None to drop it."""
+    entry = record_json(rec)
+    for name, value in edit.items():
+        if value is None:
+            del entry["item"][name]
+        else:
+            entry["item"][name] = value
+    entry["fields"] = None
+    return entry
+
+
 def _head(name: str, kind: str, description: str) -> dict[str, Any]:
     return {
         "type": TYPE,
@@ -136,6 +150,7 @@ def kek_cases() -> list[tuple[str, dict[str, Any]]]:
             info=kek_info(user).hex(),
             length=32,
             kek=derive_kek(m, user).reveal().hex(),
+            umk_fingerprint=m.fingerprint(),
         )
         out.append(("positive", case))
     return out
@@ -148,6 +163,8 @@ KEY_IDS_VALID = [
     ("escaped-dialogue", f"dek#{D_ESCAPED}#12", D_ESCAPED, 12),
     ("unicode-dialogue", "dek#zoë:x#3", "zoë:x", 3),
     ("max-version", "dek#d#2147483647", "d", 2147483647),
+    ("dialogue-255-bytes-escaped", f"dek#{'%23' * 85}#1", "%23" * 85, 1),
+    ("dialogue-255-bytes-multibyte", f"dek#{'é' * 127}x#1", "é" * 127 + "x", 1),
 ]
 KEY_IDS_INVALID = [
     ("leading-zero", "dek#d#01", "without leading zeros"),
@@ -163,6 +180,10 @@ KEY_IDS_INVALID = [
     ("empty-dialogue", "dek##1", "empty component"),
     ("non-nfc-dialogue", "dek#e\u0301#1", "not in Unicode NFC"),
     ("wrong-prefix-case", "DEK#d#1", "does not start with 'dek#'"),
+    ("dialogue-256-bytes", f"dek#{'%25' * 85}x#1", "over the limit of 255"),
+    ("dialogue-control-character", "dek#a\tb#1", "control character"),
+    ("dialogue-other-escape", "dek#a%41#1", "not one of the escapes"),
+    ("dialogue-trailing-percent", "dek#a%#1", "not one of the escapes"),
 ]
 
 
@@ -196,6 +217,12 @@ def umk_file_cases() -> list[tuple[str, dict[str, Any]]]:
         ("negative", "short", key[:62].encode(), 0o600, "found 62 characters"),
         ("negative", "bom", b"\xef\xbb\xbf" + key.encode(), 0o600, "not ASCII"),
         ("negative", "space", (" " + key[1:]).encode(), 0o600, "not hex digits"),
+        ("negative", "empty", b"", 0o600, "found 0 characters"),
+        # KEY-1 order: mode, ASCII, one newline stripped, length, case, hex.
+        ("negative", "mode-0644-and-bad-content", b"not a key", 0o644, "chmod 600"),
+        ("negative", "non-ascii-and-short", b"\xff" + key[:10].encode(), 0o600, "not ASCII"),
+        ("negative", "uppercase-and-long", (key.upper() + "a").encode(), 0o600, "found 65"),
+        ("negative", "uppercase-and-non-hex", ("G" + key[1:].upper()).encode(), 0o600, "upper"),
     ]
     out = []
     for group, label, content, mode, error in rows:
@@ -232,7 +259,7 @@ def _wrap_detail(rec: WrappedDek, umk_label: str = "main") -> dict[str, Any]:
 def _resolve_case(
     name: str,
     description: str,
-    records: list[WrappedDek],
+    records: Sequence[WrappedDek | dict[str, Any]],
     resolve: str,
     status: str,
     finding: str | None,
@@ -247,7 +274,7 @@ def _resolve_case(
     if mutation is not None:
         case["mutation"] = mutation
     case["umk"] = umks if umks is not None else {"all": umk().reveal().hex()}
-    case["records"] = [record_json(r) for r in records]
+    case["records"] = [r if isinstance(r, dict) else record_json(r) for r in records]
     if wraps:
         case["wraps"] = [_wrap_detail(r) for r in wraps]
     case["resolve"] = resolve
@@ -261,7 +288,11 @@ def _resolve_case(
 
 
 def _found(
-    name: str, description: str, records: list[WrappedDek], kid: str, **kw: Any
+    name: str,
+    description: str,
+    records: Sequence[WrappedDek | dict[str, Any]],
+    kid: str,
+    **kw: Any,
 ) -> dict[str, Any]:
     """A positive resolution case: ``kid`` resolves to its own DEK."""
     return _resolve_case(name, description, records, kid, "found", None, dek_of=kid, **kw)
@@ -331,7 +362,11 @@ INVALID = [["DEK_RECORD_INVALID"]]
 
 
 def _fails(
-    name: str, description: str, records: list[WrappedDek], mutation: str, **kw: Any
+    name: str,
+    description: str,
+    records: Sequence[WrappedDek | dict[str, Any]],
+    mutation: str,
+    **kw: Any,
 ) -> dict[str, Any]:
     """A negative case that resolves to UNWRAP_FAILED (unless overridden)."""
     resolve = kw.pop("resolve", KID1)
@@ -451,6 +486,7 @@ def negative_resolve_cases() -> list[dict[str, Any]]:
             "a second copy with bit 0 of wrapped_key flipped",
         ),
     ]
+    out += rule_resolve_cases(base)
     for alg, rec in ((GCM, base), (KW, kw)):
         size = len(rec.wrapped_key or b"") * 8
         for bit in (0, size // 2, size - 1):
@@ -471,6 +507,83 @@ def negative_resolve_cases() -> list[dict[str, Any]]:
                 f"flip bit {bit} of wrap_nonce",
             )
         )
+    return out
+
+
+MALFORMED = [["RECORD_MALFORMED"]]
+
+
+def rule_resolve_cases(base: WrappedDek) -> list[dict[str, Any]]:
+    """KEY-5: items that do not map, duplicate records, no UMK at all."""
+    out = []
+    for label, edit, why in (
+        ("unknown-state", {"state": {"S": "revoked"}}, "state 'revoked' is not a KeyState"),
+        ("extra-attribute", {"note": {"S": "x"}}, "an attribute MODEL-5 does not list"),
+        ("owner-missing", {"owner": None}, "the required owner is missing"),
+        ("wrapped-key-as-string", {"wrapped_key": {"S": "AAAA"}}, "wrapped_key is S, not B"),
+        ("version-leading-zero", {"sk": {"S": "dek#01"}}, "sk dek#01 is not canonical"),
+    ):
+        out.append(
+            _fails(
+                f"malformed-item-{label}",
+                f"the item does not map to a wrapped-DEK record ({why}, MODEL-5): it is "
+                "reported as RECORD_MALFORMED and the resolver never sees it, so the key "
+                "id is missing (KEY-5)",
+                [malformed_json(base, **edit)],
+                f"edit the item: {why}",
+                status="missing",
+                record_findings=MALFORMED,
+            )
+        )
+    out.append(
+        _found(
+            "malformed-item-next-to-valid-record",
+            "a well-formed record and an unmappable copy of it: the copy is not a record, "
+            "so there is no conflict and the key is found (KEY-5)",
+            [base, malformed_json(base, state={"S": "revoked"})],
+            KID1,
+            record_findings=[[], ["RECORD_MALFORMED"]],
+            mutation="a second copy with state 'revoked'",
+        )
+    )
+    out.append(
+        _found(
+            "duplicate-records-identical",
+            "the same record read twice (e.g. from two stores): one key, found (KEY-5)",
+            [base, base],
+            KID1,
+            mutation="the record read twice",
+        )
+    )
+    out.append(
+        _found(
+            "duplicate-records-active-and-retired",
+            "the record before and after rotation (active, retired; created_at differs): "
+            "the same key material, so the same key; found (KEY-5)",
+            [base, replace(retire(base), created_at=T_ROTATED)],
+            KID1,
+            mutation="a second copy retired, with another created_at",
+        )
+    )
+    out.append(
+        _fails(
+            "conflicting-records-destroyed-and-active",
+            "one copy destroyed, another still active: shredding was not effective "
+            "everywhere; the resolver refuses to pick (KEY-5, KEY-6)",
+            [base, destroy(base, T_DESTROYED)],
+            "a second copy destroyed",
+        )
+    )
+    out.append(
+        _fails(
+            "no-umk-at-all",
+            "wrapped-DEK records but no UMK: an active key is missing (KEY-5 step 5)",
+            [base],
+            "verifier given no UMK",
+            status="missing",
+            umks={},
+        )
+    )
     return out
 
 

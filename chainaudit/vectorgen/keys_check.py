@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from chainaudit.errors import KeySourceError
+from chainaudit.findings import Finding
 from chainaudit.item import record_from_item, typed_from_json
 from chainaudit.keyring import KeyRing
 from chainaudit.keys import (
@@ -80,6 +81,9 @@ def _kek(doc: Mapping[str, Any], problems: list[str]) -> None:
     if info != b"user:" + doc["user_id"].encode("utf-8"):
         problems.append("info is not 'user:' + UTF-8(user_id)")
     kek = derive_kek(umk, doc["user_id"]).reveal()
+    by_hand = hashlib.sha256(b"chainaudit/umk-fingerprint/v1\x00" + umk.reveal()).hexdigest()
+    if not umk.fingerprint() == by_hand[:16] == doc["umk_fingerprint"]:
+        problems.append("UMK fingerprint differs from KEY-1")
     if kek.hex() != doc["kek"]:
         problems.append("derive_kek differs from the vector's kek")
     if _hkdf32(umk.reveal(), KEK_SALT, info) != kek:
@@ -123,13 +127,22 @@ def _umk_file(doc: Mapping[str, Any], problems: list[str]) -> None:
         problems.append(f"refused for another reason: {error}")
 
 
-def _record(entry: Mapping[str, Any], origin: str, problems: list[str]) -> WrappedDek | None:
+def _record(
+    entry: Mapping[str, Any], origin: str, problems: list[str]
+) -> WrappedDek | Finding | None:
+    """The record of a vector entry, or the finding of an item that does not map
+    (``fields`` null, KEY-5), or None after noting a problem."""
     item = {k: typed_from_json(v, k) for k, v in entry["item"].items()}
     rec = record_from_item(item, origin)
+    f = entry["fields"]
+    if f is None:
+        if isinstance(rec, Finding):
+            return rec
+        problems.append(f"{origin}: item maps to a record although fields is null")
+        return None
     if not isinstance(rec, WrappedDek):
         problems.append(f"{origin}: item is not a wrapped-DEK record: {rec}")
         return None
-    f = entry["fields"]
     plain = WrappedDek(
         key_id=f["key_id"],
         dialogue=f["dialogue"],
@@ -162,12 +175,15 @@ def _resolve(doc: Mapping[str, Any], problems: list[str]) -> None:
     exp = doc["expected"]
     if STATUS_FINDING.get(exp["status"], "?") != exp["envelope_finding"]:
         problems.append("envelope_finding does not match the KEY-5 table for the status")
-    records = []
+    records: list[WrappedDek] = []
+    found: list[list[str]] = []
     for i, entry in enumerate(doc["records"]):
         rec = _record(entry, f"record {i}", problems)
-        if rec is not None:
+        if isinstance(rec, Finding):  # not a record: the resolver never sees it
+            found.append([rec.code.name])
+        elif rec is not None:
             records.append(rec)
-    found = [[f.code.name for f in check_dek_record(r)] for r in records]
+            found.append([f.code.name for f in check_dek_record(rec)])
     if found != exp["record_findings"]:
         problems.append(f"KEY-7 findings {found}, expected {exp['record_findings']}")
     umks = _umks(doc["umk"])

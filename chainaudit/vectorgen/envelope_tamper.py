@@ -336,7 +336,7 @@ def structure_cases() -> list[Case]:
         Case(
             "envelope-on-ref",
             "a ref that carries an envelope (ENV-2)",
-            [Rec(to_json_item(EntityRecord(ref, cleartext(ref), env)), ref, pt, SHORT_PAYLOAD)],
+            [Rec(to_json_item(EntityRecord(ref, cleartext(ref), env)), ref)],
             ["ENVELOPE_UNEXPECTED"],
             mutation=mutation("add-envelope"),
         )

@@ -22,6 +22,15 @@ event's signature and the links after it are the chain verifier's
 
 Specification: ``docs/manifest.md`` (MAN-4). Findings as data; InputError
 only for a manifest that cannot be read as one.
+
+>>> from chainaudit.vectorgen.manifest import SIGNER_LABEL, sample_manifest, sample_records, vector_key
+>>> from chainaudit.manifest import public_key_bytes
+>>> manifest, leaves = sample_manifest()
+>>> target = sample_records()[1:]            # the migration lost one record
+>>> result = gate_post(manifest, target, pinned=[public_key_bytes(vector_key(SIGNER_LABEL))],
+...                    leaves=leaves.splitlines(keepends=True))
+>>> [(f.code.name, f.where) for f in result][:2]
+[('MANIFEST_RECORD_MISSING', 'dialogue:d-1/entity:meta'), ('MANIFEST_ROOT_MISMATCH', 'merkle')]
 """
 
 from __future__ import annotations

@@ -169,3 +169,16 @@ def test_fast_jcs_key_order_is_utf16() -> None:
     value = {"\U0001f600": {"S": "a"}, "\uff61": {"S": "b"}, "a": {"BOOL": True}}
     assert jcs(value) == rfc8785.dumps(value)
     assert jcs(value).index("\U0001f600".encode()) < jcs(value).index("\uff61".encode())
+
+
+@pytest.mark.parametrize(
+    "module",
+    ["digest", "merkle", "index", "manifest", "gate", "diff", "proof", "report"],
+)
+def test_docstring_examples_run(module: str) -> None:
+    import doctest
+    import importlib
+
+    mod = importlib.import_module(f"chainaudit.{module}")
+    failed, attempted = doctest.testmod(mod)
+    assert attempted > 0 and failed == 0

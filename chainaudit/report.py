@@ -157,6 +157,9 @@ def _safe(text: str | None) -> str:
     return "".join(ch if ch.isprintable() else f"\\x{ord(ch):02x}" for ch in text)
 
 
+_SEVERITY_RANK = {Severity.ERROR: 0, Severity.UNVERIFIED: 1, Severity.NOTICE: 2}
+
+
 def render_text(result: Result, summary: Summary, limit: int = 20) -> str:
     """The human report (REP-2): verdict line, summary table, findings by code,
     then the first ``limit`` findings with address, values, source and advice."""
@@ -183,7 +186,9 @@ def render_text(result: Result, summary: Summary, limit: int = 20) -> str:
         lines.append(f"  {'finding':<{cw}}  {'severity':<10}  {'count':>5}  spec")
         for c in codes_:
             lines.append(f"  {c.name:<{cw}}  {c.severity.value:<10}  {counts[c.name]:>5}  {c.spec}")
-        shown = result.findings[:limit]
+        # Errors first, then what could not be verified, then notices: a
+        # thousand KEY_SHREDDED notices must not hide one tampered record.
+        shown = sorted(result.findings, key=lambda f: _SEVERITY_RANK[f.severity])[:limit]
         lines += ["", f"First {len(shown)} of {len(result.findings)} finding(s):"]
         for f in shown:
             lines.append(f"  [{f.severity.value}] {f.code.name} at {_safe(f.where)}")

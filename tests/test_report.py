@@ -221,17 +221,11 @@ def test_junit_rejects_unknown_applicable_codes() -> None:
 
 
 def test_text_lists_errors_before_notices() -> None:
-    from chainaudit import codes as c
-    from chainaudit.findings import Finding as F
-    from chainaudit.findings import Result as R
-    from chainaudit.report import Summary as S
-    from chainaudit.report import render_text as text
-
-    result = R()
+    result = Result()
     result.checked["records"] = 3
     for i in range(25):
-        result.add(F(c.KEY_SHREDDED, f"dialogue:d/entity:claim/01#{i:02d}", "shredded"))
-    result.add(F(c.AUTHENTICATION_FAILED, "dialogue:d/entity:meta", "tag does not verify"))
-    out = text(result, S(command="verify", subject="x"))
+        result.add(Finding(codes.KEY_SHREDDED, f"dialogue:d/entity:claim/01#{i:02d}", "shredded"))
+    result.add(Finding(codes.AUTHENTICATION_FAILED, "dialogue:d/entity:meta", "tag does not verify"))
+    out = render_text(result, Summary(command="verify", subject="x"))
     first = out.split("First 20 of 26 finding(s):")[1]
     assert first.index("AUTHENTICATION_FAILED") < first.index("KEY_SHREDDED")

@@ -146,6 +146,17 @@ def move_envelope(url: str, source: Address, target: Address) -> None:
         assert cur.rowcount == 1, target
 
 
+def insert_ref(url: str, address: Address) -> None:
+    """A record nobody migrated: a ref entity (refs carry no envelope) written directly."""
+    _, params = _where(address)
+    with psycopg.connect(url) as conn:
+        conn.execute(
+            "INSERT INTO entities (dialogue_id, entity_type, subkey, attributes) "
+            "VALUES (%s, %s, %s, %s)",
+            (*params, Jsonb({"entity_type": {"S": address.entity_type.value}})),
+        )
+
+
 def audit_events(url: str, chain_id: str) -> list[dict[str, Any]]:
     """The stored fields of every event of an audit-log chain, in stored order."""
     with psycopg.connect(url) as conn:
@@ -235,3 +246,21 @@ def ddb_delete(endpoint: str, table: str, pk: str, sk: str) -> None:
         TableName=table, Key={"pk": {"S": pk}, "sk": {"S": sk}}, ReturnValues="ALL_OLD"
     )
     assert "Attributes" in resp, (pk, sk)
+
+
+def ddb_move_envelope(endpoint: str, table: str, source: Address, target: Address) -> None:
+    """Copy the envelope attributes of ``source``'s item over ``target``'s (in DynamoDB)."""
+    client = ddb_client(endpoint)
+
+    def key(a: Address) -> dict[str, Any]:
+        return {
+            "pk": {"S": f"dialogue#{a.dialogue}"},
+            "sk": {"S": f"{a.entity_type.value}#{a.subkey}"},
+        }
+
+    src = client.get_item(TableName=table, Key=key(source), ConsistentRead=True)["Item"]
+    dst = client.get_item(TableName=table, Key=key(target), ConsistentRead=True)["Item"]
+    for name in ENVELOPE_COLUMNS:
+        if name in src:
+            dst[name] = src[name]
+    client.put_item(TableName=table, Item=dst)

@@ -117,3 +117,21 @@ def test_an_unreachable_server_is_a_store_error() -> None:
     store = PostgresStore("postgresql://postgres@127.0.0.1:9/postgres?connect_timeout=2")
     with pytest.raises(StoreError, match="cannot connect"):
         list(store.read())
+
+
+def test_export_refuses_to_leave_an_unmappable_row_behind(
+    pg_dsn: str, store: PostgresStore
+) -> None:
+    from chainaudit.sources.migration import export_encrypted_batch
+
+    store.import_records(sample_records())
+    with psycopg.connect(pg_dsn) as conn:
+        conn.execute(
+            "INSERT INTO entities (dialogue_id, entity_type, subkey) VALUES ('d-1', 'nosuch', 'x')"
+        )
+    with pytest.raises(StoreError, match="cannot export"):
+        list(export_encrypted_batch(store))
+    seen: list[Finding] = []
+    records = list(export_encrypted_batch(store, dialogues=["d-1"], on_finding=seen.append))
+    assert [f.code for f in seen] == [codes.ADDRESS_INVALID]
+    assert len(records) == 13

@@ -11,6 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import pytest
 from conformance.records import TEST_DEK, many_records, sample_records
 
 from chainaudit.envelope import open_envelope
@@ -73,3 +74,17 @@ def test_dynamodb_to_ndjson_to_postgres_to_ndjson_is_byte_identical(
 
     # And back again: the migration is idempotent in both directions.
     assert import_encrypted_batch(ddb, _records(NdjsonSource(second))).written == 0
+
+
+def test_chain_continuity_is_delegated_to_the_chain_layer(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from chainaudit import boundary
+    from chainaudit.sources import migration
+
+    calls: list[tuple[object, object]] = []
+    monkeypatch.setattr(
+        boundary, "verify_chain_continuity", lambda s, t: calls.append((s, t)) or "result"
+    )
+    assert migration.verify_chain_continuity("src", "dst") == "result"  # type: ignore[arg-type]
+    assert calls == [("src", "dst")]

@@ -24,10 +24,10 @@ import psycopg
 from psycopg.types.json import Jsonb
 
 from chainaudit.address import Address
-from chainaudit.chain import event_hash
+from chainaudit.chain import chain_event_from_entity, event_hash
 from chainaudit.findings import Finding
 from chainaudit.item import item_from_record
-from chainaudit.model import Record
+from chainaudit.model import EntityRecord, Record
 from chainaudit.sources import SourceItem
 from chainaudit.sources.dynamodb import DynamoDBStore
 from chainaudit.sources.postgres import PostgresStore
@@ -180,6 +180,48 @@ def rewrite_audit_event(url: str, chain_id: str, event_id: str, fields: dict[str
             (fields["event_id"], Jsonb(fields), chain_id, event_id),
         )
         assert cur.rowcount == 1, (chain_id, event_id)
+
+
+def lifecycle_boundary(url: str, dialogue: str) -> tuple[Address, dict[str, Any]]:
+    """The boundary event of ``dialogue``'s lifecycle chain in the target: its address
+    and its chain-event fields (CHAIN-5)."""
+    with psycopg.connect(url) as conn:
+        rows = conn.execute(
+            "SELECT subkey FROM entities WHERE dialogue_id = %s AND entity_type = 'event' "
+            "AND attributes ? 'event_kind'",
+            (dialogue,),
+        ).fetchall()
+    assert len(rows) == 1, rows
+    address = Address.from_sql(dialogue, "event", rows[0][0])
+    for item in PostgresStore(url).read_dialogue(dialogue):
+        if isinstance(item, EntityRecord) and item.address == address:
+            event = chain_event_from_entity(item)
+            assert not isinstance(event, Finding), event
+            return address, dict(event.fields)
+    raise AssertionError(f"{address} not read back")
+
+
+def rewrite_lifecycle_event(url: str, address: Address, fields: dict[str, Any]) -> None:
+    """Store ``fields`` (minus those the address holds) as the event item's typed attributes,
+    past the append-only trigger on event entities (see :func:`rewrite_audit_event`)."""
+    attrs: dict[str, Any] = {}
+    for name, value in fields.items():
+        if name in ("entity_type", "entity_id", "timestamp"):
+            continue
+        if value is None:
+            attrs[name] = {"NULL": True}
+        elif isinstance(value, int):
+            attrs[name] = {"N": str(value)}
+        else:
+            attrs[name] = {"S": value}
+    cond, params = _where(address)
+    with psycopg.connect(url) as conn:
+        conn.execute("SET session_replication_role = replica")
+        cur = conn.execute(
+            f"UPDATE entities SET attributes = attributes || %s WHERE {cond}",
+            (Jsonb(attrs), *params),
+        )
+        assert cur.rowcount == 1, address
 
 
 def reseal(fields: dict[str, Any]) -> dict[str, Any]:

@@ -37,6 +37,7 @@ from e2e_stores import (
     fill_pg,
     flip_ciphertext_bit,
     insert_ref,
+    lifecycle_boundary,
     move_envelope,
     pg_count,
     pg_fingerprint,
@@ -44,6 +45,7 @@ from e2e_stores import (
     records_of,
     reseal,
     rewrite_audit_event,
+    rewrite_lifecycle_event,
 )
 
 from chainaudit.address import Address
@@ -304,26 +306,38 @@ def test_reordered_lines_in_an_export(story: tuple[Story, Cli], tmp_path: Path) 
 
 
 @pytest.mark.parametrize(
-    ("field_name", "more"),
-    [("source_backend", set()), ("source_count", {"BOUNDARY_SOURCE_MISMATCH"})],
+    ("chain", "field_name", "more"),
+    [
+        (AUDIT_CHAIN, "source_backend", set()),
+        (AUDIT_CHAIN, "source_count", {"BOUNDARY_SOURCE_MISMATCH"}),
+        ("dialogue:dlg-2026-001/events", "source_backend", set()),
+    ],
+    ids=["audit-source_backend", "audit-source_count", "lifecycle-source_backend"],
 )
 def test_forged_boundary(
-    story: tuple[Story, Cli], target: str, field_name: str, more: set[str]
+    story: tuple[Story, Cli], target: str, chain: str, field_name: str, more: set[str]
 ) -> None:
-    """One signed field of the audit log's boundary changed, its event_hash re-sealed
+    """One signed field of a boundary in the target changed, its event_hash re-sealed
     (hashes are keyless), so the signature is what catches it. ``source_count`` also
-    contradicts the boundary's own seq (CHAIN-12 step 3); ``source_backend`` does not."""
+    contradicts the boundary's own seq (CHAIN-12 step 3); ``source_backend`` does not.
+    The audit log's boundary is an audit_events row; a dialogue's is an event entity."""
     s, cli = story
-    boundary = audit_events(target, AUDIT_CHAIN)[-1]
+    if chain == AUDIT_CHAIN:
+        boundary = audit_events(target, AUDIT_CHAIN)[-1]
+    else:
+        address, boundary = lifecycle_boundary(target, "dlg-2026-001")
     assert boundary["event_kind"] == "migration_boundary"
     forged = dict(boundary)
     if field_name == "source_count":
         forged["source_count"] = boundary["source_count"] - 1
     else:
         forged["source_backend"] = "postgresql"
-    rewrite_audit_event(target, AUDIT_CHAIN, boundary["event_id"], reseal(forged))
+    if chain == AUDIT_CHAIN:
+        rewrite_audit_event(target, AUDIT_CHAIN, boundary["event_id"], reseal(forged))
+    else:
+        rewrite_lifecycle_event(target, address, reseal(forged))
     run = expect(cli("verify", target, *s.trust(), "--format", "json"), 1)
-    at = f"chain:{AUDIT_CHAIN}@{boundary['seq']}"
+    at = f"chain:{chain}@{boundary['seq']}"
     assert run.where("BOUNDARY_SIGNATURE_INVALID") == [at]
     assert "EVENT_HASH_MISMATCH" not in run.codes()
     assert errors(run) == {"BOUNDARY_SIGNATURE_INVALID", *more}

@@ -82,9 +82,63 @@ def test_chain_continuity_is_delegated_to_the_chain_layer(
     from chainaudit import boundary
     from chainaudit.sources import migration
 
-    calls: list[tuple[object, object]] = []
+    calls: list[tuple[object, object, object]] = []
     monkeypatch.setattr(
-        boundary, "verify_chain_continuity", lambda s, t: calls.append((s, t)) or "result"
+        boundary,
+        "verify_chain_continuity",
+        lambda s, t, trust: calls.append((s, t, trust)) or "result",
     )
-    assert migration.verify_chain_continuity("src", "dst") == "result"  # type: ignore[arg-type]
-    assert calls == [("src", "dst")]
+    assert migration.verify_chain_continuity("src", "dst", "trust") == "result"  # type: ignore[arg-type]
+    assert calls == [("src", "dst", "trust")]
+
+
+def test_sample_dataset_migrates_with_chains_bridged(
+    tmp_path: Path,
+    dynamodb_options: dict[str, Any],
+    dynamodb_table_name: str,
+    pg_dsn: str,
+) -> None:
+    """The realistic sample (rotation, shredding, escaped ids, a chain that
+    already crossed one boundary) moves DynamoDB -> NDJSON -> PostgreSQL
+    verbatim, every chain is bridged by a signed boundary, and the chain
+    layer proves continuity across the two live stores (CHAIN-14)."""
+    from chainaudit.bridge import boundary_records, chain_tips
+    from chainaudit.sample import build_sample
+    from chainaudit.signing import TrustStore, public_bytes
+    from chainaudit.sources.migration import verify_chain_continuity
+
+    sample = build_sample()
+    assert sample.signer is not None
+    ddb = DynamoDBStore(dynamodb_table_name, **dynamodb_options, segments=3, page_size=20)
+    ddb.create_table(wait_delay=0.05)
+    loaded = import_encrypted_batch(ddb, sample.records)
+    assert (loaded.written, loaded.conflicts) == (len(sample.records), [])
+
+    export = tmp_path / "sample.ndjson.gz"
+    write_export(export, export_encrypted_batch(ddb), **HEADER)
+    pg = PostgresStore(pg_dsn, fetch_size=16, batch_size=16)
+    pg.create_schema()
+    moved = import_encrypted_batch(pg, _records(NdjsonSource(export)))
+    assert (moved.written, moved.conflicts) == (len(sample.records), [])
+
+    trust = TrustStore.of([public_bytes(sample.signer)])
+    unbridged = verify_chain_continuity(ddb, pg, trust)
+    assert "CHAIN_BOUNDARY_MISSING" in unbridged.codes()
+
+    tips = chain_tips(_records(pg))
+    assert tips, "the sample has chains"
+    bounds = list(
+        boundary_records(
+            tips,
+            sample.signer,
+            time="2026-06-01T00:00:00.000Z",
+            source_backend="dynamodb",
+            target_backend="postgresql",
+        )
+    )
+    assert import_encrypted_batch(pg, bounds).written == len(bounds) == len(tips)
+    # Re-bridging is idempotent: same bytes, nothing written.
+    assert import_encrypted_batch(pg, bounds).written == 0
+
+    result = verify_chain_continuity(ddb, pg, trust)
+    assert result.ok, [str(f) for f in result.findings]

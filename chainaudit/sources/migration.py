@@ -194,16 +194,18 @@ def import_encrypted_batch(sink: Sink, records: Iterable[Record]) -> ImportRepor
     return sink.import_records(records)
 
 
-def verify_chain_continuity(source: Source, target: Source) -> Any:
-    """Hook for the chain layer: prove that every chain of ``source``
-    continues in ``target`` through a migration-boundary event (CHAIN).
+def verify_chain_continuity(source: Source, target: Source, trust: Any = None) -> Any:
+    """Prove that every chain of ``source`` continues in ``target`` through a
+    migration-boundary event (CHAIN-14); ``trust`` holds the pinned signer
+    keys (a :class:`chainaudit.signing.TrustStore`). Returns the chain
+    layer's :class:`~chainaudit.findings.Result`.
 
-    The chain verifier owns this check; this surface only names it so that
-    a store's migration API is complete. Until the verifier provides it,
-    calling this raises rather than pretend to have checked anything.
+    The chain verifier owns this check (``chainaudit.boundary``); this
+    surface names it so that every store's migration API is complete. If the
+    chain layer is missing this raises rather than pretend to have checked.
     """
     try:
-        from chainaudit import boundary  # type: ignore[attr-defined, unused-ignore]
+        from chainaudit import boundary
     except ImportError:
         raise NotImplementedError(
             "chain continuity is verified by chainaudit.boundary (the chain layer)"
@@ -211,4 +213,4 @@ def verify_chain_continuity(source: Source, target: Source) -> Any:
     verify = getattr(boundary, "verify_chain_continuity", None)
     if verify is None:
         raise NotImplementedError("chainaudit.boundary has no verify_chain_continuity yet")
-    return verify(source, target)
+    return verify(source, target, trust)

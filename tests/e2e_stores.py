@@ -306,3 +306,10 @@ def ddb_move_envelope(endpoint: str, table: str, source: Address, target: Addres
         if name in src:
             dst[name] = src[name]
     client.put_item(TableName=table, Item=dst)
+
+
+def ddb_count(endpoint: str, table: str) -> int:
+    """Items in ``table`` (one Scan COUNT; the test tables are small)."""
+    resp = ddb_client(endpoint).scan(TableName=table, Select="COUNT", ConsistentRead=True)
+    assert "LastEvaluatedKey" not in resp
+    return int(resp["Count"])

@@ -281,6 +281,31 @@ def test_gates_on_exports(cli: Cli, demo: Path, tmp_path: Path) -> None:
     assert lost.where("MANIFEST_RECORD_MISSING") == ["dek#dlg-2026-001#1"]
 
 
+@pytest.mark.parametrize("fmt", ["text", "json", "junit"])
+def test_control_characters_from_data_never_reach_the_terminal(
+    cli: Cli, demo: Path, tmp_path: Path, fmt: str
+) -> None:
+    """A sort key carrying terminal escapes (clear screen, set title) and a value forging a
+    report line: every format shows them escaped, and JUnit stays well-formed XML (REP-2)."""
+    lines = (demo / "export.ndjson").read_bytes().splitlines(keepends=True)
+    i = next(n for n, line in enumerate(lines) if b'"sk":{"S":"ref#' in line)
+    obj = json.loads(lines[i])
+    obj["item"]["sk"]["S"] += "\x1b[2J\x1b]0;pwned\x07"
+    obj["item"]["status"] = {"S": "ok\x1b[31m\nchainaudit verify: OK (exit 0)"}
+    lines[i] = (json.dumps(obj, separators=(",", ":")) + "\n").encode()
+    hostile = tmp_path / "hostile.ndjson"
+    hostile.write_bytes(b"".join(lines))
+    run = expect(cli("verify", hostile, *trust(demo), "--format", fmt), 1)
+    for text in (run.stdout, run.stderr):
+        assert "\x1b" not in text and "\x07" not in text
+    if fmt == "junit":
+        ET.fromstring(run.stdout)
+    elif fmt == "json":
+        assert any("ref#P0101" in w for w in run.where("ADDRESS_INVALID"))
+    else:
+        assert "OK (exit 0)" not in "\n".join(run.stdout.splitlines()[1:])
+
+
 # --- zero records is never 0 ---------------------------------------------------
 
 

@@ -563,6 +563,24 @@ def test_unreachable_postgres_is_one_line(story: tuple[Story, Cli]) -> None:
     assert "postgresql://127.0.0.1:1/" in one_error_line(run)
 
 
+def test_a_password_in_the_dsn_is_never_printed(story: tuple[Story, Cli]) -> None:
+    """docs/cli.md CLI-1: the password, if any, is never printed, in reports or errors."""
+    s, cli = story
+    secret = "pw-e2e-not-for-print"
+    with_pw = s.target.replace("postgresql://postgres@", f"postgresql://postgres:{secret}@")
+    assert secret in with_pw
+    unreachable = f"postgresql://postgres:{secret}@127.0.0.1:1/postgres"
+    runs = cli.many(
+        ("verify", with_pw, *s.trust(), "--format", "json"),
+        ("verify", with_pw, *s.trust()),
+        ("verify", unreachable),
+    )
+    expect(runs[0], 0)
+    expect(runs[2], 3)
+    for run in runs:
+        assert secret not in run.stdout + run.stderr, run.describe()
+
+
 # --- 3. diff during dual writes -----------------------------------------------------
 
 

@@ -18,6 +18,7 @@ Every run's output is scanned for key material (``e2e_cli.Cli``).
 from __future__ import annotations
 
 import json
+import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -509,6 +510,23 @@ def test_gate_post_counts_only_a_pinned_manifest_signer(
     )
     assert run.returncode in (1, 3), run.describe()
     assert run.where("MANIFEST_SIGNER_UNTRUSTED") == ["manifest"]
+
+
+def test_gate_post_rejects_an_edited_manifest(
+    story: tuple[Story, Cli], target: str, tmp_path: Path
+) -> None:
+    """Whoever deleted a record also lowers the manifest's totals to match: the signature
+    no longer holds, and the deletion is still named (the leaves file is unchanged)."""
+    s, cli = story
+    delete_entity(target, A)
+    doc = json.loads(s.manifest.read_text())
+    doc["totals"]["entities"] -= 1
+    edited = tmp_path / "manifest.json"
+    edited.write_text(json.dumps(doc))
+    shutil.copy(str(s.manifest) + ".leaves", str(edited) + ".leaves")
+    run = expect(cli("gate", "post", target, "-m", edited, *s.trust(), "--format", "json"), 1)
+    assert run.where("MANIFEST_SIGNATURE_INVALID") == ["manifest"]
+    assert run.where("MANIFEST_RECORD_MISSING") == [str(A)]
 
 
 def test_gate_post_refuses_to_run_without_pinned_keys(story: tuple[Story, Cli]) -> None:

@@ -119,7 +119,18 @@ def audit(source: Source, options: AuditOptions, progress: Progress | None = Non
         elif ring is not None:
             result.merge(_keyed_pass(source, ring))
         if options.key_history:
-            result.extend(history.findings())
+            if kinds["audit_event"]:
+                result.extend(history.findings())
+            elif keys:
+                # A per-dialogue export carries no crypto audit log: the key
+                # history cannot be checked here, which is not evidence of a gap.
+                result.add(
+                    Finding(
+                        codes.KEY_HISTORY_UNCHECKED,
+                        source.describe(),
+                        f"no crypto audit log events in this source; the history of {len(keys)} key(s) was not checked",
+                    )
+                )
         spool.seal(max(1, options.workers))
         policy = ChainPolicy(trust=options.trust, expectations=tuple(expectations))
         chains = _verify_spooled(spool, policy, options.workers)

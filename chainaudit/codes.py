@@ -595,3 +595,10 @@ NOTHING_CHECKED = register(
     "the source held no records, so nothing was verified",
     "Check the path, table or DSN: an empty source is never a pass.",
 )
+KEY_HISTORY_UNCHECKED = register(
+    "KEY_HISTORY_UNCHECKED",
+    N,
+    "CHAIN-9",
+    "the source holds no crypto audit log, so key history (CHAIN-9) was not checked",
+    "Verify the full export or the store that holds the audit log to check key history.",
+)

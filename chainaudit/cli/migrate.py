@@ -145,6 +145,7 @@ def import_cmd(
     report = import_encrypted_batch(sink, export_encrypted_batch(src))  # type: ignore[arg-type]
     conflicts = list(report.conflicts)
     bridged = 0
+    already: set[str] = set()
     if boundary_key:
         signer = load_signing_key(boundary_key)
         digest = None
@@ -154,6 +155,11 @@ def import_cmd(
             digest = manifest_digest(doc)
             time = time or str(doc.get("created_at"))
         tips = chain_tips(export_encrypted_batch(src))
+        # A chain that already continues past the batch's tip in the target was
+        # bridged (or continued) before: a second boundary would fork it.
+        present = chain_tips(export_encrypted_batch(sink))
+        already = {c for c, t in tips.items() if c in present and present[c].count > t.count}
+        tips = {c: t for c, t in tips.items() if c not in already}
         bounds = list(
             boundary_records(
                 tips,
@@ -170,7 +176,8 @@ def import_cmd(
         bridged = len(bounds)
     click.echo(
         f"imported into {sink.describe()}: {report.written} written, {report.unchanged} unchanged, "
-        f"{len(conflicts)} conflicts, {bridged} chains bridged",
+        f"{len(conflicts)} conflicts, {bridged} chains bridged"
+        + (f", {len(already)} already continued" if boundary_key else ""),
         err=True,
     )
     for finding in conflicts[:20]:

@@ -20,14 +20,15 @@ from __future__ import annotations
 
 import hashlib
 import json
+import tempfile
 from collections.abc import Callable, Collection, Iterable, Iterator
 from itertools import islice
-from typing import Any
+from typing import IO, Any
 
 from chainaudit import codes
 from chainaudit.errors import StoreError
 from chainaudit.findings import Finding
-from chainaudit.item import item_from_record, typed_to_json
+from chainaudit.item import item_from_record, record_from_item, typed_from_json, typed_to_json
 from chainaudit.model import AttrValue, AuditEvent, EntityRecord, Item, Record, WrappedDek
 from chainaudit.sources import ImportReport, Sink, Source
 
@@ -188,10 +189,42 @@ def export_encrypted_batch(
             yield record
 
 
-def import_encrypted_batch(sink: Sink, records: Iterable[Record]) -> ImportReport:
+def import_encrypted_batch(
+    sink: Sink, records: Iterable[Record], *, stage: bool = False
+) -> ImportReport:
     """Import records verbatim into ``sink``: idempotent, resumable, never
-    overwriting (STORE-7). Conflicts are in the report, not raised."""
-    return sink.import_records(records)
+    overwriting (STORE-7). Conflicts are in the report, not raised.
+
+    ``stage=True`` first copies the whole input to a temporary file (bounded
+    memory) and writes nothing to the sink unless the input ended without
+    an error: for inputs that can only be judged at their end, such as an
+    NDJSON export whose trailer is checked last (EXP-7, STORE-8).
+    """
+    if not stage:
+        return sink.import_records(records)
+    with tempfile.TemporaryFile() as spool:
+        count = 0
+        for record in records:  # an error here leaves the sink untouched
+            doc = {k: typed_to_json(v) for k, v in item_from_record(record).items()}
+            spool.write(json.dumps(doc, ensure_ascii=False).encode("utf-8") + b"\n")
+            count += 1
+        spool.seek(0)
+        return sink.import_records(_unspool(spool, count))
+
+
+def _unspool(spool: IO[bytes], count: int) -> Iterator[Record]:
+    """The records written by :func:`import_encrypted_batch`'s staging, in order."""
+    seen = 0
+    for n, line in enumerate(spool, 1):
+        doc = json.loads(line)
+        item = {k: typed_from_json(v, k) for k, v in doc.items()}
+        record = record_from_item(item, f"staging:{n}")
+        if isinstance(record, Finding):  # MODEL-8 says this cannot happen
+            raise StoreError(f"staged record {n} did not map back: {record.message}")
+        seen += 1
+        yield record
+    if seen != count:
+        raise StoreError(f"staging file holds {seen} records, {count} were written")
 
 
 def verify_chain_continuity(source: Source, target: Source, trust: Any = None) -> Any:

@@ -206,3 +206,17 @@ def test_for_all_records_a_store_keeps_them_exactly_or_refuses(
     kept = [r for key, r in unique.items() if f"pk={key[0]!r} sk={key[1]!r}" not in refused]
     assert report.written == len(kept)
     assert snapshot(read_all(store)) == snapshot(kept)
+
+
+def test_staged_import_writes_nothing_when_the_input_fails_at_its_end(
+    make_store: MakeStore,
+) -> None:
+    """stage=True: an input judged only at its end (EXP-7) leaves the store untouched."""
+    store = make_store()
+    records = sample_records()
+    with pytest.raises(Crash):
+        import_encrypted_batch(store, crash_after(records, len(records)), stage=True)
+    assert read_all(store) == []
+    report = import_encrypted_batch(store, records, stage=True)
+    assert (report.written, report.conflicts) == (len(records), [])
+    assert snapshot(read_all(store)) == snapshot(records)

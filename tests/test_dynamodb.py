@@ -297,3 +297,19 @@ def test_the_server_rejects_what_number_problem_flags(store: DynamoDBStore, text
     item = {"pk": {"S": "n"}, "sk": {"S": text}, "v": {"N": text}}
     with pytest.raises(store.client.exceptions.ClientError, match="ValidationException"):
         store.client.put_item(TableName=store.table, Item=item)  # type: ignore[arg-type]
+
+
+def test_a_scan_page_out_of_sort_key_order_is_an_error(
+    dynamodb_options: dict[str, Any], dynamodb_table_name: str
+) -> None:
+    """STORE-6 is checked, not assumed: a partition out of order stops the read."""
+    store = DynamoDBStore(dynamodb_table_name, **dynamodb_options, segments=1, page_size=50)
+    store.create_table(wait_delay=0.05)
+    store.import_records(sample_records())
+
+    def after(parsed: dict[str, Any], **_: Any) -> None:
+        parsed["Items"].reverse()
+
+    store.client.meta.events.register("after-call.dynamodb.Scan", after)
+    with pytest.raises(StoreError, match="out of sort-key order"):
+        list(store.read())

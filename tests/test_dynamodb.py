@@ -313,3 +313,14 @@ def test_a_scan_page_out_of_sort_key_order_is_an_error(
     store.client.meta.events.register("after-call.dynamodb.Scan", after)
     with pytest.raises(StoreError, match="out of sort-key order"):
         list(store.read())
+
+
+def test_an_item_dynamodb_refuses_is_reported_and_the_rest_imported(store: DynamoDBStore) -> None:
+    records = [r for r in sample_records() if isinstance(r, EntityRecord)][:3]
+    big = EntityRecord(
+        records[0].address, {"blob": {"B": b"\x00" * (401 * 1024)}}, records[0].envelope
+    )
+    report = store.import_records([big, *records[1:]])
+    assert report.written == 2
+    assert [f.code for f in report.conflicts] == [codes.IMPORT_NOT_REPRESENTABLE]
+    assert "DynamoDB refused it" in report.conflicts[0].message

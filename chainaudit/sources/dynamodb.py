@@ -367,15 +367,19 @@ class DynamoDBStore:
                         settle_existing(key, stored[key], item, report, sink)
                     else:
                         absent.append((key, item))
-                for key, item, existing in pool.map(lambda e: self._put_new(*e), absent):
-                    if existing is None:
+                for key, item, outcome in pool.map(lambda e: self._put_new(*e), absent):
+                    if outcome is None:
                         report.written += 1
+                    elif isinstance(outcome, str):
+                        report.conflicts.append(not_representable(key, outcome, sink))
                     else:
-                        settle_existing(key, existing, item, report, sink)
+                        settle_existing(key, outcome, item, report, sink)
         return report
 
-    def _put_new(self, key: RecordKey, item: Item) -> tuple[RecordKey, Item, Item | None]:
-        """Write ``item`` if its key is absent; else return the stored item."""
+    def _put_new(self, key: RecordKey, item: Item) -> tuple[RecordKey, Item, Item | str | None]:
+        """Write ``item`` if its key is absent. Returns None when written, the
+        stored item when the key was taken, or the server's reason when it
+        refused this item's content (e.g. over 400 KB)."""
         try:
             self.client.put_item(
                 TableName=self.table,
@@ -385,7 +389,14 @@ class DynamoDBStore:
             return key, item, None
         except self.client.exceptions.ConditionalCheckFailedException:
             pass
-        except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as exc:
+        except botocore.exceptions.ClientError as exc:
+            err = exc.response.get("Error", {})
+            if err.get("Code") == "ValidationException":
+                # The item itself is invalid for DynamoDB (size, depth...):
+                # a fact about this record, reported like any other (STORE-7).
+                return key, item, f"DynamoDB refused it: {err.get('Message', '')}"
+            raise self._fail(f"PutItem {key}", exc) from None
+        except botocore.exceptions.BotoCoreError as exc:
             raise self._fail(f"PutItem {key}", exc) from None
         # Lost a race with another writer: read the winner and compare.
         stored = self._batch_get([key])

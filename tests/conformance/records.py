@@ -37,6 +37,12 @@ def _attributes(i: int) -> dict[str, dict[str, object]]:
         "tags": {"SS": ["alpha", "beta"]},
         "nums": {"NS": ["1", "2.5"]},
         "bins": {"BS": [b"\x01", b"\x02\x03"]},
+        # Cleartext attributes named like SQL key columns (the service writes
+        # entity_type): they are attributes, never confused with the columns.
+        "entity_type": {"S": "claim"},
+        "dialogue_id": {"S": "shadow"},
+        "subkey": {"N": "7"},
+        "attributes": {"M": {}},
     }
 
 

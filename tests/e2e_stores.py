@@ -127,6 +127,28 @@ def flip_ciphertext_bit(url: str, address: Address, byte: int = 5, bit: int = 0)
         assert cur.rowcount == 1, address
 
 
+def flip_wrapped_key_bit(url: str, dialogue: str, version: int, byte: int = 3) -> None:
+    """One changed bit in a stored wrapped DEK."""
+    with psycopg.connect(url) as conn:
+        cur = conn.execute(
+            "UPDATE wrapped_deks SET wrapped_key = set_byte(wrapped_key, %s, "
+            "get_byte(wrapped_key, %s) # 1) WHERE dialogue_id = %s AND version = %s",
+            (byte, byte, dialogue, version),
+        )
+        assert cur.rowcount == 1, (dialogue, version)
+
+
+def set_cleartext(url: str, address: Address, name: str, value: str) -> None:
+    """Set a cleartext string attribute (typed JSON ``{"S": ...}``) of an entity row."""
+    cond, params = _where(address)
+    with psycopg.connect(url) as conn:
+        cur = conn.execute(
+            f"UPDATE entities SET attributes = attributes || %s WHERE {cond}",
+            (Jsonb({name: {"S": value}}), *params),
+        )
+        assert cur.rowcount == 1, address
+
+
 def delete_entity(url: str, address: Address) -> None:
     cond, params = _where(address)
     with psycopg.connect(url) as conn:

@@ -38,6 +38,7 @@ from e2e_stores import (
     fill_ddb,
     fill_pg,
     flip_ciphertext_bit,
+    flip_wrapped_key_bit,
     insert_ref,
     lifecycle_boundary,
     move_envelope,
@@ -48,6 +49,7 @@ from e2e_stores import (
     reseal,
     rewrite_audit_event,
     rewrite_lifecycle_event,
+    set_cleartext,
 )
 
 from chainaudit.address import Address
@@ -249,6 +251,36 @@ def test_changed_byte_in_a_ciphertext(story: tuple[Story, Cli], target: str) -> 
     expect(gated, 1)
     assert gated.where("MANIFEST_RECORD_CHANGED") == [str(A)]
     assert errors(gated) == {"MANIFEST_RECORD_CHANGED", "MANIFEST_ROOT_MISMATCH"}
+
+
+def test_changed_byte_in_a_wrapped_dek(story: tuple[Story, Cli], target: str) -> None:
+    """One bit of dlg-2026-001's wrapped DEK: none of its 30 envelopes can be opened, and
+    the gate names the DEK record itself."""
+    s, cli = story
+    flip_wrapped_key_bit(target, "dlg-2026-001", 1)
+    keyed, gated = cli.many(
+        ("verify", target, *s.umk(), *s.trust(), "--format", "json"), gate_args(s, target)
+    )
+    expect(keyed, 1)
+    where = keyed.where("KEY_UNWRAP_FAILED")
+    assert len(where) == 30 and all(w.startswith("dialogue:dlg-2026-001/entity:") for w in where)
+    assert errors(keyed) == {"KEY_UNWRAP_FAILED"}
+    expect(gated, 1)
+    assert gated.where("MANIFEST_RECORD_CHANGED") == ["dek#dlg-2026-001#1"]
+
+
+def test_changed_cleartext_attribute(story: tuple[Story, Cli], target: str) -> None:
+    """Cleartext attributes (status, scores) are outside the envelope by design, so only
+    the gate's manifest can notice an edit to them."""
+    s, cli = story
+    meta = Address.parse("dialogue:dlg-2026-002/entity:meta")
+    set_cleartext(target, meta, "status", "closed")
+    keyed, gated = cli.many(
+        ("verify", target, *s.umk(), *s.trust(), "--format", "json"), gate_args(s, target)
+    )
+    expect(keyed, 0)
+    expect(gated, 1)
+    assert gated.where("MANIFEST_RECORD_CHANGED") == [str(meta)]
 
 
 def test_deleted_record(story: tuple[Story, Cli], target: str) -> None:

@@ -322,6 +322,19 @@ def test_export_of_one_dialogue_verifies(cli: Cli, demo: Path, tmp_path: Path) -
     assert [f["code"] for f in report["findings"]] == ["KEY_HISTORY_UNCHECKED"]
 
 
+def test_readme_main_command_works(cli: Cli, tmp_path: Path) -> None:
+    """The README's first command, as a new user pastes it (demo dir moved to a temp dir)."""
+    line = next(
+        ln for ln in (REPO / "README.md").read_text().splitlines() if "chainaudit demo " in ln
+    )
+    commands = [shlex.split(part) for part in line.split(" && ") if part.startswith("chainaudit")]
+    assert [c[1] for c in commands] == ["demo", "verify"], line
+    demo_dir = shlex.split(line.split("chainaudit demo ", 1)[1])[0]
+    for argv in commands:
+        args = [a.replace(demo_dir, str(tmp_path / "demo")) for a in argv[1:]]
+        expect(cli(*args), 0)
+
+
 # --- zero records is never 0 ---------------------------------------------------
 
 

@@ -246,6 +246,17 @@ def rewrite_lifecycle_event(url: str, address: Address, fields: dict[str, Any]) 
         assert cur.rowcount == 1, address
 
 
+def delete_audit_events(url: str, chain_id: str, event_ids: list[str]) -> None:
+    """Delete audit events past the append-only triggers (see :func:`rewrite_audit_event`)."""
+    with psycopg.connect(url) as conn:
+        conn.execute("SET session_replication_role = replica")
+        cur = conn.execute(
+            "DELETE FROM audit_events WHERE chain_id = %s AND event_id = ANY(%s)",
+            (chain_id, event_ids),
+        )
+        assert cur.rowcount == len(event_ids), event_ids
+
+
 def reseal(fields: dict[str, Any]) -> dict[str, Any]:
     """``fields`` with a correct ``event_hash`` (hashes are keyless: anyone can do this)."""
     out = dict(fields)

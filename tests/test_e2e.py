@@ -34,6 +34,7 @@ from e2e_stores import (
     ddb_delete,
     ddb_move_envelope,
     ddb_table,
+    delete_audit_events,
     delete_entity,
     fill_ddb,
     fill_pg,
@@ -289,6 +290,27 @@ def test_deleted_record(story: tuple[Story, Cli], target: str) -> None:
     gated = expect(gate_post(s, cli, target), 1)
     assert gated.where("MANIFEST_RECORD_MISSING") == [str(A)]
     assert sorted(gated.where("MANIFEST_COUNT_MISMATCH")) == ["dialogue:dlg-2026-001", "totals"]
+
+
+def test_deleted_tail_of_the_audit_log(story: tuple[Story, Cli], target: str) -> None:
+    """The last source event and the boundary after it deleted (as a superuser can): the
+    chain itself still links, so only a checkpoint or the manifest can tell (CHAIN-7)."""
+    s, cli = story
+    events = audit_events(target, AUDIT_CHAIN)
+    last = events[-2]
+    assert last["seq"] == 165 and events[-1]["event_kind"] == "migration_boundary"
+    delete_audit_events(target, AUDIT_CHAIN, [e["event_id"] for e in events[-2:]])
+    checkpoint = str(s.demo / "checkpoint.json")
+    plain, checked, gated = cli.many(
+        ("verify", target, *s.trust(), "--format", "json"),
+        ("verify", target, *s.trust(), "--checkpoint", checkpoint, "--format", "json"),
+        gate_args(s, target),
+    )
+    expect(plain, 0)
+    expect(checked, 1)
+    assert checked.where("CHAIN_TRUNCATED") == [f"chain:{AUDIT_CHAIN}@165"]
+    expect(gated, 1)
+    assert gated.where("MANIFEST_RECORD_MISSING") == [f"audit:{AUDIT_CHAIN}/{last['event_id']}"]
 
 
 def test_moved_ciphertext(story: tuple[Story, Cli], target: str) -> None:

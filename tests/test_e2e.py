@@ -136,20 +136,7 @@ def story(
                        "--manifest", str(s.manifest))  # fmt: skip
         s.runs["import"] = expect(cli(*import_args), 0)
         s.fingerprints["after import"] = pg_fingerprint(target)
-        s.runs["gate post"] = expect(
-            cli(
-                "gate",
-                "post",
-                target,
-                "-m",
-                str(s.manifest),
-                *s.trust(),
-                *s.umk(),
-                "--format",
-                "json",
-            ),
-            0,
-        )
+        s.runs["gate post"] = expect(cli(*gate_args(s, target), *s.umk()), 0)
         s.runs["re-import"] = expect(cli(*import_args), 0)
         s.fingerprints["after re-import"] = pg_fingerprint(target)
         yield s, cli

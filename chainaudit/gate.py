@@ -101,12 +101,16 @@ def gate_post(
     leaves: Iterable[bytes] | None = None,
     label: str = "target",
     index_dir: str | None = None,
+    require_bridge: bool = False,
 ) -> Result:
     """Compare a target with a signed manifest (MAN-4); see the module docstring.
 
     ``leaves`` is the manifest's leaves file as lines (an open binary file
     works); without it, differences are detected by root and counts but not
     named. ``checked`` counts ``records``, ``dialogues`` and ``chains``.
+    ``require_bridge`` makes a chain that merely ends at the manifest's tip a
+    finding: a migrated chain must be bridged (MAN-4.2 step 2; the CLI's
+    ``gate post`` sets it unless told ``--allow-unbridged``).
     Raises :class:`~chainaudit.errors.InputError` for a malformed manifest.
     """
     result = Result()
@@ -130,7 +134,7 @@ def gate_post(
     _compare_root(manifest, side, result, named=leaves is not None)
     _compare_counts(manifest, side, result)
     for chain_id, w in sorted(watches.items(), key=lambda kv: kv[0].encode()):
-        _compare_chain(chain_id, w, manifest, result)
+        _compare_chain(chain_id, w, manifest, result, require_bridge)
     result.checked["records"] = side.tree.size + sum(w.appended for w in watches.values())
     result.checked["dialogues"] = len(side.dialogues)
     result.checked["chains"] = len(watches)
@@ -308,7 +312,11 @@ def _compare_counts(manifest: Mapping[str, Any], side: _Side, result: Result) ->
 
 
 def _compare_chain(
-    chain_id: str, w: _ChainWatch, manifest: Mapping[str, Any], result: Result
+    chain_id: str,
+    w: _ChainWatch,
+    manifest: Mapping[str, Any],
+    result: Result,
+    require_bridge: bool = False,
 ) -> None:
     """MAN-4.2 for one chain the manifest lists."""
     expected = f"count={w.count} tip={w.tip}"
@@ -337,6 +345,17 @@ def _compare_chain(
                 )
             )
     if w.appended == 0:
+        if require_bridge and w.count > 0:
+            result.add(
+                Finding(
+                    codes.MANIFEST_CHAIN_UNBRIDGED,
+                    f"chain:{chain_id}@{w.count}",
+                    "the chain ends at the manifest's tip: no boundary event bridges it into this store",
+                    expected=f"a migration_boundary event at seq {w.count}",
+                    actual="no event",
+                    extra={"chain_id": chain_id, "appended": 0},
+                )
+            )
         return
     first = w.first_appended
     assert first is not None

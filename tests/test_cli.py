@@ -230,12 +230,6 @@ def test_report_to_file_leaves_stdout_empty(cli: Cli, demo: Path, tmp_path: Path
     assert json.loads(out.read_text())["verdict"] == "ok"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: `chainaudit verify export.ndjson -o /no/such/dir/report.json` says "
-    "'chainaudit: error: /no/such/dir/.report.json.tmp: No such file or directory': it names "
-    "the internal temporary file, not the path the user gave",
-)
 def test_report_to_an_unwritable_path_names_that_path(cli: Cli, demo: Path, tmp_path: Path) -> None:
     out = tmp_path / "no" / "such" / "report.json"
     line = one_error_line(expect(cli("verify", demo / "export.ndjson", *trust(demo), "-o", out), 2))
@@ -272,13 +266,18 @@ def test_gates_on_exports(cli: Cli, demo: Path, tmp_path: Path) -> None:
     assert expect(pre, 0).report()["verdict"] == "ok"
     assert "signed manifest written" in pre.stderr
     gone = without(demo / "export.ndjson", tmp_path / "no-dek.ndjson", ["dek#dlg-2026-001#1"])
-    same, lost = cli.many(
+    copy = ("--allow-unbridged", "--format", "json")
+    same, lost, unbridged = cli.many(
+        ("gate", "post", demo / "export.ndjson", "-m", manifest, *trust(demo), *copy),
+        ("gate", "post", gone, "-m", manifest, *trust(demo), *copy),
         ("gate", "post", demo / "export.ndjson", "-m", manifest, *trust(demo), "--format", "json"),
-        ("gate", "post", gone, "-m", manifest, *trust(demo), "--format", "json"),
     )
     expect(same, 0)
     expect(lost, 1)
     assert lost.where("MANIFEST_RECORD_MISSING") == ["dek#dlg-2026-001#1"]
+    # A copy is not a migration: without --allow-unbridged every chain must be bridged.
+    expect(unbridged, 1)
+    assert len(unbridged.where("MANIFEST_CHAIN_UNBRIDGED")) == 6
 
 
 @pytest.mark.parametrize("fmt", ["text", "json", "junit"])

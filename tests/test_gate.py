@@ -245,3 +245,12 @@ def test_gate_memory_is_bounded_by_dialogues_and_chains_not_records(tmp_path: Pa
         tracemalloc.stop()
     assert dups == [] and result.findings == [] and result.checked["records"] == n
     assert peak < 2_500_000, peak
+
+
+def test_required_bridge_makes_a_plain_copy_fail_per_chain() -> None:
+    lines = LEAVES.splitlines(keepends=True)
+    result = gate_post(MANIFEST, iter(sample_records()), pinned=PINNED, leaves=lines, require_bridge=True)
+    unbridged = [f for f in result if f.code.name == "MANIFEST_CHAIN_UNBRIDGED"]
+    chains = {c for c, v in MANIFEST["chains"].items() if v["count"] > 0}
+    assert chains and {f.extra["chain_id"] for f in unbridged} == chains
+    assert all(f.where == f"chain:{f.extra['chain_id']}@{MANIFEST['chains'][f.extra['chain_id']]['count']}" for f in unbridged)

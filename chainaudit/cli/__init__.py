@@ -26,12 +26,19 @@ class _Group(click.Group):
         try:
             return super().invoke(ctx)
         except ChainauditError as exc:
-            click.echo(f"chainaudit: error: {exc.diagnostics()}", err=True)
+            click.echo(f"chainaudit: error: {_one_line(exc.diagnostics())}", err=True)
             ctx.exit(exc.exit_code)
         except OSError as exc:
             where = f"{exc.filename}: " if exc.filename else ""
-            click.echo(f"chainaudit: error: {where}{exc.strerror or exc}", err=True)
+            click.echo(
+                f"chainaudit: error: {_one_line(where + str(exc.strerror or exc))}", err=True
+            )
             ctx.exit(EXIT_USAGE)
+
+
+def _one_line(text: str) -> str:
+    """CLI-4: a deliberate error is one line, even when a driver's message is not."""
+    return " ".join(text.split())
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})

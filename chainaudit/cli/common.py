@@ -204,9 +204,16 @@ def emit(result: Result, command: str, subject: str, fmt: str, output: str | Non
     else:
         text = render_text(result, summary)
     if output:
-        tmp = Path(output).with_name(f".{Path(output).name}.tmp")
-        tmp.write_text(text, encoding="utf-8")
-        os.replace(tmp, output)
+        out = Path(output)
+        if not out.parent.is_dir():
+            raise InputError(output, "cannot write the report: its directory does not exist")
+        tmp = out.with_name(f".{out.name}.tmp")
+        try:
+            tmp.write_text(text, encoding="utf-8")
+            os.replace(tmp, out)
+        except OSError as exc:
+            tmp.unlink(missing_ok=True)
+            raise InputError(output, f"cannot write the report: {exc.strerror}") from None
     else:
         click.echo(text, nl=False)
     sys.exit(exit_code_for(result))

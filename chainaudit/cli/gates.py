@@ -159,6 +159,11 @@ def gate_pre(
     type=click.Path(dir_okay=False),
     help="The manifest's leaves file (default MANIFEST.leaves); names every missing or changed record.",
 )
+@click.option(
+    "--allow-unbridged",
+    is_flag=True,
+    help="Accept chains that end at the manifest's tip with no boundary (a copy, not a migration).",
+)
 @key_options
 @trust_option
 @store_options
@@ -167,6 +172,7 @@ def gate_post_cmd(
     target: str,
     manifest: str,
     leaves: str | None,
+    allow_unbridged: bool,
     umk_file: str | None,
     kms_umk_blob: str | None,
     kms_key_id: str | None,
@@ -181,7 +187,8 @@ def gate_post_cmd(
     """Verify TARGET fully and prove it holds exactly the manifest's records.
 
     Nothing missing, nothing extra, nothing changed (by address), the same
-    Merkle root, and every chain continued only through a valid boundary.
+    Merkle root, and every chain bridged by a valid boundary event
+    (``chainaudit import --boundary-key``) unless --allow-unbridged.
 
     \b
     Example:
@@ -203,9 +210,17 @@ def gate_post_cmd(
         raise InputError(str(leaves_path), "no such leaves file")
     if leaves_path.exists():
         with open(leaves_path, "rb") as lf:
-            gated = gate_post(doc, src.read(), pinned=trust.keys.values(), leaves=lf)
+            gated = gate_post(
+                doc,
+                src.read(),
+                pinned=trust.keys.values(),
+                leaves=lf,
+                require_bridge=not allow_unbridged,
+            )
     else:
-        gated = gate_post(doc, src.read(), pinned=trust.keys.values())
+        gated = gate_post(
+            doc, src.read(), pinned=trust.keys.values(), require_bridge=not allow_unbridged
+        )
     result.extend(gated.findings)
     emit(result, "gate post", src.describe(), fmt, output)
 

@@ -9,13 +9,16 @@ moved with a signed migration-boundary event (CHAIN-12).
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterator
 
 import click
 
 from chainaudit.bridge import boundary_records, chain_tips
 from chainaudit.cli.common import load_json, now, open_source, store_options
 from chainaudit.errors import EXIT_FINDINGS, EXIT_OK, InputError
+from chainaudit.findings import Finding
 from chainaudit.manifest import manifest_digest
+from chainaudit.model import Record
 from chainaudit.signer import load_signing_key
 from chainaudit.sources.migration import export_encrypted_batch, import_encrypted_batch
 from chainaudit.sources.ndjson import write_export
@@ -69,6 +72,10 @@ def export_cmd(
     click.echo(
         f"exported {total} records {summary.counts} from {src.describe()} to {output}", err=True
     )
+
+
+class _Damaged(Exception):
+    """The input export failed its own integrity checks (raised before any write)."""
 
 
 @click.command("import")
@@ -142,7 +149,25 @@ def import_cmd(
         creator = getattr(sink, "create_schema", None) or getattr(sink, "create_table", None)
         if creator is not None:
             creator()
-    report = import_encrypted_batch(sink, export_encrypted_batch(src))  # type: ignore[arg-type]
+    damage: list[Finding] = []
+
+    def intact() -> Iterator[Record]:
+        # EXP-7: an export is judged at its end (trailer digest and counts), so
+        # the batch is staged and nothing reaches the store unless it is whole.
+        yield from export_encrypted_batch(src, on_finding=damage.append)
+        if damage:
+            raise _Damaged
+
+    try:
+        report = import_encrypted_batch(sink, intact(), stage=True)  # type: ignore[arg-type]
+    except _Damaged:
+        click.echo(
+            f"chainaudit: refusing to import {file}: {len(damage)} integrity finding(s); nothing was written",
+            err=True,
+        )
+        for finding in damage[:20]:
+            click.echo(f"  {finding}", err=True)
+        sys.exit(EXIT_FINDINGS)
     conflicts = list(report.conflicts)
     bridged = 0
     already: set[str] = set()

@@ -7,11 +7,16 @@ from collections import Counter
 
 import click
 
-from chainaudit.cli.common import key_options, load_umk, open_source, store_options
+from chainaudit.cli.common import key_options, load_umk, now, open_source, store_options
+from chainaudit.errors import ConflictError, InputError
 from chainaudit.keyring import KeyRing
-from chainaudit.model import EntityRecord, WrappedDek
+from chainaudit.keys import parse_key_id
+from chainaudit.manifest import ChainEvent, ChainTally
+from chainaudit.model import AuditEvent, EntityRecord, KeyState, WrappedDek
 from chainaudit.resolver import DekStatus
+from chainaudit.shred import destroyed_record, destruction_event
 from chainaudit.signer import create_signing_key
+from chainaudit.sources.migration import import_encrypted_batch
 from chainaudit.umk import create_umk_file
 
 
@@ -118,3 +123,82 @@ def keys_needed(
             bad += 1
         click.echo(f"{key_id:<48} {used[key_id]:>7}  {status}")
     sys.exit(3 if bad or not (used or states) else 0)
+
+
+@keys.command("destroy")
+@click.argument("key_id")
+@click.argument("target")
+@click.option("--at", "at", metavar="TIME", help="Destruction time (RFC 3339 UTC); default now.")
+@click.option(
+    "--audit-chain",
+    default="crypto-audit",
+    show_default=True,
+    help="Audit-log chain that records it.",
+)
+@click.option("--principal", default="svc:chainaudit", show_default=True, help="Who destroys it.")
+@store_options
+def keys_destroy(
+    key_id: str,
+    target: str,
+    at: str | None,
+    audit_chain: str,
+    principal: str,
+    endpoint_url: str | None,
+    region: str | None,
+    segments: int,
+) -> None:
+    """Crypto-shred KEY_ID in TARGET and record it in the audit log (KEY-6).
+
+    The wrapped-DEK record becomes `destroyed` (key material removed, by a
+    compare-and-set that never overwrites a concurrent change), and a
+    `destroy_dek` event is appended to the audit chain. The records sealed
+    under the key stay, verify keylessly, and are reported as KEY_SHREDDED.
+    Re-running after an interruption completes the act and changes nothing
+    more.
+
+    \b
+    Example:
+      chainaudit keys destroy 'dek#dlg-2026-001#1' postgresql://127.0.0.1/audit
+    """
+    try:
+        dialogue, version = parse_key_id(key_id)
+    except ValueError as exc:
+        raise InputError(key_id, str(exc)) from None
+    sink = open_source(target, endpoint_url, region, segments)
+    replace = getattr(sink, "replace_dek", None)
+    if replace is None:
+        raise InputError(
+            target, "keys can be destroyed only in a live store (postgresql:// or dynamodb://)"
+        )
+    record: WrappedDek | None = None
+    logged = False
+    tally = ChainTally()
+    for item in sink.read():
+        if isinstance(item, WrappedDek) and (item.dialogue, item.version) == (dialogue, version):
+            record = item
+        elif isinstance(item, AuditEvent) and item.chain_id == audit_chain:
+            seq = item.fields.get("seq")
+            tally.add(ChainEvent(item.chain_id, seq if isinstance(seq, int) else None, item.fields, ""))
+            if (
+                item.fields.get("operation") == "destroy_dek"
+                and item.fields.get("key_id") == key_id
+            ):
+                logged = True
+    if record is None:
+        raise InputError(target, f"holds no wrapped-DEK record {key_id}")
+    when = record.destroyed_at or at or now()
+    changed = False
+    if record.state is not KeyState.DESTROYED:
+        changed = replace(record, destroyed_record(record, when))
+    if not logged:
+        event = destruction_event(
+            key_id, audit_chain, tally.tips().get(audit_chain), when, principal
+        )
+        report = import_encrypted_batch(sink, [event])  # type: ignore[arg-type]
+        if report.conflicts:
+            raise ConflictError(f"{sink.describe()}: {report.conflicts[0]}")
+    click.echo(
+        f"{key_id}: {'destroyed' if changed else 'was already destroyed'} at {when}; "
+        f"{'destroy_dek event appended to ' + audit_chain if not logged else 'already in the audit log'}",
+        err=True,
+    )

@@ -40,9 +40,9 @@ import boto3
 import botocore.config
 import botocore.exceptions
 
-from chainaudit.errors import StoreError
-from chainaudit.item import record_from_item
-from chainaudit.model import Item, Record
+from chainaudit.errors import ConflictError, StoreError
+from chainaudit.item import item_from_record, record_from_item
+from chainaudit.model import Item, Record, WrappedDek
 from chainaudit.sources import ImportReport, SourceItem
 from chainaudit.sources.migration import (
     RecordKey,
@@ -435,4 +435,48 @@ class DynamoDBStore:
         raise StoreError(
             f"{self.describe()}: BatchGetItem left {left} key(s) unprocessed after "
             f"{self.batch_attempts} attempts (throttled); nothing was skipped silently"
+        )
+
+    # -- crypto-shredding (KEY-6) ---------------------------------------------
+
+    def replace_dek(self, old: WrappedDek, new: WrappedDek) -> bool:
+        """Compare-and-set one wrapped-DEK item from ``old`` to ``new``.
+
+        A conditional PutItem that succeeds only while every attribute still
+        equals ``old``'s, so a concurrent writer is never overwritten. True
+        when this call changed it, False when it already held ``new``;
+        anything else raises ConflictError.
+        """
+        old_item, new_item = item_from_record(old), item_from_record(new)
+        if (old_item["pk"], old_item["sk"]) != (new_item["pk"], new_item["sk"]):
+            raise ValueError("replace_dek keeps the key's position: same dialogue and version")
+        names: dict[str, str] = {}
+        values: dict[str, Any] = {}
+        terms: list[str] = []
+        for i, (name, value) in enumerate(sorted(old_item.items())):
+            names[f"#a{i}"] = name
+            values[f":v{i}"] = value
+            terms.append(f"#a{i} = :v{i}")
+        for j, name in enumerate(sorted(set(new_item) - set(old_item))):
+            names[f"#n{j}"] = name
+            terms.append(f"attribute_not_exists(#n{j})")
+        try:
+            self.client.put_item(
+                TableName=self.table,
+                Item=new_item,
+                ConditionExpression=" AND ".join(terms),
+                ExpressionAttributeNames=names,
+                ExpressionAttributeValues=values,
+            )
+            return True
+        except self.client.exceptions.ConditionalCheckFailedException:
+            pass
+        except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as exc:
+            raise self._fail(f"PutItem {old.key_id}", exc) from None
+        key = (new_item["pk"]["S"], new_item["sk"]["S"])
+        stored = self._batch_get([key])
+        if stored.get(key) == new_item:
+            return False
+        raise ConflictError(
+            f"{self.describe()}: {old.key_id} changed since it was read; not overwritten"
         )

@@ -33,18 +33,19 @@ from psycopg.types.json import Jsonb
 
 from chainaudit import codes
 from chainaudit.address import AddressError, EntityType
-from chainaudit.errors import StoreError
+from chainaudit.errors import ConflictError, StoreError
 from chainaudit.findings import Finding
 from chainaudit.item import (
     AUDIT_PK_PREFIX,
     AUDIT_SK_PREFIX,
     DEK_SK_PREFIX,
+    item_from_record,
     record_from_item,
     typed_from_json,
     typed_from_plain,
     typed_to_json,
 )
-from chainaudit.model import ENVELOPE_ATTRS, Item, Record
+from chainaudit.model import ENVELOPE_ATTRS, Item, Record, WrappedDek
 from chainaudit.sources import ImportReport, SourceItem
 from chainaudit.sources.migration import (
     RecordKey,
@@ -458,3 +459,46 @@ class PostgresStore:
             if existing is None:
                 raise StoreError(f"{sink}: row {key} vanished during import")
             settle_existing(key, existing, item, report, sink)
+
+    # -- crypto-shredding (KEY-6) ---------------------------------------------
+
+    def replace_dek(self, old: WrappedDek, new: WrappedDek) -> bool:
+        """Compare-and-set one wrapped-DEK row from ``old`` to ``new``.
+
+        The only in-place change chainaudit ever makes: shredding a key. The
+        row changes only if it still holds exactly ``old`` (so a concurrent
+        writer is never overwritten); True when this call changed it, False
+        when it already held ``new``. Anything else raises ConflictError.
+        """
+        if (old.dialogue, old.version) != (new.dialogue, new.version):
+            raise ValueError("replace_dek keeps the key's position: same dialogue and version")
+        old_row = _row_from_item("wrapped_deks", item_from_record(old))
+        new_row = _row_from_item("wrapped_deks", item_from_record(new))
+        sets = sql.SQL(", ").join(
+            sql.SQL("{} = %s").format(sql.Identifier(c)) for c in _DEK_COLS[2:]
+        )
+        guard = sql.SQL(" AND ").join(
+            sql.SQL("{} IS NOT DISTINCT FROM %s").format(sql.Identifier(c)) for c in _DEK_COLS
+        )
+        query = sql.SQL("UPDATE wrapped_deks SET {} WHERE {}").format(sets, guard)
+        with self._connect() as conn:
+            try:
+                cur = conn.execute(query, (*new_row[2:], *old_row))
+                if cur.rowcount == 1:
+                    return True
+                row = conn.execute(
+                    sql.SQL(
+                        "SELECT {} FROM wrapped_deks WHERE dialogue_id = %s AND version = %s"
+                    ).format(sql.SQL(", ").join(sql.Identifier(c) for c in _DEK_COLS)),
+                    (old.dialogue, old.version),
+                ).fetchone()
+            except psycopg.Error as exc:
+                raise StoreError(f"{self.describe()}: cannot update {old.key_id}: {exc}") from None
+        if (
+            row is not None
+            and tuple(bytes(v) if isinstance(v, memoryview) else v for v in row) == new_row
+        ):
+            return False
+        raise ConflictError(
+            f"{self.describe()}: {old.key_id} changed since it was read; not overwritten"
+        )

@@ -1,0 +1,108 @@
+"""`chainaudit keys destroy`: crypto-shredding as a recorded act, in both live stores."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+from e2e_stores import pg_schema
+
+from chainaudit.audit import AuditOptions, audit
+from chainaudit.cli import main
+from chainaudit.model import KeyState, WrappedDek
+from chainaudit.report import exit_code_for
+from chainaudit.sample import build_sample
+from chainaudit.signing import TrustStore, public_bytes
+from chainaudit.sources import Source
+from chainaudit.sources.dynamodb import DynamoDBStore
+from chainaudit.sources.postgres import PostgresStore
+
+KEY = "dek#dlg-2026-001#1"
+AT = "2026-11-01T10:00:00.000Z"
+
+
+@pytest.fixture(params=["postgres", "dynamodb"])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[Any, list[str]]]:
+    """A live store seeded with the sample, and the CLI args that reach it."""
+    sample = build_sample()
+    if request.param == "postgres":
+        with pg_schema(request.getfixturevalue("pg_server_dsn")) as url:
+            pg = PostgresStore(url)
+            pg.create_schema()
+            pg.import_records(sample.records)
+            yield pg, [url]
+    else:
+        opts = request.getfixturevalue("dynamodb_options")
+        table = request.getfixturevalue("dynamodb_table_name")
+        ddb = DynamoDBStore(table, **opts)
+        ddb.create_table(wait_delay=0.05)
+        ddb.import_records(sample.records)
+        yield (
+            ddb,
+            [
+                f"dynamodb://{table}",
+                "--endpoint-url",
+                opts["endpoint_url"],
+                "--region",
+                opts["region"],
+            ],
+        )
+
+
+def verify(src: Source) -> tuple[int, list[str]]:
+    sample = build_sample()
+    assert sample.signer is not None
+    result = audit(
+        src, AuditOptions(umk=sample.umk, trust=TrustStore.of([public_bytes(sample.signer)]))
+    )
+    return exit_code_for(result), result.codes()
+
+
+def dek(src: Source) -> WrappedDek:
+    return next(r for r in src.read() if isinstance(r, WrappedDek) and r.key_id == KEY)
+
+
+def test_destroy_shreds_logs_and_is_idempotent(
+    store: tuple[Any, list[str]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "test")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "test")
+    src, target = store
+    before_code, before = verify(src)
+    assert before_code == 0 and before.count("KEY_SHREDDED") == 30  # dlg-2026-003 only
+    runner = CliRunner()
+    run = runner.invoke(main, ["keys", "destroy", KEY, *target, "--at", AT])
+    assert run.exit_code == 0, run.output
+    record = dek(src)
+    assert (
+        record.state is KeyState.DESTROYED
+        and record.wrapped_key is None
+        and record.destroyed_at == AT
+    )
+    code, after = verify(src)
+    # Every record of dlg-2026-001 is now shredded, not tampered; the chain and
+    # the key history (destroy_dek logged) still verify.
+    assert code == 0, after
+    assert after.count("KEY_SHREDDED") == 60
+    snapshot = sorted(str(x) for x in src.read())
+    again = runner.invoke(
+        main, ["keys", "destroy", KEY, *target, "--at", "2026-11-02T00:00:00.000Z"]
+    )
+    assert again.exit_code == 0, again.output
+    assert "already" in again.output
+    assert sorted(str(x) for x in src.read()) == snapshot
+
+
+def test_destroy_never_overwrites_a_concurrent_change(store: tuple[Any, list[str]]) -> None:
+    src, _ = store
+    record = dek(src)
+    from chainaudit.errors import ConflictError
+    from chainaudit.keys import destroy, retire
+
+    assert src.replace_dek(record, retire(record)) is True  # someone else rotated it
+    with pytest.raises(ConflictError):
+        src.replace_dek(record, destroy(record, AT))
+    assert dek(src).state is KeyState.RETIRED

@@ -255,20 +255,32 @@ def test_kms_blob_file_and_create(tmp_path: Path) -> None:
         KmsUmkSource.from_blob_file(blob_file, "alias/k", fake)
 
 
-def test_kms_call_path_through_boto3_and_moto() -> None:
-    """botocore validates parameter names and types; moto answers KMS calls
-    in-process (its ciphertext format is its own: this proves the call path)."""
+def test_kms_call_path_through_boto3_and_moto_server() -> None:
+    """The KMS wire protocol over HTTP: moto's server mode on loopback answers
+    the real boto3 client (its ciphertext format is its own, so this proves
+    the call path, not compatibility with real KMS ciphertexts)."""
     import boto3
-    from moto import mock_aws
+    from moto.server import ThreadedMotoServer
 
-    with mock_aws():
-        client = boto3.client("kms", region_name="eu-west-1")
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    try:
+        host, port = server.get_host_and_port()
+        client = boto3.client(
+            "kms",
+            region_name="eu-west-1",
+            endpoint_url=f"http://{host}:{port}",
+            aws_access_key_id="test",
+            aws_secret_access_key="test",
+        )
         key_id = client.create_key()["KeyMetadata"]["KeyId"]
         source, umk = create_kms_umk(client, key_id)
         assert KmsUmkSource(source.ciphertext_blob, key_id, client).load() == umk
         other = client.create_key()["KeyMetadata"]["KeyId"]
         with pytest.raises(KeySourceError, match=other):
             KmsUmkSource(source.ciphertext_blob, other, client).load()
+    finally:
+        server.stop()
 
 
 def test_pure_core_does_not_import_boto3() -> None:

@@ -598,7 +598,7 @@ NOTHING_CHECKED = register(
 KEY_HISTORY_UNCHECKED = register(
     "KEY_HISTORY_UNCHECKED",
     N,
-    "CHAIN-9",
+    "CLI-5",
     "the source holds no crypto audit log, so key history (CHAIN-9) was not checked",
     "Verify the full export or the store that holds the audit log to check key history.",
 )

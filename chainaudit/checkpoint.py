@@ -84,7 +84,8 @@ def make_checkpoint(
 
 
 def _shape_problem(doc: Mapping[str, Any]) -> str | None:
-    if doc.get("type") != CHECKPOINT_TYPE or doc.get("version") != 1:
+    version = doc.get("version")
+    if doc.get("type") != CHECKPOINT_TYPE or type(version) is not int or version != 1:
         return f"not a {CHECKPOINT_TYPE} version 1 document"
     extra = set(doc) - set(STATEMENT_FIELDS) - {"signature"}
     if extra:
@@ -114,7 +115,13 @@ def verify_checkpoint(
         return Finding(codes.CHECKPOINT_MALFORMED, origin, "a checkpoint is a JSON object")
     problem = _shape_problem(doc)
     if problem:
-        extra = {"chain_id": doc.get("chain_id"), "seq": doc.get("count"), "event_id": None}
+        # CHAIN-11: locate it by whichever of chain_id and count are themselves valid.
+        cid, count = doc.get("chain_id"), doc.get("count")
+        extra = {
+            "chain_id": cid if isinstance(cid, str) and cid else None,
+            "seq": count if type(count) is int and 0 <= count <= MAX_INT else None,
+            "event_id": None,
+        }
         return Finding(codes.CHECKPOINT_MALFORMED, origin, problem, source=origin, extra=extra)
     statement = {k: doc[k] for k in STATEMENT_FIELDS}
     verdict = trust.check(doc["signer_key_id"], bytes.fromhex(doc["signature"]), message(statement))

@@ -74,9 +74,9 @@ def check_event(
     view linkage needs, or None when the event is malformed and cannot be linked."""
     f = event.fields
     seq = f.get("seq")
-    where = f"chain:{chain_id}@{seq}"
     if isinstance(seq, bool) or not isinstance(seq, int):
-        seq = None
+        seq = None  # CHAIN-13: an unreadable seq is reported as null
+    where = f"chain:{chain_id}" if seq is None else f"chain:{chain_id}@{seq}"
     extra = {"chain_id": chain_id, "seq": seq, "event_id": f.get("event_id")}
     src = event.origin or None
     problem = shape_problem(chain_id, f)

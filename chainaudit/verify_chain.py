@@ -337,7 +337,9 @@ class ChainVerifier:
                 expected=f"greater than {st.tip_uuid:032x}",
                 actual=ev.fields["event_id"],
             )
-        if not ev.boundary and st.alg is not None and ev.alg != st.alg:
+        # CHAIN-7 step 4: an unknown algorithm (already CHAIN_HASH_ALG_UNKNOWN)
+        # neither counts as a change nor becomes the segment's algorithm.
+        if not ev.boundary and ev.alg_known and st.alg is not None and ev.alg != st.alg:
             self._add(
                 st,
                 codes.CHAIN_HASH_ALG_CHANGED,
@@ -365,7 +367,8 @@ class ChainVerifier:
                 )
             if x.kind == MIGRATION and ev.seq == x.count and not ev.boundary:
                 self._boundary_missing_after_migration(st, x, ev.where, ev.extra)
-        st.alg = ev.alg
+        if ev.alg_known:
+            st.alg = ev.alg
         st.n = ev.seq + 1
         st.tip, st.tip_prev = ev.hash, ev.prev
         st.alt = None
@@ -414,15 +417,15 @@ class ChainVerifier:
                     )
                 elif x.kind == MIGRATION and count == x.count:
                     self._boundary_missing_after_migration(st, x, where, extra)
-                if count >= x.count and x.count == 0:
+                if x.count == 0:  # CHAIN-11: the empty chain's tip is its genesis value
                     genesis = genesis_hash(st.chain_id, x.hash_alg or "sha256")
                     if not equal(genesis, x.tip_hash):
                         self._add(
                             st,
                             codes.CHAIN_TIP_MISMATCH,
-                            where,
+                            f"chain:{st.chain_id}@0",
                             f"the {x.kind} of the empty chain is not its genesis value",
-                            {**extra, "expectation": x.kind},
+                            {**extra, "seq": 0, "expectation": x.kind},
                             expected=genesis,
                             actual=x.tip_hash,
                             source=x.origin or None,

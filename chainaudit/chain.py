@@ -167,6 +167,8 @@ def timestamp_ms(text: str) -> int | None:
     if not m:
         return None
     y, mo, d, h, mi, s = (int(g) for g in m.groups()[:6])
+    if y < 1:  # CHAIN-2: years 0001-9999 (year 0 has no date in most libraries)
+        return None
     if not (1 <= mo <= 12 and 1 <= d <= calendar.monthrange(y, mo)[1]):
         return None
     if h > 23 or mi > 59 or s > 59:

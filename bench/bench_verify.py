@@ -1,0 +1,256 @@
+"""Benchmark ``chainaudit verify`` on a realistic export: records/s and peak memory.
+
+    python3 bench/bench_verify.py                    # 200,000 records
+    python3 bench/bench_verify.py --records 1000000 --workers 2
+    python3 bench/bench_verify.py --profile keyed    # cProfile of one keyed run
+
+The export is written the way the audited service writes data
+(:class:`chainaudit.sample.SampleWriter`): many dialogues, each with every
+entity type, its wrapped DEK, its lifecycle chain and the crypto audit log;
+every 10th dialogue rotates its key, every 100th is crypto-shredded and
+every 50th crosses a signed migration boundary. Everything derives from a
+fixed seed, so the same ``--records`` gives the same bytes; the file is
+cached under ``--cache-dir`` and reused.
+
+Each measurement runs in its own child process and is collected with
+``os.wait4``, so the peak resident set size (``ru_maxrss``) is that run's
+alone: a figure that stays flat as ``--records`` grows shows bounded memory.
+Measured runs: keyless and keyed through :func:`chainaudit.audit.audit`
+(in process), and the same two through the ``chainaudit`` command line.
+Every run must check the same number of records and produce the same
+findings, which the table's last column shows.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # the parent imports nothing heavy: see main()
+    from chainaudit.model import Record
+    from chainaudit.sample import SampleWriter
+
+SEED = "chainaudit-bench-v1"
+#: The checkout this script belongs to: children import chainaudit from here
+#: (after any PYTHONPATH the caller set), not from wherever it is installed.
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _child_env() -> dict[str, str]:
+    paths = [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
+    return {**os.environ, "PYTHONPATH": os.pathsep.join([*paths, str(ROOT)])}
+
+
+CREATED_AT = "2026-03-02T09:00:00Z"
+
+
+# --- the export ------------------------------------------------------------------
+
+
+def _records(writer: SampleWriter, n: int) -> Iterator[Record]:
+    """About ``n`` records (whole dialogues), streamed: the writer's list is drained."""
+    from chainaudit.address import EntityType
+    from chainaudit.keys import format_key_id
+    from chainaudit.sample import _dialogue
+
+    written = 0
+    i = 0
+    while written + len(writer._deks) < n:
+        dialogue = f"bench-{i:07d}"
+        key = _dialogue(writer, dialogue, f"user:{i % 997:03d}", f"Dialogue {i}")
+        if i % 10 == 9:  # a rotation: later writes use version 2
+            key2 = writer.new_key(dialogue, f"user:{i % 997:03d}")
+            writer.entity(key2, dialogue, EntityType.VERDICT, ("addendum",), {"verdict": "v2"})
+        if i % 100 == 42:  # a crypto-shredded dialogue
+            writer.shred(key)
+        if i % 50 == 7:  # a dialogue already migrated, its chain bridged
+            writer.boundary(dialogue, "dynamodb", "postgresql")
+            v1 = format_key_id(dialogue, 1)
+            writer.entity(v1, dialogue, EntityType.VERDICT, ("post-migration",), {"v": 1})
+        written += len(writer.records)
+        yield from writer.records
+        writer.records.clear()
+        i += 1
+    yield from writer.finish().records
+
+
+def make_export(directory: Path, n: int) -> tuple[Path, Path, Path]:
+    """``(export, umk file, trusted keys)`` for ``n`` records, cached in ``directory``."""
+    from chainaudit.sample import SampleWriter
+    from chainaudit.signer import trusted_keys_document
+    from chainaudit.signing import public_bytes
+    from chainaudit.sources.ndjson import write_export
+    from chainaudit.umk import write_secret_file
+
+    directory.mkdir(parents=True, exist_ok=True)
+    export = directory / f"verify-{n}.ndjson"
+    umk = directory / "umk.hex"
+    trusted = directory / "trusted-keys.json"
+    if not export.exists():
+        writer = SampleWriter(SEED)
+        assert writer.umk is not None
+        start = time.perf_counter()
+        summary = write_export(export, _records(writer, n), source="bench", created_at=CREATED_AT)
+        print(
+            f"wrote {summary.counts['lines'] - 1} records to {export} "
+            f"in {time.perf_counter() - start:.1f} s",
+            file=sys.stderr,
+        )
+        umk.unlink(missing_ok=True)
+        write_secret_file(umk, writer.umk.reveal(), "UMK file")
+        trusted.write_text(trusted_keys_document([public_bytes(writer.signer)]), encoding="utf-8")
+    return export, umk, trusted
+
+
+# --- one measured run (child process) ------------------------------------------------
+
+
+def run_in_process(export: str, umk: str | None, trusted: str, workers: int) -> dict[str, Any]:
+    """Verify in this process; returns records, seconds and findings by code."""
+    from chainaudit.audit import AuditOptions, audit
+    from chainaudit.signing import TrustStore
+    from chainaudit.sources.ndjson import NdjsonSource
+    from chainaudit.umk import Umk
+
+    options = AuditOptions(
+        umk=Umk.from_file(umk) if umk else None,
+        trust=TrustStore.load(Path(trusted)),
+        workers=workers,
+    )
+    start = time.perf_counter()
+    result = audit(NdjsonSource(export), options)
+    seconds = time.perf_counter() - start
+    by_code: dict[str, int] = {}
+    for finding in result.findings:
+        by_code[finding.code.name] = by_code.get(finding.code.name, 0) + 1
+    return {"records": result.checked["records"], "seconds": seconds, "findings": by_code}
+
+
+def _measure(cmd: list[str]) -> tuple[float, float, str]:
+    """Run ``cmd``; ``(wall seconds, peak RSS MiB, stdout)`` of that child alone."""
+    with tempfile.TemporaryFile() as out:
+        start = time.perf_counter()
+        proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.DEVNULL, env=_child_env())
+        _, status, usage = os.wait4(proc.pid, 0)
+        seconds = time.perf_counter() - start
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        text = out.read().decode()
+    if proc.returncode not in (0, 1):
+        raise SystemExit(f"{cmd[:4]}... exited {proc.returncode}")
+    return seconds, usage.ru_maxrss / 1024, text
+
+
+def measure(
+    mode: str, keyed: bool, export: Path, umk: Path, trusted: Path, workers: int
+) -> dict[str, Any]:
+    """One row of the table: ``mode`` is ``audit`` (in process) or ``cli``."""
+    if mode == "audit":
+        cmd = [sys.executable, __file__, "--child", str(export), "--trusted", str(trusted)]
+        cmd += ["--workers", str(workers)] + (["--umk", str(umk)] if keyed else [])
+        wall, rss, text = _measure(cmd)
+        got = json.loads(text)
+    else:
+        exe = shutil.which("chainaudit") or "chainaudit"
+        cmd = [exe, "verify", str(export), "--format", "json"]
+        cmd += ["--quiet", "--trusted-keys", str(trusted), "--workers", str(workers)]
+        cmd += ["--umk", str(umk)] if keyed else []
+        wall, rss, text = _measure(cmd)
+        report = json.loads(text)
+        got = {"records": report["checked"]["records"], "seconds": wall, "findings": _codes(report)}
+    return {
+        "run": f"{mode} {'keyed' if keyed else 'keyless'}",
+        "records": got["records"],
+        "seconds": round(got["seconds"], 2),
+        "wall": round(wall, 2),
+        "records_per_second": round(got["records"] / got["seconds"]),
+        "peak_rss_mib": round(rss, 1),
+        "findings": got["findings"],
+    }
+
+
+def _codes(report: dict[str, Any]) -> dict[str, int]:
+    return {str(k): int(v) for k, v in report["by_code"].items()}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--records", type=int, default=200_000, help="records in the export")
+    parser.add_argument("--workers", type=int, default=1, help="chain verification workers")
+    parser.add_argument(
+        "--cache-dir", type=Path, default=Path(tempfile.gettempdir()) / "chainaudit-bench"
+    )
+    parser.add_argument("--no-cli", action="store_true", help="skip the command-line runs")
+    parser.add_argument("--only", choices=["keyless", "keyed"], help="measure one kind only")
+    parser.add_argument("--profile", choices=["keyless", "keyed"], help="cProfile one run")
+    parser.add_argument("--json", action="store_true", help="print results as JSON too")
+    parser.add_argument("--make", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--child", help=argparse.SUPPRESS)
+    parser.add_argument("--umk", help=argparse.SUPPRESS)
+    parser.add_argument("--trusted", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+
+    if args.child:  # one in-process run; JSON on stdout
+        print(json.dumps(run_in_process(args.child, args.umk, args.trusted, args.workers)))
+        return 0
+
+    if args.make:
+        make_export(args.cache_dir, args.records)
+        return 0
+    # Written by a child: Linux keeps ru_maxrss across fork and exec, so a
+    # parent grown by writing the export would raise every child's figure.
+    make = [sys.executable, __file__, "--make", "--records", str(args.records)]
+    subprocess.run([*make, "--cache-dir", str(args.cache_dir)], check=True, env=_child_env())
+    export = args.cache_dir / f"verify-{args.records}.ndjson"
+    umk, trusted = args.cache_dir / "umk.hex", args.cache_dir / "trusted-keys.json"
+    if args.profile:
+        import cProfile
+
+        if str(ROOT) not in sys.path:  # as _child_env(): after PYTHONPATH
+            extra = [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
+            sys.path.insert(1 + len(extra), str(ROOT))
+        import pstats
+
+        profiler = cProfile.Profile()
+        profiler.enable()
+        run_in_process(str(export), str(umk) if args.profile == "keyed" else None, str(trusted), 1)
+        profiler.disable()
+        stats = pstats.Stats(profiler)
+        stats.sort_stats("tottime").print_stats(40)
+        stats.sort_stats("cumulative").print_stats(50)
+        return 0
+
+    kinds = [args.only == "keyed"] if args.only else [False, True]
+    modes = ["audit"] if args.no_cli else ["audit", "cli"]
+    results = []
+    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"{args.records} records, {args.workers} worker(s), {os.cpu_count()} CPUs")
+    print(f"(this parent's peak RSS, a floor for every figure: {own:.1f} MiB)")
+    print(f"{'run':16} {'records':>9} {'verify s':>9} {'rec/s':>8} {'peak RSS':>10}  findings")
+    for mode in modes:
+        for keyed in kinds:
+            row = measure(mode, keyed, export, umk, trusted, args.workers)
+            results.append(row)
+            print(
+                f"{row['run']:16} {row['records']:>9} {row['seconds']:>9.2f} "
+                f"{row['records_per_second']:>8} {row['peak_rss_mib']:>6.1f} MiB  "
+                + ",".join(f"{k}={v}" for k, v in sorted(row["findings"].items())),
+                flush=True,
+            )
+    if args.json:
+        print(json.dumps({"cpus": os.cpu_count(), "results": results}, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -50,6 +50,39 @@ def test_keyhistory_vector(path: Path) -> None:
     assert result.problems == []
 
 
+@pytest.mark.parametrize("path", _cases("continuity"), ids=lambda p: p.stem)
+def test_continuity_vector(path: Path) -> None:
+    doc = json.loads(path.read_text(encoding="utf-8"))
+    (result,) = gen.check_continuity_doc(doc, str(path))
+    assert result.problems == []
+
+
+def test_continuity_vectors_exist_and_a_wrong_list_fails() -> None:
+    assert len(_cases("continuity")) >= 5
+    doc = json.loads((VECTORS / "continuity" / "no-boundary.json").read_text(encoding="utf-8"))
+    doc["expect"]["findings"].reverse()
+    (result,) = gen.check_continuity_doc(doc, "no-boundary.json")
+    assert result.problems != []
+
+
+def test_partition_vector() -> None:
+    doc = json.loads((VECTORS / "partition.json").read_text(encoding="utf-8"))
+    (result,) = gen.check_partition_doc(doc, "partition.json")
+    assert result.problems == [] and doc["partitions"]["1"] == [0] * len(doc["chain_ids"])
+    doc["partitions"]["7"][0] += 1
+    (result,) = gen.check_partition_doc(doc, "partition.json")
+    assert result.problems != []
+
+
+def test_a_wrong_full_list_fails_the_checker() -> None:
+    """``expect.all`` is checked: dropping one finding from it fails the case."""
+    path = VECTORS / "negative" / "audit-edit-seq@3.json"
+    doc = json.loads(path.read_text(encoding="utf-8"))
+    assert len(doc["expect"]["all"]) == 4
+    doc["expect"]["all"].pop()
+    assert check_case(doc) != []
+
+
 def test_accumulated_vector_matches_the_pinned_constants() -> None:
     doc = json.loads((VECTORS / "accumulated.json").read_text(encoding="utf-8"))
     assert doc["n"] == 64

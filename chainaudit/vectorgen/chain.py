@@ -55,6 +55,14 @@ from chainaudit.vectorgen.chain_cases import (
     checkpoint_doc,
     tweak,
 )
+from chainaudit.vectorgen.chain_continuity_cases import (
+    CONTINUITY_TYPE,
+    PARTITION_TYPE,
+    check_continuity,
+    check_partition,
+    continuity_cases,
+    partition_doc,
+)
 from chainaudit.vectorgen.chain_mutations import chain_mutations
 
 SUBDIR = "chain"
@@ -249,7 +257,12 @@ def keyhistory_cases() -> list[dict[str, Any]]:
 def all_cases() -> dict[str, list[dict[str, Any]]]:
     neg = chain_mutations("audit", AUDIT, OTHER) + chain_mutations("lifecycle", LIFE, LIFE_OTHER)
     neg += boundary_mutations() + checkpoint_mutations()
-    return {"positive": positive_cases(), "negative": neg, "keyhistory": keyhistory_cases()}
+    return {
+        "positive": positive_cases(),
+        "negative": neg,
+        "keyhistory": keyhistory_cases(),
+        "continuity": continuity_cases(),
+    }
 
 
 def generate(out_dir: Path) -> list[Path]:
@@ -281,6 +294,7 @@ def generate(out_dir: Path) -> list[Path]:
         "accumulated": {alg: accumulated(alg) for alg in ("sha256", "blake3")},
     }
     written.append(write_json(root / "accumulated.json", acc))
+    written.append(write_json(root / "partition.json", partition_doc()))
     return written
 
 
@@ -328,11 +342,21 @@ def check_keys_doc(doc: Mapping[str, Any], path: str) -> list[Any]:
     return _results(doc, path, problems)
 
 
+def check_continuity_doc(doc: Mapping[str, Any], path: str) -> list[Any]:
+    return _results(doc, path, check_continuity(doc))
+
+
+def check_partition_doc(doc: Mapping[str, Any], path: str) -> list[Any]:
+    return _results(doc, path, check_partition(doc))
+
+
 VECTOR_CHECKERS = {
     CASE_TYPE: check_chain_doc,
     KEYHISTORY_TYPE: check_keyhistory_doc,
     ACC_TYPE: check_accumulated_doc,
     KEYS_TYPE: check_keys_doc,
+    CONTINUITY_TYPE: check_continuity_doc,
+    PARTITION_TYPE: check_partition_doc,
 }
 
 __all__ = ["VECTOR_CHECKERS", "event_from_item", "generate", "tweak"]

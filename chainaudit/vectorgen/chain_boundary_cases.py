@@ -52,6 +52,28 @@ RESEALED_BOUNDARY: dict[str, tuple[Code, int]] = {
 }
 
 
+#: The findings after the first, pinned for the resealed cases (docs/vectors.md).
+#: A resealed seq 6 is crossed (source_count 5 still matches the chain), so
+#: event 6 arrives below the next expected seq and event 7 no longer links;
+#: a resealed previous_hash leaves event 6 linking to the original boundary.
+#: Other resealed fields change the event_hash too, so event 6 does not link
+#: (their full lists are not pinned).
+RESEALED_THEN: dict[str, list[tuple[Code, str, int]]] = {
+    "seq": [
+        (codes.CHAIN_OUT_OF_ORDER, AUDIT, CUT + 1),
+        (codes.CHAIN_LINK_BROKEN, AUDIT, CUT + 2),
+    ],
+    "previous_hash": [(codes.CHAIN_LINK_BROKEN, AUDIT, CUT + 1)],
+    # Not a boundary any more, the event is dropped; event 6 arrives from the
+    # other store, is held, then accepted after the gap at 5 with BLAKE3.
+    "event_kind": [
+        (codes.CHAIN_BOUNDARY_MISSING, AUDIT, CUT + 1),
+        (codes.CHAIN_GAP, AUDIT, CUT),
+        (codes.CHAIN_HASH_ALG_CHANGED, AUDIT, CUT + 1),
+    ],
+}
+
+
 def boundary_mutations() -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
     C = AUDIT
@@ -86,6 +108,7 @@ def boundary_mutations() -> list[dict[str, Any]]:
                 code,
                 C,
                 at,
+                then=RESEALED_THEN.get(name),
             )
         )
     unbridged = build_chain(C, 3, first_seq=CUT, previous_hash=src[-1].hash, store=STORE_B)
@@ -185,6 +208,8 @@ def boundary_mutations() -> list[dict[str, Any]]:
             codes.BOUNDARY_REPLAYED,
             OTHER,
             CUT,
+            # 'other' holds 5 events of its own: step 4 compares them too.
+            then=[(codes.BOUNDARY_SOURCE_MISMATCH, OTHER, CUT)],
         )
     )
     legacy = build_chain("legacy", 4)

@@ -307,6 +307,14 @@ def check_case(doc: Mapping[str, Any]) -> list[str]:
                 problems.append(
                     f"first finding is {(f.code.name, cid, seq)} ({f}), expected {want}"
                 )
+    every = expect.get("all")
+    if every is not None:
+        got_all = [
+            {"code": f.code.name, "chain_id": position(f)[0], "seq": position(f)[1]}
+            for f in run.findings
+        ]
+        if got_all != every:
+            problems.append(f"findings {got_all} != expected {every}")
     return problems
 
 

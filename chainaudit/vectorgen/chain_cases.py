@@ -51,6 +51,11 @@ def case(name: str, description: str, events: list[Ev], **kw: Any) -> dict[str, 
     else:
         code, chain_id, seq = kw["first"]
         expect["first"] = {"code": code.name, "chain_id": chain_id, "seq": seq}
+        if kw.get("then") is not None:
+            # The full ordered finding list (docs/vectors.md `expect.all`), declared
+            # for some cases: ``then`` lists the findings after the first.
+            all_ = [(code, chain_id, seq), *kw["then"]]
+            expect["all"] = [{"code": c.name, "chain_id": i, "seq": q} for c, i, q in all_]
     doc["expect"] = expect
     return doc
 

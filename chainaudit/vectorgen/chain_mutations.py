@@ -39,6 +39,7 @@ def chain_mutations(prefix: str, chain_id: str, other_id: str) -> list[dict[str,
         ev = copy_events(base)
         ev[TARGET].fields[name] = tweak(name, ev[TARGET].fields[name])
         at = TARGET + 1 if name == "seq" else TARGET  # reported at the seq the event claims
+        then = _edit_then(name, C)
         out.append(
             neg(
                 f"{prefix}-edit-{name}@{TARGET}",
@@ -47,6 +48,7 @@ def chain_mutations(prefix: str, chain_id: str, other_id: str) -> list[dict[str,
                 codes.EVENT_HASH_MISMATCH,
                 C,
                 at,
+                then=then,
             )
         )
     for i in range(BASE_LEN - 1):
@@ -154,6 +156,7 @@ def chain_mutations(prefix: str, chain_id: str, other_id: str) -> list[dict[str,
             C,
             4,
             checkpoints=cps,
+            then=[(codes.CHAIN_TIP_MISMATCH, C, 7)],  # each checkpoint is reported
         )
     )
     man = [{"chain_id": C, "count": BASE_LEN, "tip_hash": base[-1].hash, "hash_alg": "sha256"}]
@@ -181,6 +184,33 @@ def chain_mutations(prefix: str, chain_id: str, other_id: str) -> list[dict[str,
     )
     out.extend(_rehashed(prefix, base))
     return out
+
+
+def _edit_then(name: str, C: str) -> list[tuple[Code, str, int]]:
+    """The findings after EVENT_HASH_MISMATCH when one field of event 3 is edited.
+
+    The stored ``event_hash`` is what the next event links to, so an edited
+    hash breaks the link of event 4 and an edited ``previous_hash`` breaks
+    event 3's own. An edited ``hash_alg`` (a known one) changes the segment
+    algorithm at 3 and back at 4. An edited ``seq`` makes the event look like
+    event 4: it is held, the real event 4 then shows the gap at 3, is itself
+    below the next expected seq, and event 5 no longer links.
+    """
+    t = TARGET
+    table: dict[str, list[tuple[Code, str, int]]] = {
+        "event_hash": [(codes.CHAIN_LINK_BROKEN, C, t + 1)],
+        "previous_hash": [(codes.CHAIN_LINK_BROKEN, C, t)],
+        "hash_alg": [
+            (codes.CHAIN_HASH_ALG_CHANGED, C, t),
+            (codes.CHAIN_HASH_ALG_CHANGED, C, t + 1),
+        ],
+        "seq": [
+            (codes.CHAIN_GAP, C, t),
+            (codes.CHAIN_OUT_OF_ORDER, C, t + 1),
+            (codes.CHAIN_LINK_BROKEN, C, t + 2),
+        ],
+    }
+    return table.get(name, [])
 
 
 def _rehashed(prefix: str, base: list[Ev]) -> list[dict[str, Any]]:
@@ -236,7 +266,9 @@ def _rehashed(prefix: str, base: list[Ev]) -> list[dict[str, Any]]:
         ev = copy_events(base)
         edit(ev[t].fields)
         rechain(ev, t)
-        out.append(neg(f"{prefix}-{name}@{t}", desc + ", tail rehashed", ev, code, C, t))
+        # A malformed event is dropped, so the next event shows a gap where it was.
+        then = [(codes.CHAIN_GAP, C, t)] if code is codes.CHAIN_EVENT_MALFORMED else []
+        out.append(neg(f"{prefix}-{name}@{t}", desc + ", tail rehashed", ev, code, C, t, then=then))
     ev = copy_events(base)
     ev[t].fields["hash_alg"] = "md5"
     out.append(
@@ -247,6 +279,7 @@ def _rehashed(prefix: str, base: list[Ev]) -> list[dict[str, Any]]:
             codes.CHAIN_HASH_ALG_UNKNOWN,
             C,
             t,
+            then=[],  # no CHAIN_HASH_ALG_CHANGED: an unknown algorithm is not a change
         )
     )
     ev = copy_events(base)
@@ -261,6 +294,7 @@ def _rehashed(prefix: str, base: list[Ev]) -> list[dict[str, Any]]:
             codes.CHAIN_HASH_ALG_CHANGED,
             C,
             t,
+            then=[],  # one finding at the change; the new algorithm holds from there
         )
     )
     return out

@@ -93,6 +93,8 @@ OUTCOMES = frozenset({"success", "failure", "denied"})
 
 _HEX64 = re.compile(r"[0-9a-f]{64}\Z")
 _HEX128 = re.compile(r"[0-9a-f]{128}\Z")
+#: CHAIN-5: an `N` attribute of a lifecycle item is a canonical non-negative integer.
+_CANONICAL_UINT = re.compile(r"(?:0|[1-9][0-9]*)\Z")
 _TS = re.compile(
     r"([0-9]{4})-([0-9]{2})-([0-9]{2})T([0-9]{2}):([0-9]{2}):([0-9]{2})(?:\.([0-9]{1,9}))?Z\Z"
 )
@@ -319,7 +321,9 @@ def chain_event_from_entity(record: EntityRecord) -> AuditEvent | Finding:
     seq_text = seq_av.get("N") if isinstance(seq_av, dict) else None
     extra: dict[str, Any] = {
         "chain_id": chain_id,
-        "seq": int(seq_text) if isinstance(seq_text, str) and seq_text.isdigit() else None,
+        "seq": int(seq_text)
+        if isinstance(seq_text, str) and _CANONICAL_UINT.match(seq_text)
+        else None,
         "event_id": id_av.get("S") if isinstance(id_av, dict) else None,
     }
     wanted = dict(LIFECYCLE_ATTRS)
@@ -347,11 +351,11 @@ def chain_event_from_entity(record: EntityRecord) -> AuditEvent | Finding:
             )
         value = av[tag]
         if tag == "N":
-            if not isinstance(value, str) or not value.isdigit():
+            if not isinstance(value, str) or not _CANONICAL_UINT.match(value):
                 return Finding(
                     codes.CHAIN_EVENT_MALFORMED,
                     where,
-                    f"attribute {name} must be a non-negative integer",
+                    f"attribute {name} must be a canonical non-negative integer",
                     source=record.origin,
                     extra=extra,
                 )

@@ -109,6 +109,10 @@ def test_timestamps() -> None:
     assert timestamp_ms("1970-01-01T00:00:00.5Z") == 500
     assert timestamp_ms("1970-01-01T24:00:00Z") is None
     assert timestamp_ms("1970-01-01T00:00:00+00:00") is None
+    assert timestamp_ms("0000-01-01T00:00:00Z") is None  # years 0001-9999
+    assert timestamp_ms("2026-01-01T00:00:60Z") is None  # no leap second
+    assert timestamp_ms("2023-02-29T00:00:00Z") is None
+    assert timestamp_ms("2024-02-29T00:00:00.0009Z") is not None
 
 
 def test_uuid7_parsing_is_strict() -> None:
@@ -157,6 +161,8 @@ def test_lifecycle_adapter_takes_address_parts_and_listed_attributes() -> None:
     [
         {"seq": {"S": "0"}},
         {"seq": {"N": "-1"}},
+        {"seq": {"N": "01"}},
+        {"seq": {"N": "1.0"}},
         {"principal": {"N": "1"}},
         {"event_id": {"NULL": True}},
     ],

@@ -108,6 +108,29 @@ def test_skew_tolerance_is_a_parameter() -> None:
     items = [AuditEvent(e.chain_id, e.fields) for e in evs]
     assert verify_events(items, ChainPolicy()).ok
     assert verify_events(items, ChainPolicy(skew_ms=59_999)).codes() == ["CHAIN_TIMESTAMP_SKEW"]
+    assert verify_events(items, ChainPolicy(skew_ms=60_000)).ok  # the bound is inclusive
+
+
+def test_an_unreadable_seq_is_located_without_a_position() -> None:
+    evs = build_chain("c", 2)
+    evs[1].fields["seq"] = "1"
+    result = verify_events([AuditEvent("c", e.fields) for e in evs], ChainPolicy())
+    (f,) = result.findings
+    assert f.code.name == "CHAIN_EVENT_MALFORMED" and f.where == "chain:c"
+    assert f.extra["seq"] is None
+
+
+def test_a_malformed_event_leaves_a_held_event_held() -> None:
+    evs = build_chain("c", 6)
+    bad = AuditEvent("c", {k: v for k, v in evs[4].fields.items() if k != "principal"})
+    stream = [AuditEvent("c", e.fields) for e in evs[:2]] + [AuditEvent("c", evs[3].fields), bad]
+    stream.append(AuditEvent("c", evs[5].fields))
+    got = verify_events(stream, ChainPolicy())
+    assert [(f.code.name, f.extra["seq"]) for f in got.findings] == [
+        ("CHAIN_EVENT_MALFORMED", 4),
+        ("CHAIN_GAP", 2),
+        ("CHAIN_GAP", 4),
+    ]
 
 
 def test_swapped_neighbours_at_the_end_and_a_trailing_gap() -> None:

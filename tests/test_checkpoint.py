@@ -55,6 +55,7 @@ def test_malformed_checkpoints() -> None:
     for bad in (
         dict(cp, type="x"),
         dict(cp, version=2),
+        dict(cp, version=True),
         dict(cp, count=-1),
         dict(cp, count=True),
         dict(cp, tip_hash="AB" * 32),
@@ -109,6 +110,17 @@ def test_hash_alg_of_the_tip_is_part_of_the_checkpoint() -> None:
 def test_empty_chain_checkpoint_must_hold_the_genesis_value() -> None:
     assert _run([], _cp(0, genesis_hash("c"))) == []
     assert _run([], _cp(0, "00" * 32)) == ["CHAIN_TIP_MISMATCH@0"]
+    # Reported at position 0 also when the chain has grown past it (CHAIN-11).
+    assert _run(build_chain("c", 3), _cp(0, "00" * 32)) == ["CHAIN_TIP_MISMATCH@0"]
+
+
+def test_a_malformed_checkpoint_is_located_by_its_valid_members_only() -> None:
+    cp = _cp(3, "ab" * 32)
+    got = verify_checkpoint(dict(cp, count="3"), TRUST, "checkpoints[0]")
+    assert isinstance(got, Finding) and got.where == "checkpoints[0]"
+    assert (got.extra["chain_id"], got.extra["seq"]) == ("c", None)
+    got = verify_checkpoint(dict(cp, chain_id=7, version=2), TRUST)
+    assert isinstance(got, Finding) and (got.extra["chain_id"], got.extra["seq"]) == (None, 3)
 
 
 def test_a_checkpoint_that_is_not_an_object_is_malformed() -> None:

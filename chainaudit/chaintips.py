@@ -10,6 +10,7 @@ entry per chain. Pure.
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -17,6 +18,9 @@ from typing import Any
 
 from chainaudit.chain import lifecycle_chain_id
 from chainaudit.model import AuditEvent, EntityRecord, Record
+
+#: An ``N`` attribute read as an integer field (ASCII digits; "1.0" is not one).
+_INTEGER = re.compile(r"-?[0-9]+\Z")
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,7 +65,7 @@ def chain_event_of(record: Record, key: str) -> ChainEvent | None:
                 ((tag, val),) = av.items()
                 if tag == "S":
                     fields[name] = val
-                elif tag == "N" and isinstance(val, str) and val.lstrip("-").isdigit():
+                elif tag == "N" and isinstance(val, str) and _INTEGER.match(val):
                     fields[name] = int(val)
         seq = fields.get("seq")
         chain_id = lifecycle_chain_id(record.address.dialogue)

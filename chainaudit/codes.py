@@ -24,8 +24,9 @@ ADDRESS_INVALID = register(
 RECORD_MALFORMED = register(
     "RECORD_MALFORMED",
     E,
-    "ENV-2",
-    "an envelope attribute is missing or has the wrong type",
+    "MODEL-8",
+    "an item cannot be a record: an attribute missing or of the wrong type, a partial "
+    "envelope, a value breaking MODEL-3..6",
     "The record is structurally broken; restore it from a trusted copy.",
 )
 ENVELOPE_MISSING = register(

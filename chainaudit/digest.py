@@ -31,7 +31,7 @@ from typing import Any
 import blake3
 import rfc8785
 
-from chainaudit.item import item_from_record, typed_to_json
+from chainaudit.item import is_number, item_from_record, typed_to_json
 from chainaudit.model import AttrValue, EntityRecord, Record, WrappedDek
 
 #: MAN-1.2: domain separation, so a record digest can never equal any other
@@ -49,7 +49,6 @@ AUDIT_KEY_PREFIX = "audit:"
 _DECIMAL_CONTEXT = Context(prec=200)
 #: Characters above U+FFFF: in a member name they make the fast path of jcs() unsafe.
 _ASTRAL = re.compile(r"[\U00010000-\U0010ffff]")
-_NUMBER = re.compile(r"-?[0-9]+(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?\Z")
 
 
 def record_key(record: Record) -> str:
@@ -153,12 +152,18 @@ def canonical_number(text: str) -> str:
     """A DynamoDB number in canonical decimal form (MAN-1.3).
 
     Leading zeros, trailing fractional zeros and exponent notation are
-    removed and ``-0`` becomes ``0``, because DynamoDB itself stores numbers
-    that way: ``1.50`` written to DynamoDB reads back as ``1.5``, and a
-    faithful migration must not look like a change. Text that is not a
-    finite decimal is returned unchanged (the digest still covers it).
+    removed, a ``+`` sign dropped and ``-0`` becomes ``0``, because DynamoDB
+    itself stores numbers that way: ``1.50`` written to DynamoDB reads back
+    as ``1.5``, and a faithful migration must not look like a change. Every
+    MODEL-3 number is rewritten (``+1``, ``.5`` and ``5.`` included); text
+    that is not one (outside DynamoDB's syntax or range, which a record read
+    from a store cannot hold) is returned unchanged, so the output is never
+    longer than about 170 characters.
+
+    >>> [canonical_number(t) for t in ("1.50", "+1", ".5", "5.", "1E+2", "-0.0", "1e999")]
+    ['1.5', '1', '0.5', '5', '100', '0', '1e999']
     """
-    if not _NUMBER.match(text):
+    if not is_number(text):
         return text
     d = Decimal(text)
     out = format(d.normalize(_DECIMAL_CONTEXT), "f")

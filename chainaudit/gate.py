@@ -192,8 +192,18 @@ def _compare_leaves(
     result: Result,
     label: str,
 ) -> None:
-    """MAN-4.1: one merge pass of target entries against the leaves file."""
+    """MAN-4.1: one merge pass of target entries against the leaves file.
+
+    The record findings are reported only when the leaves file turns out
+    well-formed and hashing to the signed root (MAN-3.4): a file that does
+    not can name records falsely (a dropped line would make a record the
+    signed root does contain look extra), so then MANIFEST_LEAVES_INVALID
+    alone stands in for them and the root comparison (MAN-4 step 4) says
+    whether the target differs. Held findings cost no more memory than the
+    result that would hold them anyway.
+    """
     source_tree = TreeBuilder()
+    named: list[Finding] = []
 
     def manifest_side() -> Iterator[tuple[str, bytes]]:
         for key, digest in read_leaves(leaves, "leaves"):
@@ -205,7 +215,7 @@ def _compare_leaves(
         for key, m, t in merge_sorted(manifest_side(), target_side):
             if t is None:
                 assert m is not None
-                result.add(
+                named.append(
                     Finding(
                         codes.MANIFEST_RECORD_MISSING,
                         key,
@@ -215,7 +225,7 @@ def _compare_leaves(
                     )
                 )
             elif m is None:
-                result.add(
+                named.append(
                     Finding(
                         codes.MANIFEST_RECORD_EXTRA,
                         key,
@@ -225,7 +235,7 @@ def _compare_leaves(
                     )
                 )
             elif not hmac.compare_digest(m, t[0]):
-                result.add(
+                named.append(
                     Finding(
                         codes.MANIFEST_RECORD_CHANGED,
                         key,
@@ -236,7 +246,14 @@ def _compare_leaves(
                     )
                 )
     except LeavesError as exc:
-        result.add(Finding(codes.MANIFEST_LEAVES_INVALID, "leaves", str(exc)))
+        result.add(
+            Finding(
+                codes.MANIFEST_LEAVES_INVALID,
+                "leaves",
+                f"{exc}; the record differences it would name are not reported",
+                extra={"unreported": len(named)},
+            )
+        )
         return
     root = bytes.fromhex(manifest["merkle"]["root"])
     size = int(manifest["merkle"]["tree_size"])
@@ -245,11 +262,15 @@ def _compare_leaves(
             Finding(
                 codes.MANIFEST_LEAVES_INVALID,
                 "leaves",
-                "the leaves file does not hash to the manifest's signed Merkle root",
+                "the leaves file does not hash to the manifest's signed Merkle root; "
+                "the record differences it would name are not reported",
                 expected=f"{size} leaves, root {root.hex()}",
                 actual=f"{source_tree.size} leaves, root {source_tree.root().hex()}",
+                extra={"unreported": len(named)},
             )
         )
+        return
+    result.extend(named)
 
 
 def _compare_root(manifest: Mapping[str, Any], side: _Side, result: Result, *, named: bool) -> None:

@@ -48,7 +48,42 @@ AUDIT_SK_PREFIX = "event#"
 _TYPE_TAGS = frozenset({"S", "N", "B", "BOOL", "NULL", "L", "M", "SS", "NS", "BS"})
 
 #: MODEL-3: the number syntax DynamoDB accepts in ``N`` (and ``NS`` members).
-_NUMBER = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?\Z")
+NUMBER_SYNTAX = re.compile(
+    r"[+-]?(?:(?P<int>[0-9]+)(?:\.(?P<frac>[0-9]*))?|\.(?P<frac2>[0-9]+))(?:[eE](?P<exp>[+-]?[0-9]+))?\Z"
+)
+#: MODEL-3: DynamoDB's number range: at most 38 significant digits, and a
+#: non-zero magnitude from 1E-130 up to below 1E+126.
+MAX_NUMBER_DIGITS = 38
+MIN_NUMBER_EXPONENT = -130
+MAX_NUMBER_EXPONENT = 125
+
+
+def is_number(text: str) -> bool:
+    """MODEL-3: whether ``text`` is a number DynamoDB accepts (syntax and range).
+
+    >>> [is_number(t) for t in ("1.50", "+1", ".5", "5.", "1e126", "1e-131", "0e999")]
+    [True, True, True, True, False, False, True]
+    """
+    m = NUMBER_SYNTAX.match(text)
+    if m is None:
+        return False
+    if len(text) <= MAX_NUMBER_DIGITS and m.group("exp") is None:
+        return True  # fast path: no exponent, at most 38 digits: always in range
+    digits = (m.group("int") or "") + (m.group("frac") or m.group("frac2") or "")
+    significant = digits.lstrip("0")
+    if not significant:
+        return True  # zero, whatever its exponent
+    exp_text = m.group("exp") or "0"
+    if len(exp_text.lstrip("+-").lstrip("0")) > 6:
+        return False  # |exponent| >= 10**6: far outside the range
+    # Exponent of the leading significant digit (scientific notation).
+    leading = int(exp_text) + len(m.group("int") or "") - (len(digits) - len(significant)) - 1
+    trimmed = significant.rstrip("0")
+    return (
+        len(trimmed) <= MAX_NUMBER_DIGITS and MIN_NUMBER_EXPONENT <= leading <= MAX_NUMBER_EXPONENT
+    )
+
+
 #: MODEL-5/MODEL-6: canonical decimal integers (no sign for counts, no leading zeros).
 _UNSIGNED = re.compile(r"(?:0|[1-9][0-9]*)\Z")
 _SIGNED = re.compile(r"(?:0|-?[1-9][0-9]*)\Z")
@@ -267,8 +302,8 @@ def _typed_from_json(obj: Any, where: str) -> AttrValue:
     if tag in ("S", "N"):
         if not isinstance(val, str):
             raise ValueError(f"{where}: {tag} value must be a string")
-        if tag == "N" and not _NUMBER.match(val):
-            raise ValueError(f"{where}: N value must be a decimal number string")
+        if tag == "N" and not is_number(val):
+            raise ValueError(f"{where}: N value must be a number DynamoDB accepts (MODEL-3)")
         return {tag: val}
     if tag == "B":
         return {"B": _b64(val, where)}
@@ -313,8 +348,8 @@ def canonical_typed(av: Any, where: str = "value") -> AttrValue:
             raise ValueError(f"{where}: S value must be a string")
         return {"S": val}
     if tag == "N":
-        if not isinstance(val, str) or not _NUMBER.match(val):
-            raise ValueError(f"{where}: N value must be a decimal number string")
+        if not isinstance(val, str) or not is_number(val):
+            raise ValueError(f"{where}: N value must be a number DynamoDB accepts (MODEL-3)")
         return {"N": val}
     if tag == "B":
         if not isinstance(val, bytes | bytearray):
@@ -351,8 +386,8 @@ def _canonical_set(tag: str, val: Any, where: str) -> list[Any]:
     else:
         if not all(isinstance(v, str) for v in val):
             raise ValueError(f"{where}: {tag} members must be strings")
-        if tag == "NS" and not all(_NUMBER.match(v) for v in val):
-            raise ValueError(f"{where}: NS members must be decimal number strings")
+        if tag == "NS" and not all(is_number(v) for v in val):
+            raise ValueError(f"{where}: NS members must be numbers DynamoDB accepts (MODEL-3)")
         members = sorted(val, key=_utf8)
     if any(a == b for a, b in itertools.pairwise(members)):
         raise ValueError(f"{where}: {tag} holds a duplicate member")

@@ -42,12 +42,33 @@ SUMMARY_ROWS = ("records", "dialogues", "chains", "keys")
 JUNIT_FINDINGS_PER_CASE = 100
 
 
-_URL_PASSWORD = re.compile(r"(?P<head>[A-Za-z][A-Za-z0-9+.-]*://[^/@:\s]*):[^/@\s]*@")
+#: REP-3: a URL token: a scheme, ``://``, then everything up to whitespace.
+_URL_TOKEN = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://\S*")
+#: REP-3: a ``password=`` parameter (libpq query string or key/value DSN).
+_PASSWORD_PARAM = re.compile(r"(?i)(password=)[^&\s]*")
+
+
+def _redact_url(m: re.Match[str]) -> str:
+    token = m.group(0)
+    scheme, rest = token.split("://", 1)
+    at = rest.rfind("@")
+    if at >= 0 and ":" in rest[:at]:
+        user = rest[:at].split(":", 1)[0]
+        token = f"{scheme}://{user}:***@{rest[at + 1 :]}"
+    return token
 
 
 def redact(text: str) -> str:
-    """Hide the password of any ``scheme://user:password@host`` in ``text``."""
-    return _URL_PASSWORD.sub(lambda m: f"{m.group('head')}:***@", text)
+    """Hide passwords in ``text`` (REP-3): in every URL token
+    ``scheme://user:password@host...`` everything between the first ``:``
+    after ``://`` and the token's **last** ``@`` (so a password holding
+    ``@`` or ``/`` is hidden whole), and the value of every ``password=``
+    parameter up to ``&`` or whitespace.
+
+    >>> redact("postgresql://u:p@s/s@db/x?password=z&a=1 vs dynamodb://t")
+    'postgresql://u:***@db/x?password=***&a=1 vs dynamodb://t'
+    """
+    return _PASSWORD_PARAM.sub(r"\1***", _URL_TOKEN.sub(_redact_url, text))
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,11 +171,30 @@ def _json_default(value: object) -> str:
 # --- text (REP-2) ----------------------------------------------------------------
 
 
+def _escape(ch: str) -> str:
+    n = ord(ch)
+    if n <= 0xFF:
+        return f"\\x{n:02x}"
+    if n <= 0xFFFF:
+        return f"\\u{n:04x}"
+    return f"\\U{n:08x}"
+
+
 def _safe(text: str | None) -> str:
-    """Control characters shown as escapes, so data cannot drive the terminal."""
+    """Non-printable characters shown as escapes, so data cannot drive the
+    terminal or forge report lines (REP-2.1): ``\\xNN``, ``\\uNNNN`` or
+    ``\\UNNNNNNNN`` (lowercase hex) for every character that is not
+    printable in Python's sense (general category Cc, Cf, Cs, Co, Cn, Zl,
+    Zp, or Zs other than U+0020). ``None`` is shown as ``-``.
+
+    >>> _safe("a\\x1bb\\u2028c\\u202ed\\U000e0001 e")
+    'a\\\\x1bb\\\\u2028c\\\\u202ed\\\\U000e0001 e'
+    """
     if text is None:
         return "-"
-    return "".join(ch if ch.isprintable() else f"\\x{ord(ch):02x}" for ch in text)
+    if text.isprintable():
+        return text
+    return "".join(ch if ch.isprintable() else _escape(ch) for ch in text)
 
 
 _SEVERITY_RANK = {Severity.ERROR: 0, Severity.UNVERIFIED: 1, Severity.NOTICE: 2}

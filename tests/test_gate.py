@@ -103,8 +103,20 @@ def test_tampered_leaves_file_is_reported() -> None:
     lines = LEAVES.splitlines(keepends=True)
     # Drop one line: sorted and well formed, but no longer the signed root.
     result = gate_post(MANIFEST, iter(sample_records()), pinned=PINNED, leaves=lines[1:])
-    assert "MANIFEST_LEAVES_INVALID" in by_code(result)
-    assert "MANIFEST_RECORD_EXTRA" in by_code(result)
+    # MAN-3.4: the target is intact (its root is the signed one); the record the
+    # dropped line named is not falsely reported as extra.
+    assert by_code(result) == {"MANIFEST_LEAVES_INVALID": ["leaves"]}
+    assert result.findings[0].extra == {"unreported": 1}
+    # A damaged target behind a damaged leaves file: detected by root and counts,
+    # never named from the file.
+    damaged = sample_records()[1:]
+    result = gate_post(MANIFEST, iter(damaged), pinned=PINNED, leaves=lines[1:])
+    got = by_code(result)
+    assert "MANIFEST_LEAVES_INVALID" in got and "MANIFEST_ROOT_MISMATCH" in got
+    assert not {"MANIFEST_RECORD_MISSING", "MANIFEST_RECORD_EXTRA"} & set(got)
+    assert result.codes().index("MANIFEST_LEAVES_INVALID") < result.codes().index(
+        "MANIFEST_ROOT_MISMATCH"
+    )
     # Unsorted: stops naming, still reports.
     result = gate_post(MANIFEST, iter(sample_records()), pinned=PINNED, leaves=[lines[1], lines[0]])
     assert by_code(result)["MANIFEST_LEAVES_INVALID"] == ["leaves"]

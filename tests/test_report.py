@@ -225,7 +225,34 @@ def test_text_lists_errors_before_notices() -> None:
     result.checked["records"] = 3
     for i in range(25):
         result.add(Finding(codes.KEY_SHREDDED, f"dialogue:d/entity:claim/01#{i:02d}", "shredded"))
-    result.add(Finding(codes.AUTHENTICATION_FAILED, "dialogue:d/entity:meta", "tag does not verify"))
+    result.add(
+        Finding(codes.AUTHENTICATION_FAILED, "dialogue:d/entity:meta", "tag does not verify")
+    )
     out = render_text(result, Summary(command="verify", subject="x"))
     first = out.split("First 20 of 26 finding(s):")[1]
     assert first.index("AUTHENTICATION_FAILED") < first.index("KEY_SHREDDED")
+
+
+def test_passwords_holding_at_or_slash_are_hidden_whole() -> None:
+    """REP-3: the userinfo ends at the URL token's last '@'; password= parameters too."""
+    for subject, secret in (
+        ("postgresql://alice:p@ss@db/blue", "p@ss"),
+        ("postgresql://alice:pa/ss@db/blue", "pa/ss"),
+        ("postgresql://db/blue?user=a&password=hunter2&x=1", "hunter2"),
+        ("host=db PASSWORD=hunter2 dbname=blue", "hunter2"),
+        ("postgresql://a:one@db/x vs postgresql://b:two@db/y", "one"),
+    ):
+        shown = Summary("verify", subject).subject
+        assert secret not in shown and "***" in shown, shown
+    assert Summary("diff", "a:b@c vs dynamodb://t").subject == "a:b@c vs dynamodb://t"
+
+
+def test_code_points_above_latin1_are_escaped_unambiguously() -> None:
+    """REP-2: line and paragraph separators, bidi overrides and tag characters
+    are escaped as \\uNNNN / \\UNNNNNNNN, never as an ambiguous \\xNNNN."""
+    r = result_of(1, [Severity.ERROR])
+    r.findings[0] = Finding(codes.MANIFEST_RECORD_MISSING, "a\u2028b\u202ec\U000e0041", "m\u00a0")
+    text = render_text(r, SUMMARY)
+    assert "a\\u2028b\\u202ec\\U000e0041" in text and "m\\xa0" in text
+    for ch in "\u2028\u202e\U000e0041\u00a0":
+        assert ch not in text

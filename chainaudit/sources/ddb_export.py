@@ -188,34 +188,48 @@ def _item(raw: bytes, where: str) -> Item:
     return item
 
 
-def _root_key(summary: dict[str, Any], where: str) -> str:
+@dataclass(frozen=True, slots=True)
+class _Root:
+    """The S3 key prefix the directory stands for; ``anywhere``: it may follow
+    any prefix of ``/``-separated segments (derived from ``exportArn``)."""
+
+    key: str
+    anywhere: bool
+
+
+def _root_key(summary: dict[str, Any], where: str) -> _Root:
     """The S3 key prefix that the local directory stands for (EXP-9.2).
 
-    ``dirname(manifestFilesS3Key)`` when present, else the key prefix ending in
-    ``AWSDynamoDB/<ExportId>`` with the id from ``exportArn``.
+    ``dirname(manifestFilesS3Key)`` when present (empty when it has no
+    ``/``), else ``AWSDynamoDB/<ExportId>`` with the id the last segment of
+    an ``exportArn`` containing ``/export/``, after any key prefix.
     """
     files_key = summary.get("manifestFilesS3Key")
     if isinstance(files_key, str) and files_key:
-        return posixpath.dirname(files_key)
+        return _Root(posixpath.dirname(files_key), anywhere=False)
     arn = summary.get("exportArn")
-    if isinstance(arn, str) and "/export/" in arn:
-        return "AWSDynamoDB/" + arn.rsplit("/", 1)[1]
+    if isinstance(arn, str) and "/export/" in arn and arn.rsplit("/", 1)[1]:
+        return _Root("AWSDynamoDB/" + arn.rsplit("/", 1)[1], anywhere=True)
     raise InputError(where, "neither manifestFilesS3Key nor exportArn names the export's S3 key")
 
 
-def _relative(key: str, root: str, where: str) -> str:
+def _relative(key: str, root: _Root, where: str) -> str:
     """Map a dataFileS3Key to ``data/<name>`` under the export directory (EXP-9.2).
 
     The key must continue ``<root>/``: at its start when the root came from
-    manifestFilesS3Key, after any prefix when it came from the exportArn.
-    Anything but exactly ``data/<name>`` after it is refused, so a manifest
-    cannot make the reader open a file outside the directory.
+    manifestFilesS3Key (an empty root: the key itself), after the first
+    ``/``-separated prefix that is followed by it when the root came from
+    the exportArn. Anything but exactly ``data/<name>`` after it is refused,
+    so a manifest cannot make the reader open a file outside the directory.
     """
-    marker = f"/{root}/"
-    at = f"/{key}".find(marker)
-    if at < 0 or (at > 0 and not root.startswith("AWSDynamoDB/")):
-        raise InputError(where, f"dataFileS3Key {key!r} is not under the export's key {root!r}")
-    rel = f"/{key}"[at + len(marker) :]
+    if not root.key:
+        at, rel = 0, key
+    else:
+        marker = f"/{root.key}/"
+        at = f"/{key}".find(marker)
+        rel = f"/{key}"[at + len(marker) :]
+    if at < 0 or (at > 0 and not root.anywhere):
+        raise InputError(where, f"dataFileS3Key {key!r} is not under the export's key {root.key!r}")
     parts = rel.split("/")
     if len(parts) != 2 or parts[0] != "data" or parts[1] in ("", ".", ".."):
         raise InputError(where, f"dataFileS3Key {key!r} does not name a file under data/")

@@ -69,6 +69,8 @@ _TIMESTAMP = re.compile(
     r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]{1,9})?Z\Z"
 )
 _DIGEST_TEXT = re.compile(r"([a-z0-9]+):([0-9a-f]{64})\Z")
+#: A set type tag in a record line (EXP-4: members must be in canonical order).
+_SET_TAG = re.compile(rb'"[SNB]S":')
 
 
 def kind_of(record: Record) -> str:
@@ -319,6 +321,10 @@ class NdjsonSource:
                 item[name] = typed_from_json(value, f"item.{name}")
             except ValueError as exc:
                 raise InputError(where, str(exc)) from None
+        if canonical and _SET_TAG.search(raw) is not None:
+            # EXP-4: set members in another order than MODEL-3's are not the
+            # writer's bytes either, although the JSON text is JCS-canonical.
+            canonical = {k: typed_to_json(v) for k, v in item.items()} == raw_item
         if not canonical:
             state.not_canonical += 1
             state.first_not_canonical = state.first_not_canonical or lineno
@@ -429,6 +435,7 @@ class NdjsonSource:
                 f"{self.path}:{state.first_out_of_order}",
                 f"{state.out_of_order} line(s) sort before the line preceding them",
                 source=str(self.path),
+                extra={"count": state.out_of_order},
             )
         if state.not_canonical:
             yield Finding(
@@ -436,6 +443,7 @@ class NdjsonSource:
                 f"{self.path}:{state.first_not_canonical}",
                 f"{state.not_canonical} record line(s) are not RFC 8785 canonical",
                 source=str(self.path),
+                extra={"count": state.not_canonical},
             )
 
 

@@ -41,7 +41,7 @@ from chainaudit.item import (
     typed_from_json,
     typed_from_plain,
 )
-from chainaudit.model import Item
+from chainaudit.model import ENVELOPE_ATTRS, Item
 from chainaudit.sources import SourceItem
 from chainaudit.sources.jsonlines import MAX_LINE_BYTES, iter_lines, parse_json_line
 
@@ -227,9 +227,17 @@ class PgCopySource:
 # --- rows -> items (MODEL-7, the same mapping as the live PostgreSQL store) ---
 
 
+#: EXP-10.3: names an ``attributes`` member may not have: the key and the
+#: envelope have columns of their own, so such a member could only override
+#: them (a writer never produces one, MODEL-4 item 5).
+_COLUMN_ATTRS = frozenset({"pk", "sk", *ENVELOPE_ATTRS})
+
+
 def _attributes(obj: dict[str, Any], column: str, where: str) -> Item:
     item: Item = {}
     for name, value in obj.items():
+        if name in _COLUMN_ATTRS or name == "":
+            raise InputError(where, f"{column} may not have a member named {name!r} (EXP-10.3)")
         try:
             item[name] = typed_from_json(value, f"{column}.{name}")
         except ValueError as exc:
@@ -275,6 +283,9 @@ def _audit_item(row: dict[str, Any], where: str) -> Item:
         "sk": {"S": f"{AUDIT_SK_PREFIX}{row['event_id']}"},
     }
     for name, value in row["fields"].items():
+        if name in ("pk", "sk", ""):
+            # EXP-10.3: the key comes from chain_id and event_id only.
+            raise InputError(where, f"fields may not have a member named {name!r} (EXP-10.3)")
         if value is not None and not isinstance(value, str) and type(value) is not int:
             raise InputError(where, f"fields.{name} is not a string, integer or null")
         item[name] = typed_from_plain(value)

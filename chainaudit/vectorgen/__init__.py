@@ -26,6 +26,7 @@ GENERATORS = (
     "chainaudit.vectorgen.chain",
     "chainaudit.vectorgen.manifest",
     "chainaudit.vectorgen.export",
+    "chainaudit.vectorgen.findings_doc",
 )
 
 

@@ -28,6 +28,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import blake3
+
 from chainaudit.address import Address
 from chainaudit.item import item_from_record
 from chainaudit.model import AuditEvent, EntityRecord, Envelope, KeyState, Record, WrappedDek
@@ -221,6 +223,54 @@ def _ndjson_cases(out: Path) -> list[Path]:
         "a record line with insignificant whitespace, digest recomputed",
         _ok(n, ["EXPORT_NOT_CANONICAL"]),
     )
+    unsorted = list(lines)
+    i_set = next(i for i, ln in enumerate(lines) if '"SS":["a","β"]'.encode() in ln)
+    unsorted[i_set] = unsorted[i_set].replace('"SS":["a","β"]'.encode(), '"SS":["β","a"]'.encode())
+    mutant(
+        "set-unsorted",
+        b"".join(_retrailer(unsorted)),
+        "set members out of MODEL-3 order in a JCS-canonical line, digest recomputed",
+        _ok(n, ["EXPORT_NOT_CANONICAL"]),
+    )
+    mutant(
+        "trailer-no-lf",
+        full[:-1],
+        "the trailer line lacks its LF: a cut file, whatever the line holds",
+        _ok(n, ["EXPORT_TRUNCATED"]),
+    )
+    other_alg = json.loads(lines[-1])
+    other_alg["digest"] = "blake3:" + blake3.blake3(b"".join(lines[:-1])).hexdigest()
+    mutant(
+        "trailer-other-algorithm",
+        b"".join([*lines[:-1], canonical_json(other_alg) + b"\n"]),
+        "the trailer's digest names blake3, the header sha256 (the hex is a correct BLAKE3)",
+        _ok(n, ["EXPORT_DIGEST_MISMATCH"]),
+    )
+    several = list(lines)
+    several[1], several[2] = several[2], several[1]
+    several[4] = json.dumps(json.loads(several[4]), ensure_ascii=False).encode() + b"\n"
+    del several[5]
+    mutant(
+        "several-faults",
+        b"".join(several),
+        "lines swapped, one respaced, one removed: the end-of-file findings in their order",
+        _ok(
+            n - 1,
+            [
+                "EXPORT_OUT_OF_ORDER",
+                "EXPORT_NOT_CANONICAL",
+                "EXPORT_COUNT_MISMATCH",
+                "EXPORT_DIGEST_MISMATCH",
+            ],
+        ),
+    )
+    i_num = next(i for i, ln in enumerate(lines) if b'"N":"2"' in ln)
+    mutant(
+        "number-out-of-range",
+        full.replace(b'"N":"2"', b'"N":"1e126"', 1),
+        "a number beyond DynamoDB's range (MODEL-3)",
+        _err(i_num + 1, "number DynamoDB accepts"),
+    )
     mutant(
         "version-2",
         full.replace(b'"version":1', b'"version":2', 1),
@@ -323,6 +373,26 @@ def _pg_cases(out: Path) -> list[Path]:
     )
     written.append(
         _case(out, "pg", "raw", "row_to_json lines without COPY escaping", "pg/raw", _ok(len(recs)))
+    )
+    clash = out / "pg" / "attribute-named-pk"
+    paths = write_pg_copy(clash, recs, copy_text=False)
+    for p in paths[1:]:
+        p.unlink()
+    text = (
+        paths[0]
+        .read_bytes()
+        .replace(b'"attributes":{', b'"attributes":{"pk":{"S":"dialogue#other"},', 1)
+    )
+    paths[0].write_bytes(text)
+    written.append(
+        _case(
+            out,
+            "pg",
+            "attribute-named-pk",
+            "an attributes member named like the key: it would override the key columns",
+            "pg/attribute-named-pk",
+            _err(1, "may not have a member named 'pk'"),
+        )
     )
     bad = out / "pg" / "bad-bytea"
     paths = write_pg_copy(bad, recs, copy_text=True)

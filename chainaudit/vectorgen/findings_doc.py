@@ -1,19 +1,35 @@
-"""Render ``docs/findings.md`` from the finding-code registry.
+"""Render the finding-code registry: ``docs/findings.md`` and ``vectors/findings.json``.
 
 The registry in :mod:`chainaudit.codes` is the single source of truth; the
-document is generated so it can never drift from it
-(``tests/test_vectors.py`` compares the committed file with the rendering).
+document and the machine-readable vector are generated so they can never
+drift from it (``tests/test_vectors.py`` compares the committed document
+with the rendering, and the vector regeneration test the JSON file).
+
+``vectors/findings.json`` (type ``chainaudit/findings-registry``, REP-6) is
+what another implementation reads instead of parsing the Markdown table:
+every code with its severity, spec section, summary and advice, in registry
+order. ``chainaudit vectors verify`` checks that this build registers
+exactly those codes with those values.
 
 Usage: ``python -m chainaudit.vectorgen.findings_doc docs/findings.md``
-(or without an argument to print it).
+(or without an argument to print it); ``python -m chainaudit.vectorgen
+vectors`` writes the JSON file with the other vectors.
 """
 
 from __future__ import annotations
 
 import sys
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 from chainaudit.findings import Code, Severity, registry
+from chainaudit.vectorcheck import CaseResult
+from chainaudit.vectorgen import write_json
+
+#: REP-6: the vector type of ``vectors/findings.json``.
+REGISTRY_TYPE = "chainaudit/findings-registry"
+REGISTRY_VERSION = 1
 
 #: Spec tag prefix -> document (docs/README.md).
 SPEC_DOCS = {
@@ -83,6 +99,56 @@ def render() -> str:
     ]
     lines += [_row(c) for c in codes.values()]
     return "\n".join(lines) + "\n"
+
+
+def registry_json() -> dict[str, Any]:
+    """The registry as the ``vectors/findings.json`` document (REP-6)."""
+    return {
+        "type": REGISTRY_TYPE,
+        "version": REGISTRY_VERSION,
+        "desc": "every finding code: name, severity, spec section, summary, advice",
+        "severities": [s.value for s in Severity],
+        "codes": [
+            {
+                "name": c.name,
+                "severity": c.severity.value,
+                "spec": c.spec,
+                "summary": c.summary,
+                "advice": c.advice,
+            }
+            for c in registry().values()
+        ],
+    }
+
+
+def generate(out_dir: Path) -> list[Path]:
+    """Write ``out_dir / "findings.json"`` (a vector generator, VEC)."""
+    return [write_json(out_dir / "findings.json", registry_json())]
+
+
+def check_registry(doc: Mapping[str, Any], path: str) -> list[CaseResult]:
+    """Every code of the file is registered here with the same values, and no other."""
+    problems: list[str] = []
+    if doc.get("version") != REGISTRY_VERSION:
+        return [CaseResult("findings", path, [f"unsupported version {doc.get('version')!r}"])]
+    mine = registry_json()["codes"]
+    theirs = doc.get("codes")
+    if not isinstance(theirs, list):
+        return [CaseResult("findings", path, ["malformed vector: codes must be a list"])]
+    by_name = {c["name"]: c for c in mine}
+    listed = {c.get("name") for c in theirs if isinstance(c, dict)}
+    for c in theirs:
+        want = by_name.get(c.get("name")) if isinstance(c, dict) else None
+        if want is None:
+            problems.append(f"code {c!r} is not registered")
+        elif want != c:
+            problems.append(f"code {want['name']} differs from the registry")
+    problems += [f"code {n} is registered but not listed" for n in by_name if n not in listed]
+    return [CaseResult("findings", path, problems)]
+
+
+#: Plug-in for :mod:`chainaudit.vectorcheck`.
+VECTOR_CHECKERS = {REGISTRY_TYPE: check_registry}
 
 
 def write(path: Path) -> Path:

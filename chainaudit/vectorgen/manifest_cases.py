@@ -289,7 +289,17 @@ def _gates(out: Path) -> list[Path]:
             [*base[:2], _flip_ct(base[2]), *base[3:]],
             None,
         ),
-        "leaves-line-dropped": ("the leaves file lost its first line", base, lines[1:]),
+        "leaves-line-dropped": (
+            "the leaves file lost its first line; the target is intact: no record is named",
+            base,
+            lines[1:],
+        ),
+        "leaves-line-dropped-record-deleted": (
+            "the leaves file lost its first line and one entity was deleted: detected by the "
+            "root and counts, not named from the untrustworthy leaves file",
+            base[:2] + base[3:],
+            lines[1:],
+        ),
         "chain-bridged": (
             "the crypto chain continues through a boundary naming the manifest's tip",
             [*base, bridge, *audit_events("crypto", 1, 5, bridge.fields["event_hash"])],
@@ -336,6 +346,7 @@ def _gates(out: Path) -> list[Path]:
                 "a_items": [item_json(r) for r in a],
                 "b_items": [item_json(r) for r in b],
                 "want": _want(result),
+                "want_checked": dict(sorted(result.checked.items())),
             },
         )
     )

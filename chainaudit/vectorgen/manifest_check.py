@@ -171,7 +171,11 @@ def check_gate(doc: Doc, path: str) -> list[CaseResult]:
 def check_diff(doc: Doc, path: str) -> list[CaseResult]:
     result = diff_sources(_records(doc["a_items"], "a"), _records(doc["b_items"], "b"))
     got = _wants(result)
-    return _one(doc, path, [] if got == doc["want"] else [f"got {got}, want {doc['want']}"])
+    problems = [] if got == doc["want"] else [f"got {got}, want {doc['want']}"]
+    checked = dict(result.checked)
+    if "want_checked" in doc and checked != doc["want_checked"]:
+        problems.append(f"checked {checked}, want {doc['want_checked']}")
+    return _one(doc, path, problems)
 
 
 def check_proof(doc: Doc, path: str) -> list[CaseResult]:

@@ -81,6 +81,19 @@ def cases() -> dict[str, tuple[str, Result]]:
         source="audit:crypto/01890a5d-ac96-7384-8000-000000000384",
         extra={"chain_id": "crypto", "appended": 3},
     )
+    # 21 notices reported before one unverified finding and one error: the
+    # text report's first 20 findings put the error and the unverified first
+    # (REP-2 item 4), and its header says "First 20 of 23".
+    many_notices = [
+        Finding(
+            codes.MANIFEST_CHAIN_BRIDGED,
+            f"chain:c{i:02d}@1",
+            "continues through a boundary event naming the manifest's tip (1 new event(s))",
+            source=f"audit:c{i:02d}/e1",
+            extra={"chain_id": f"c{i:02d}", "appended": 1},
+        )
+        for i in range(21)
+    ]
     return {
         "ok": ("records checked, no findings: exit 0", _result(checked, [])),
         "nothing-checked": ("zero records checked is never 0: exit 3", _result({"records": 0}, [])),
@@ -92,6 +105,11 @@ def cases() -> dict[str, tuple[str, Result]]:
         "findings": (
             "errors dominate: exit 1",
             _result(checked, [missing, changed, root, untrusted, bridged]),
+        ),
+        "severity-order": (
+            "reported notices first: the text lists errors, then unverified, then notices, "
+            "and shows the first 20 of 23",
+            _result(checked, [*many_notices, untrusted, missing]),
         ),
     }
 

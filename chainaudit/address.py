@@ -17,6 +17,7 @@ True
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -98,8 +99,15 @@ def escape_component(value: str) -> str:
     return escaped
 
 
+@functools.lru_cache(maxsize=4096)
 def unescape_component(escaped: str) -> str:
-    """Return the logical id of an escaped component, rejecting non-canonical forms."""
+    """Return the logical id of an escaped component, rejecting non-canonical forms.
+
+    Cached (a pure function of the text; a rejected component raises every
+    time, exceptions are not cached): a dialogue id and most subkey parts
+    recur on every record of a dialogue, and the Unicode checks are costly.
+    The cache is bounded, so memory stays flat however large the source.
+    """
     if not escaped:
         raise AddressError("empty component")
     for ch in "#/":

@@ -16,6 +16,7 @@ True
 from __future__ import annotations
 
 import calendar
+import functools
 import hashlib
 import json
 import re
@@ -196,8 +197,13 @@ def is_boundary(fields: Mapping[str, Any]) -> bool:
 # --- shape (CHAIN-2) --------------------------------------------------------
 
 
+@functools.lru_cache(maxsize=256)
 def timestamp_ms(text: str) -> int | None:
-    """Unix milliseconds (floored) of a CHAIN-2 timestamp, or None if malformed."""
+    """Unix milliseconds (floored) of a CHAIN-2 timestamp, or None if malformed.
+
+    Cached (a pure function of the text, bounded): an event's timestamp is
+    parsed by the shape check and again by the skew check (CHAIN-7).
+    """
     m = _TS.match(text)
     if not m:
         return None
@@ -234,6 +240,8 @@ def _check_value(name: str, kind: str, value: Any) -> str | None:
 
 def _is_utf8(text: str) -> bool:
     """JCS hashes UTF-8; a lone surrogate has no UTF-8 form (RFC 8785 §3.2.2.2)."""
+    if text.isascii():  # the common case, without building the bytes
+        return True
     try:
         text.encode("utf-8")
     except UnicodeEncodeError:

@@ -136,8 +136,11 @@ def run_in_process(export: str, umk: str | None, trusted: str, workers: int) -> 
     return {"records": result.checked["records"], "seconds": seconds, "findings": by_code}
 
 
-def _measure(cmd: list[str]) -> tuple[float, float, str]:
-    """Run ``cmd``; ``(wall seconds, peak RSS MiB, stdout)`` of that child alone."""
+def _measure(cmd: list[str]) -> tuple[float, float, float, str]:
+    """Run ``cmd``; ``(wall s, CPU s, peak RSS MiB, stdout)`` of that child alone.
+
+    CPU seconds (user + system) are the steadier figure on a loaded machine.
+    """
     with tempfile.TemporaryFile() as out:
         start = time.perf_counter()
         proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.DEVNULL, env=_child_env())
@@ -148,7 +151,7 @@ def _measure(cmd: list[str]) -> tuple[float, float, str]:
         text = out.read().decode()
     if proc.returncode not in (0, 1):
         raise SystemExit(f"{cmd[:4]}... exited {proc.returncode}")
-    return seconds, usage.ru_maxrss / 1024, text
+    return seconds, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024, text
 
 
 def measure(
@@ -158,14 +161,14 @@ def measure(
     if mode == "audit":
         cmd = [sys.executable, __file__, "--child", str(export), "--trusted", str(trusted)]
         cmd += ["--workers", str(workers)] + (["--umk", str(umk)] if keyed else [])
-        wall, rss, text = _measure(cmd)
+        wall, cpu, rss, text = _measure(cmd)
         got = json.loads(text)
     else:
         exe = shutil.which("chainaudit") or "chainaudit"
         cmd = [exe, "verify", str(export), "--format", "json"]
         cmd += ["--quiet", "--trusted-keys", str(trusted), "--workers", str(workers)]
         cmd += ["--umk", str(umk)] if keyed else []
-        wall, rss, text = _measure(cmd)
+        wall, cpu, rss, text = _measure(cmd)
         report = json.loads(text)
         got = {"records": report["checked"]["records"], "seconds": wall, "findings": _codes(report)}
     return {
@@ -173,6 +176,7 @@ def measure(
         "records": got["records"],
         "seconds": round(got["seconds"], 2),
         "wall": round(wall, 2),
+        "cpu": round(cpu, 2),
         "records_per_second": round(got["records"] / got["seconds"]),
         "peak_rss_mib": round(rss, 1),
         "findings": got["findings"],
@@ -236,14 +240,17 @@ def main(argv: list[str] | None = None) -> int:
     own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"{args.records} records, {args.workers} worker(s), {os.cpu_count()} CPUs")
     print(f"(this parent's peak RSS, a floor for every figure: {own:.1f} MiB)")
-    print(f"{'run':16} {'records':>9} {'verify s':>9} {'rec/s':>8} {'peak RSS':>10}  findings")
+    print(
+        f"{'run':16} {'records':>9} {'verify s':>9} {'rec/s':>8} {'CPU s':>7} {'peak RSS':>10}"
+        "  findings"
+    )
     for mode in modes:
         for keyed in kinds:
             row = measure(mode, keyed, export, umk, trusted, args.workers)
             results.append(row)
             print(
                 f"{row['run']:16} {row['records']:>9} {row['seconds']:>9.2f} "
-                f"{row['records_per_second']:>8} {row['peak_rss_mib']:>6.1f} MiB  "
+                f"{row['records_per_second']:>8} {row['cpu']:>7.2f} {row['peak_rss_mib']:>6.1f} MiB  "
                 + ",".join(f"{k}={v}" for k, v in sorted(row["findings"].items())),
                 flush=True,
             )

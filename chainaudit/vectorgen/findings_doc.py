@@ -85,6 +85,7 @@ def render() -> str:
         "stable across releases: reports, JUnit output and the golden vectors refer to",
         "them. Each finding also carries where it happened, the expected and actual",
         "values when there are any, and the spec section it enforces.",
+        "The same registry, machine-readable: `vectors/findings.json` (REP-6).",
         "",
         "Severities:",
         "",

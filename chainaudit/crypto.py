@@ -57,7 +57,7 @@ def gcm_decrypt(
         # call, so no key material is kept beyond the caller's own reference.
         try:
             return AESGCM(key).decrypt(nonce, ciphertext_and_tag, aad)
-        except (InvalidTag, ValueError, TypeError):
+        except (InvalidTag, ValueError):
             raise AuthenticationError from None
     ct, tag = ciphertext_and_tag[:-tag_bytes], ciphertext_and_tag[-tag_bytes:]
     try:

@@ -106,3 +106,17 @@ def test_destroy_never_overwrites_a_concurrent_change(store: tuple[Any, list[str
     with pytest.raises(ConflictError):
         src.replace_dek(record, destroy(record, AT))
     assert dek(src).state is KeyState.RETIRED
+
+
+def test_destroy_refuses_a_time_before_the_audit_log_tip(
+    store: tuple[Any, list[str]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The audit log is append-only: an event dated before its tip would break it for good."""
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "test")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "test")
+    src, target = store
+    before = sorted(str(x) for x in src.read())
+    run = CliRunner().invoke(main, ["keys", "destroy", KEY, *target, "--at", "2020-01-01T00:00:00Z"])
+    assert run.exit_code == 2, run.output
+    assert "is not after the last event of audit chain crypto-audit" in run.output
+    assert sorted(str(x) for x in src.read()) == before  # nothing written

@@ -7,6 +7,7 @@ from collections import Counter
 
 import click
 
+from chainaudit.chain import timestamp_ms
 from chainaudit.cli.common import key_options, load_umk, now, open_source, store_options
 from chainaudit.errors import ConflictError, InputError
 from chainaudit.keyring import KeyRing
@@ -173,12 +174,16 @@ def keys_destroy(
     record: WrappedDek | None = None
     logged = False
     tally = ChainTally()
+    latest: str | None = None
     for item in sink.read():
         if isinstance(item, WrappedDek) and (item.dialogue, item.version) == (dialogue, version):
             record = item
         elif isinstance(item, AuditEvent) and item.chain_id == audit_chain:
             seq = item.fields.get("seq")
             tally.add(ChainEvent(item.chain_id, seq if isinstance(seq, int) else None, item.fields, ""))
+            stamp = item.fields.get("timestamp")
+            if isinstance(stamp, str) and (latest is None or _after(stamp, latest)):
+                latest = stamp
             if (
                 item.fields.get("operation") == "destroy_dek"
                 and item.fields.get("key_id") == key_id
@@ -187,6 +192,15 @@ def keys_destroy(
     if record is None:
         raise InputError(target, f"holds no wrapped-DEK record {key_id}")
     when = record.destroyed_at or at or now()
+    last = latest if not logged else None
+    if last is not None and not _after(when, last):
+        # The audit log is append-only: an event dated before its tip would
+        # break the chain for good (CHAIN-6 order), so refuse before writing.
+        raise InputError(
+            f"--at {when}",
+            f"is not after the last event of audit chain {audit_chain} ({last}); "
+            "a destruction can only be recorded after it",
+        )
     changed = False
     if record.state is not KeyState.DESTROYED:
         changed = replace(record, destroyed_record(record, when))
@@ -202,3 +216,11 @@ def keys_destroy(
         f"{'destroy_dek event appended to ' + audit_chain if not logged else 'already in the audit log'}",
         err=True,
     )
+
+
+def _after(a: str, b: str) -> bool:
+    """Whether RFC 3339 time ``a`` is strictly later than ``b`` (to the millisecond)."""
+    ma, mb = timestamp_ms(a), timestamp_ms(b)
+    if ma is None:
+        raise InputError(f"--at {a}", "is not an RFC 3339 UTC timestamp (YYYY-MM-DDThh:mm:ss[.f]Z)")
+    return mb is None or ma > mb

@@ -317,6 +317,9 @@ class NdjsonSource:
         for name, value in raw_item.items():
             if name == "":
                 raise InputError(where, "an attribute name is empty")
+            if type(value) is dict and len(value) == 1 and type(value.get("S")) is str:
+                item[name] = value  # a string: already canonical (typed_from_json's fast path)
+                continue
             try:
                 item[name] = typed_from_json(value, f"item.{name}")
             except ValueError as exc:
@@ -329,7 +332,7 @@ class NdjsonSource:
             state.not_canonical += 1
             state.first_not_canonical = state.first_not_canonical or lineno
         duplicate = self._check_order(raw_item, lineno, where, state)
-        result = record_from_item(item, where)
+        result = record_from_item(item, where, canonical=True)  # values from typed_from_json
         yield result
         if duplicate is not None:
             yield duplicate

@@ -35,6 +35,7 @@ from chainaudit.keyhistory import KeyHistory
 from chainaudit.keyring import KeyRing
 from chainaudit.keys import check_dek_record
 from chainaudit.model import AuditEvent, EntityRecord, WrappedDek
+from chainaudit.resolver import DekStatus
 from chainaudit.signing import TrustStore
 from chainaudit.sources import Source
 from chainaudit.spool import EventSpool, read_spool
@@ -87,7 +88,8 @@ def audit(source: Source, options: AuditOptions, progress: Progress | None = Non
             if progress is not None and seen % 10_000 == 0:
                 progress(seen)
             if isinstance(item, Finding):
-                kinds["unreadable"] += 1
+                if item.code in _ITEM_CODES:  # an item that did not map; not a file-level fact
+                    kinds["unreadable"] += 1
                 result.add(item)
                 continue
             history.feed(item)
@@ -117,7 +119,8 @@ def audit(source: Source, options: AuditOptions, progress: Progress | None = Non
         if envelopes is not None:
             result.merge(envelopes.result())
         elif ring is not None:
-            result.merge(_keyed_pass(source, ring))
+            usable = _check_key_ring(ring, options.umk, result)
+            result.merge(_keyed_pass(source, ring if usable else None))
         if options.key_history:
             if kinds["audit_event"]:
                 result.extend(history.findings())
@@ -142,6 +145,8 @@ def audit(source: Source, options: AuditOptions, progress: Progress | None = Non
     result.checked["dialogues"] = len(dialogues)
     result.checked["keys"] = len(keys)
     result.checked["chains"] = chain_count
+    if not options.trust.keys:
+        _fold_untrusted(result)
     if result.checked["records"] == 0:
         result.add(Finding(codes.NOTHING_CHECKED, source.describe(), "the source holds no records"))
     return result
@@ -155,7 +160,74 @@ _PLURAL = {
 }
 
 
-def _keyed_pass(source: Source, ring: KeyRing) -> Result:
+_ITEM_CODES = frozenset({codes.RECORD_MALFORMED, codes.ADDRESS_INVALID})
+_UNTRUSTED = frozenset({codes.BOUNDARY_SIGNER_UNTRUSTED, codes.CHECKPOINT_SIGNER_UNTRUSTED})
+
+
+def _check_key_ring(ring: KeyRing, umk: Umk | None, result: Result) -> bool:
+    """Unwrap every wrapped DEK once, before any envelope is opened.
+
+    A UMK that opens none of the wrapped keys is almost certainly the wrong
+    UMK, not a store where every key was tampered with: say so once
+    (UMK_MISMATCH, unverified) and check envelopes keylessly instead of
+    reporting every record as unopenable. Otherwise each key that does not
+    unwrap is named once, at its own record (KEY-4); the records sealed
+    under it report it too.
+    """
+    failed: list[tuple[str, str]] = []
+    found = 0
+    for record in ring.records():
+        location = f"dek#{record.dialogue}#{record.version}"
+        lookup = ring.resolve(location)
+        if lookup.status is DekStatus.FOUND:
+            found += 1
+        elif lookup.status is DekStatus.UNWRAP_FAILED:
+            failed.append((location, record.origin))
+    if failed and not found and umk is not None:
+        result.add(
+            Finding(
+                codes.UMK_MISMATCH,
+                f"umk:{umk.fingerprint()}",
+                f"the UMK (fingerprint {umk.fingerprint()}) unwraps none of the {len(failed)} "
+                "wrapped keys: it is probably not the UMK these keys were wrapped under; "
+                "envelopes were checked without keys",
+                extra={"keys": len(failed)},
+            )
+        )
+        return False
+    for location, origin in failed:
+        result.add(
+            Finding(
+                codes.KEY_UNWRAP_FAILED,
+                location,
+                "this wrapped DEK does not unwrap under its owner's KEK while others do: "
+                "the record was altered, or it belongs to another owner or UMK",
+                source=origin or None,
+            )
+        )
+    return True
+
+
+def _fold_untrusted(result: Result) -> None:
+    """With no key pinned at all, 'untrusted signer' is a missing option, not a
+    forged signature: fold those findings into one SIGNATURES_UNCHECKED."""
+    untrusted = [f for f in result.findings if f.code in _UNTRUSTED]
+    if not untrusted:
+        return
+    result.findings = [f for f in result.findings if f.code not in _UNTRUSTED]
+    signers = sorted({f.actual for f in untrusted if f.actual})
+    result.add(
+        Finding(
+            codes.SIGNATURES_UNCHECKED,
+            untrusted[0].where,
+            f"no --trusted-keys given: {len(untrusted)} signature(s) on boundary events or "
+            f"checkpoints were not checked (signer key ids: {', '.join(signers) or 'unknown'})",
+            extra={"signatures": len(untrusted), "first": [f.where for f in untrusted[:5]]},
+        )
+    )
+
+
+def _keyed_pass(source: Source, ring: KeyRing | None) -> Result:
     """Pass 2: every envelope, checked and opened with the complete key ring."""
     with EnvelopeVerifier(ring) as verifier:
         for item in source.read():

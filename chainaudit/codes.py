@@ -603,3 +603,17 @@ KEY_HISTORY_UNCHECKED = register(
     "the source holds no crypto audit log, so key history (CHAIN-9) was not checked",
     "Verify the full export or the store that holds the audit log to check key history.",
 )
+UMK_MISMATCH = register(
+    "UMK_MISMATCH",
+    U,
+    "CLI-2",
+    "the UMK given unwraps none of the dataset's wrapped keys: probably the wrong UMK",
+    "Check that --umk (or the KMS blob) is the UMK these keys were wrapped under; compare fingerprints with `chainaudit keys init` output.",
+)
+SIGNATURES_UNCHECKED = register(
+    "SIGNATURES_UNCHECKED",
+    U,
+    "CLI-2",
+    "no public key was pinned, so signatures on boundaries and checkpoints were not checked",
+    "Pass --trusted-keys FILE (a trusted-keys file, e.g. the one `chainaudit keys signer` wrote) to check them.",
+)

@@ -129,9 +129,14 @@ def test_verify_keyless_with_pinned_signer_is_sound(cli: Cli, demo: Path) -> Non
 def test_verify_without_pinned_signer_reports_the_boundary_as_untrusted(
     cli: Cli, demo: Path
 ) -> None:
-    """The demo's boundary is signed; a signature counts only under a pinned key (CHAIN-10)."""
-    run = expect(cli("verify", demo / "export.ndjson", "--format", "json"), 1)
-    assert run.where("BOUNDARY_SIGNER_UNTRUSTED") == [BOUNDARY_AT]
+    """The demo's boundary is signed; a signature counts only under a pinned key (CHAIN-10).
+    With no key pinned at all that is a missing option, not a forgery: one unverified
+    finding (exit 3) that says to pass --trusted-keys. A pinned but different key keeps
+    the boundary untrusted (exit 1)."""
+    run = expect(cli("verify", demo / "export.ndjson", "--format", "json"), 3)
+    assert run.codes() == {"SIGNATURES_UNCHECKED"}
+    assert run.where("SIGNATURES_UNCHECKED") == [BOUNDARY_AT]
+    assert "--trusted-keys" in run.findings("SIGNATURES_UNCHECKED")[0]["message"]
 
 
 def test_verify_with_keys_and_checkpoint_json_report(cli: Cli, demo: Path) -> None:
@@ -214,8 +219,13 @@ def test_verify_junit_report_parses(cli: Cli, demo: Path) -> None:
     assert root.get("failures") == "0"
 
 
-def test_verify_junit_failure_names_the_code(cli: Cli, demo: Path) -> None:
-    run = expect(cli("verify", demo / "export.ndjson", "--format", "junit"), 1)
+def test_verify_junit_failure_names_the_code(cli: Cli, demo: Path, tmp_path: Path) -> None:
+    # Pin someone else's key: the demo's boundary signer is then untrusted (an error).
+    other = tmp_path / "other.json"
+    expect(cli("keys", "signer", tmp_path / "other.key", "--trusted-out", other), 0)
+    run = expect(
+        cli("verify", demo / "export.ndjson", "--trusted-keys", other, "--format", "junit"), 1
+    )
     root = ET.fromstring(run.stdout)
     failed = [c.get("name") for c in root.iter("testcase") if c.find("failure") is not None]
     assert failed == ["BOUNDARY_SIGNER_UNTRUSTED"]
@@ -447,9 +457,11 @@ def test_wrong_umk_is_a_finding_not_a_leak(cli: Cli, demo: Path, tmp_path: Path)
     other = tmp_path / "other-umk.hex"
     expect(cli("keys", "init", other), 0)
     run = expect(
-        cli("verify", demo / "export.ndjson", "--umk", other, *trust(demo), "--format", "json"), 1
+        cli("verify", demo / "export.ndjson", "--umk", other, *trust(demo), "--format", "json"), 3
     )
-    assert run.report()["by_code"].get("KEY_UNWRAP_FAILED", 0) == 122
+    # One finding naming the UMK's fingerprint, not 122 records that look tampered.
+    assert run.report()["by_code"] == {"UMK_MISMATCH": 1}
+    assert run.findings("UMK_MISMATCH")[0]["extra"]["keys"] == 5
     assert other.read_text().strip() not in run.stdout + run.stderr
 
 

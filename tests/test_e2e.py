@@ -251,7 +251,9 @@ def test_changed_byte_in_a_wrapped_dek(story: tuple[Story, Cli], target: str) ->
     )
     expect(keyed, 1)
     where = keyed.where("KEY_UNWRAP_FAILED")
-    assert len(where) == 30 and all(w.startswith("dialogue:dlg-2026-001/entity:") for w in where)
+    # Once at the DEK record itself, then at each of its 30 envelopes.
+    assert where[0] == "dek#dlg-2026-001#1"
+    assert len(where) == 31 and all(w.startswith("dialogue:dlg-2026-001/entity:") for w in where[1:])
     assert errors(keyed) == {"KEY_UNWRAP_FAILED"}
     expect(gated, 1)
     assert gated.where("MANIFEST_RECORD_CHANGED") == ["dek#dlg-2026-001#1"]

@@ -120,6 +120,13 @@ def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not JSON")
 
 
+#: What ``json.loads(text, object_pairs_hook=..., parse_constant=...)`` would build.
+_STRICT_DECODER = json.JSONDecoder(
+    object_pairs_hook=_no_duplicates, parse_constant=_reject_constant
+)
+_DECODER = json.JSONDecoder(parse_constant=_reject_constant)
+
+
 def parse_json_line(line: bytes, where: str, *, check_duplicates: bool = True) -> Any:
     """Parse one line (without its LF) strictly; raises :class:`InputError` at ``where``.
 
@@ -131,8 +138,11 @@ def parse_json_line(line: bytes, where: str, *, check_duplicates: bool = True) -
     except UnicodeDecodeError as exc:
         raise InputError(where, f"not valid UTF-8 (byte {exc.start})") from None
     try:
-        hook = _no_duplicates if check_duplicates else None
-        obj = json.loads(text, object_pairs_hook=hook, parse_constant=_reject_constant)
+        # json.loads with keyword arguments builds a new decoder per call;
+        # reuse two, keeping json.loads's one check of its own (the BOM).
+        if text.startswith("\ufeff"):
+            raise json.JSONDecodeError("Unexpected UTF-8 BOM (decode using utf-8-sig)", text, 0)
+        obj = (_STRICT_DECODER if check_duplicates else _DECODER).decode(text)
     except _Duplicate as exc:
         raise InputError(where, f"malformed JSON: {exc}") from None
     except ValueError as exc:

@@ -39,7 +39,15 @@ class InputError(ChainauditError):
 
 
 class KeySourceError(ChainauditError):
-    """A key source that cannot be used (unsafe permissions, wrong size, KMS failure)."""
+    """A key file that cannot be used: missing, unsafe permissions, wrong format
+    (exit 2, like any unreadable input the user named)."""
+
+    exit_code = EXIT_USAGE
+
+
+class KeyServiceError(KeySourceError):
+    """A key service (KMS) that did not answer as needed: the run could not
+    verify, through no fault of the input (exit 3)."""
 
     exit_code = EXIT_UNVERIFIED
 

@@ -19,7 +19,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from chainaudit.errors import KeySourceError
+from chainaudit.errors import KeyServiceError, KeySourceError
 from chainaudit.umk import UMK_BYTES, Umk
 
 #: A boto3 KMS client, or anything with its ``decrypt`` and ``generate_data_key``
@@ -86,13 +86,13 @@ class KmsUmkSource:
                 EncryptionAlgorithm="SYMMETRIC_DEFAULT",
             )
         except Exception as exc:  # botocore raises many types; name it, don't leak
-            raise KeySourceError(
+            raise KeyServiceError(
                 f"KMS Decrypt of the UMK under {self.key_id!r} failed: {_describe(exc)}"
             ) from None
         plaintext = response.get("Plaintext") if isinstance(response, dict) else None
         if not isinstance(plaintext, bytes | bytearray) or len(plaintext) != UMK_BYTES:
             size = len(plaintext) if isinstance(plaintext, bytes | bytearray) else "no"
-            raise KeySourceError(
+            raise KeyServiceError(
                 f"KMS Decrypt under {self.key_id!r} returned {size} plaintext bytes, "
                 f"expected a {UMK_BYTES}-byte UMK"
             )
@@ -108,12 +108,12 @@ def create_kms_umk(client: KmsClient, key_id: str) -> tuple[KmsUmkSource, Umk]:
     try:
         response = client.generate_data_key(KeyId=key_id, KeySpec="AES_256")
     except Exception as exc:
-        raise KeySourceError(
+        raise KeyServiceError(
             f"KMS GenerateDataKey under {key_id!r} failed: {_describe(exc)}"
         ) from None
     plaintext, blob = response.get("Plaintext"), response.get("CiphertextBlob")
     if not isinstance(plaintext, bytes) or len(plaintext) != UMK_BYTES or not blob:
-        raise KeySourceError(f"KMS GenerateDataKey under {key_id!r} returned no usable key")
+        raise KeyServiceError(f"KMS GenerateDataKey under {key_id!r} returned no usable key")
     return KmsUmkSource(blob, key_id, client), Umk(plaintext)
 
 

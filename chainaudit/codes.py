@@ -213,7 +213,7 @@ EXPORT_OUT_OF_ORDER = register(
     E,
     "EXP-5",
     "record lines are not in ascending (pk, sk) order",
-    "The file was not written by a conforming v1 writer; its bytes are not reproducible.",
+    "Lines were reordered after the export was written (a v1 writer sorts by key): find who edited the file; the trailer digest no longer matches either unless it was recomputed.",
 )
 EXPORT_DUPLICATE_KEY = register(
     "EXPORT_DUPLICATE_KEY",
@@ -542,8 +542,8 @@ MANIFEST_CHAIN_UNBRIDGED = register(
     "MANIFEST_CHAIN_UNBRIDGED",
     E,
     "MAN-4.2",
-    "a chain grew past the manifest's tip without a migration-boundary event",
-    "Write the signed boundary event (CHAIN) that bridges the cut, or find who appended.",
+    "a chain the manifest lists is not bridged by a migration-boundary event at its tip",
+    "A migration must bridge each chain: import with --boundary-key and --manifest. For a plain copy that is not a migration, run gate post with --allow-unbridged.",
 )
 MANIFEST_CHAIN_BRIDGED = register(
     "MANIFEST_CHAIN_BRIDGED",
@@ -572,6 +572,13 @@ DIFF_CHANGED = register(
     "MAN-5",
     "the record exists in both stores with different digests",
     "The two stores disagree on this record; decide which copy is authoritative.",
+)
+DIFF_BOUNDARY_ONE_SIDE = register(
+    "DIFF_BOUNDARY_ONE_SIDE",
+    N,
+    "MAN-5",
+    "a migration-boundary event exists in one store only: the chain was bridged there",
+    "Expected after `import --boundary-key`; `gate post` checks that the boundary is the right one.",
 )
 PROOF_INVALID = register(
     "PROOF_INVALID",

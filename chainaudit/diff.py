@@ -21,10 +21,13 @@ from collections.abc import Iterable, Iterator
 from typing import TypeVar
 
 from chainaudit import codes
+from chainaudit.address import EntityType
+from chainaudit.chain import BOUNDARY_KIND
 from chainaudit.digest import keyed_digest
 from chainaudit.findings import Finding, Result
 from chainaudit.index import LeafIndex
 from chainaudit.manifest import key_dialogue
+from chainaudit.model import AuditEvent, EntityRecord, Record
 from chainaudit.sources import SourceItem
 
 A = TypeVar("A")
@@ -54,10 +57,18 @@ def merge_sorted(
             x, y = next(a, None), next(b, None)
 
 
-def index_source(items: Iterable[SourceItem], index: LeafIndex, result: Result, label: str) -> None:
+def index_source(
+    items: Iterable[SourceItem],
+    index: LeafIndex,
+    result: Result,
+    label: str,
+    boundaries: set[str] | None = None,
+) -> None:
     """Add every record of a source to ``index``; source findings go to ``result``.
 
     Duplicate record keys are reported as RECORD_KEY_DUPLICATE (MAN-1.1).
+    The record keys of migration-boundary events go to ``boundaries`` (few:
+    at most one per chain and migration).
     """
     for item in items:
         if isinstance(item, Finding):
@@ -65,6 +76,8 @@ def index_source(items: Iterable[SourceItem], index: LeafIndex, result: Result, 
             continue
         key, digest = keyed_digest(item)
         index.add(key, digest, item.origin or label)
+        if boundaries is not None and is_boundary_record(item):
+            boundaries.add(key)
     for key, digest, origin in index.duplicates():
         result.add(
             Finding(
@@ -92,9 +105,10 @@ def diff_sources(
     ``records_a``, ``records_b`` and ``dialogues``.
     """
     result = Result()
+    boundaries: set[str] = set()
     with LeafIndex(index_dir) as ia, LeafIndex(index_dir) as ib:
-        index_source(a, ia, result, label_a)
-        index_source(b, ib, result, label_b)
+        index_source(a, ia, result, label_a, boundaries)
+        index_source(b, ib, result, label_b, boundaries)
         result.checked["records_a"] = len(ia)
         result.checked["records_b"] = len(ib)
         dialogues: set[str] = set()
@@ -105,11 +119,32 @@ def diff_sources(
             if d is not None:
                 dialogues.add(d)
             finding = compare_entry(key, ea, eb, label_a, label_b)
+            if finding is not None and key in boundaries and (ea is None or eb is None):
+                # MAN-5: a boundary on one side only is the migration itself
+                # (the target bridged the chain), not a lost dual write.
+                finding = Finding(
+                    codes.DIFF_BOUNDARY_ONE_SIDE,
+                    key,
+                    f"a migration-boundary event present only in {label_a if eb is None else label_b}: "
+                    "the chain was bridged there",
+                    expected=finding.expected,
+                    actual=finding.actual,
+                    source=finding.source,
+                )
             if finding is not None:
                 result.add(finding)
         result.checked["records"] = total
         result.checked["dialogues"] = len(dialogues)
     return result
+
+
+def is_boundary_record(record: Record) -> bool:
+    """Whether a record is a migration-boundary event (CHAIN-12), in either chain kind."""
+    if isinstance(record, AuditEvent):
+        return record.fields.get("event_kind") == BOUNDARY_KIND
+    if isinstance(record, EntityRecord) and record.address.entity_type is EntityType.EVENT:
+        return record.attributes.get("event_kind") == {"S": BOUNDARY_KIND}
+    return False
 
 
 def _entries(ix: LeafIndex) -> Iterator[tuple[str, tuple[bytes, str]]]:

@@ -122,3 +122,27 @@ def test_merge_of_200k_records_runs_in_bounded_memory() -> None:
     both = [i for i in range(200_000) if i % 997 and i % 1009]
     assert counts["changed"] == sum(1 for i in both if i % 991 == 0)
     assert peak < 1_000_000, peak
+
+
+def test_a_boundary_on_one_side_is_a_notice_not_a_lost_write() -> None:
+    from chainaudit.bridge import boundary_records, chain_tips
+    from chainaudit.report import exit_code_for
+    from chainaudit.sample import build_sample
+
+    sample = build_sample()
+    assert sample.signer is not None
+    bounds = list(
+        boundary_records(
+            chain_tips(sample.records),
+            sample.signer,
+            time="2026-04-01T00:00:00.000Z",
+            source_backend="dynamodb",
+            target_backend="postgresql",
+        )
+    )
+    result = diff_sources(iter(sample.records), iter(sample.records + bounds))
+    assert result.codes() == ["DIFF_BOUNDARY_ONE_SIDE"] * len(bounds) == ["DIFF_BOUNDARY_ONE_SIDE"] * 6
+    assert exit_code_for(result) == 0
+    # An ordinary record on one side only is still a lost write.
+    lost = diff_sources(iter(sample.records), iter(sample.records[1:] + bounds))
+    assert "DIFF_ONLY_IN_A" in lost.codes() and exit_code_for(lost) == 1

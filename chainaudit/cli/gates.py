@@ -259,7 +259,13 @@ def diff_cmd(
 
 @click.command("prove")
 @click.argument("record_key")
-@click.option("-m", "--manifest", required=True, type=click.Path(dir_okay=False, exists=True))
+@click.option(
+    "-m",
+    "--manifest",
+    required=True,
+    type=click.Path(dir_okay=False, exists=True),
+    help="The signed manifest written by gate pre.",
+)
 @click.option(
     "--leaves", type=click.Path(dir_okay=False), help="Leaves file (default MANIFEST.leaves)."
 )
@@ -286,7 +292,12 @@ def prove(record_key: str, manifest: str, leaves: str | None, output: str | None
 
     proof = make_proof(doc, open_leaves, record_key)
     if proof is None:
-        click.echo(f"{record_key} is not in the manifest", err=True)
+        click.echo(
+            f"chainaudit: error: {record_key}: not in the manifest; a record key is an address "
+            "(dialogue:D/entity:T/S), dek#D#V or audit:C/EVENT_ID, exactly as listed in "
+            f"{leaves_path}",
+            err=True,
+        )
         sys.exit(1)
     text = json.dumps(proof, indent=2) + "\n"
     if output:
@@ -297,7 +308,13 @@ def prove(record_key: str, manifest: str, leaves: str | None, output: str | None
 
 @click.command("verify-proof")
 @click.argument("proof")
-@click.option("-m", "--manifest", required=True, type=click.Path(dir_okay=False, exists=True))
+@click.option(
+    "-m",
+    "--manifest",
+    required=True,
+    type=click.Path(dir_okay=False, exists=True),
+    help="The signed manifest the proof was made from.",
+)
 @trust_option
 @report_options
 def verify_proof_cmd(

@@ -135,3 +135,20 @@ def test_export_refuses_to_leave_an_unmappable_row_behind(
     records = list(export_encrypted_batch(store, dialogues=["d-1"], on_finding=seen.append))
     assert [f.code for f in seen] == [codes.ADDRESS_INVALID]
     assert len(records) == 13
+
+
+def test_an_attribute_named_like_a_key_column_is_malformed_not_a_new_key() -> None:
+    """A row whose attributes carry 'pk' (or an envelope name) must not replace the key
+    the columns give: it is RECORD_MALFORMED naming the row, as in the COPY reader."""
+    from chainaudit.findings import Finding
+    from chainaudit.sources.postgres import row_to_source_item
+
+    for name in ("pk", "sk", "content_nonce"):
+        got = row_to_source_item(
+            "entities",
+            ("d-1", "meta", "", {name: {"S": "dialogue#other"}}, None, None, None, None, None),
+        )
+        assert isinstance(got, Finding) and got.code.name == "RECORD_MALFORMED", got
+        assert "collides" in got.message
+    event = row_to_source_item("audit_events", ("log", "e-1", {"event_id": "e-1", "pk": "audit#x"}))
+    assert isinstance(event, Finding) and event.code.name == "RECORD_MALFORMED"

@@ -120,6 +120,10 @@ def _entity_item(row: Sequence[Any]) -> Item:
     if not isinstance(attributes, dict):
         raise ValueError("attributes is not a JSON object")
     for name, value in attributes.items():
+        # EXP-10 / STORE-3: the key and the envelope have columns of their own;
+        # an attribute by one of those names would silently replace them.
+        if name in ("pk", "sk") or name in ENVELOPE_ATTRS:
+            raise ValueError(f"attributes.{name} collides with a column of its own")
         item[name] = typed_from_json(value, f"attributes.{name}")
     if ciphertext is not None:
         item["content_encrypted"] = {"B": bytes(ciphertext)}
@@ -174,6 +178,8 @@ def _audit_item(row: Sequence[Any]) -> Item:
         "sk": {"S": f"{AUDIT_SK_PREFIX}{event_id}"},
     }
     for name, value in fields.items():
+        if name in ("pk", "sk"):
+            raise ValueError(f"fields.{name} collides with the event's key")
         if isinstance(value, float | list | dict):
             raise ValueError(f"fields.{name} is not a string, integer or null")
         item[name] = typed_from_plain(value)

@@ -496,7 +496,7 @@ def test_every_command_is_covered() -> None:
         assert expected in names
 
 
-@pytest.mark.parametrize("path", _help_cases())
+@pytest.mark.parametrize("path", list(_help_cases()))
 def test_help_exits_0_and_shows_an_example(path: tuple[str, ...], secrets: Secrets) -> None:
     result = CliRunner().invoke(main, [*path, "--help"], prog_name="chainaudit")
     assert result.exit_code == 0, result.output

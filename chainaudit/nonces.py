@@ -52,9 +52,11 @@ def fingerprint(key_id: str, nonce: bytes) -> bytes:
 
 @dataclass(frozen=True, slots=True)
 class NonceLimits:
-    """Memory bounds of the ledger (defaults suit ~10^8 records in ~50 MB)."""
+    """Memory bounds of the ledger. At the default limit the in-memory part
+    holds ~55 MiB (measured: ~110 MiB per 200,000 entries); past it, 16-byte
+    fingerprints spill to disk, so memory stays flat for any dataset size."""
 
-    max_in_memory: int = 200_000
+    max_in_memory: int = 100_000
     partitions: int = 64
     tmp_dir: str | None = None
 

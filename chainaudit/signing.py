@@ -90,9 +90,20 @@ class TrustStore:
         """Read a trusted-keys file (CHAIN-10); raises InputError if it is not one."""
         where = str(path)
         try:
-            doc = json.loads(path.read_text(encoding="utf-8"))
+            text = path.read_text(encoding="utf-8")
         except (OSError, ValueError) as exc:
             raise InputError(where, f"cannot read trusted keys: {exc}") from None
+        if len(text.strip()) == 64 and all(c in "0123456789abcdef" for c in text.strip()):
+            # Never echo it: this is most likely a private signing-key seed.
+            raise InputError(
+                where,
+                "this looks like a signing-key file (a private seed), not a trusted-keys file; "
+                "pass the trusted-keys JSON that `chainaudit keys signer` wrote beside it",
+            )
+        try:
+            doc = json.loads(text)
+        except ValueError as exc:
+            raise InputError(where, f"not a trusted-keys file (JSON expected): {exc}") from None
         if (
             not isinstance(doc, dict)
             or doc.get("type") != TRUSTED_KEYS_TYPE

@@ -57,8 +57,9 @@ def verify(
     """Verify every record, envelope and chain in SOURCE.
 
     SOURCE is an NDJSON export (.ndjson or .ndjson.gz), a DynamoDB Export to
-    S3 directory, a PostgreSQL COPY file, postgresql://..., or
-    dynamodb://TABLE. Keyless by default; with --umk (or KMS) it also
+    S3 directory, a PostgreSQL COPY file (TABLE.copy.json in COPY text format,
+    or TABLE.jsonl of row_to_json lines; see docs/export.md), postgresql://...,
+    or dynamodb://TABLE. Keyless by default; with --umk (or KMS) it also
     authenticates and decrypts every envelope.
 
     \b

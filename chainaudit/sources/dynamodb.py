@@ -177,6 +177,8 @@ class DynamoDBStore:
     def _fail(self, action: str, exc: Exception) -> StoreError:
         if isinstance(exc, botocore.exceptions.ClientError):
             err = exc.response.get("Error", {})
+            if err.get("Code") == "ResourceNotFoundException":
+                return StoreError(f"{self.describe()}: table {self.table!r} does not exist")
             detail = f"{err.get('Code', '?')}: {err.get('Message', '')}"
         else:
             detail = str(exc)

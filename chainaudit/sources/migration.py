@@ -59,7 +59,7 @@ def conflict(key: RecordKey, existing: Item, incoming: Item, sink: str) -> Findi
         codes.IMPORT_CONFLICT,
         f"pk={key[0]!r} sk={key[1]!r}",
         f"{sink} already holds a different item here (differs in: {', '.join(names)}); "
-        "it was not overwritten",
+        "it was not overwritten (expected = digest of the stored item, actual = of the incoming one)",
         expected=item_digest(existing),
         actual=item_digest(incoming),
         source=sink,

@@ -308,13 +308,19 @@ def _entries(part: BinaryIO) -> Iterator[tuple[bytes, int]]:
 
 def _finding(first: _Pending, second: _Pending) -> Finding:
     """ENV-5: one reuse, located at the repeat, naming the first occurrence."""
-    extra = {"key_id": first.key_id, "first": first.where, "second": second.where}
+    extra: dict[str, object] = {"key_id": first.key_id, "first": first.where, "second": second.where}
     if first.source:
         extra["first_source"] = first.source
+    message = f"the nonce under key {first.key_id} is also used by {first.where}"
+    if first.content and first.content == second.content:
+        # Same nonce and the same ciphertext bytes: a copy of that record
+        # (cut-and-paste), not a writer that reused a nonce for new content.
+        message += "; the ciphertext is identical too: this record is a copy of that one"
+        extra["identical_ciphertext"] = True
     return Finding(
         codes.NONCE_REUSE,
         second.where,
-        f"the nonce under key {first.key_id} is also used by {first.where}",
+        message,
         source=second.source or None,
         extra=extra,
     )

@@ -140,8 +140,18 @@ def _seed_dynamodb(store: Any, n: int) -> int:
         if batch:
             yield batch
 
+    # Submit in windows of 64 batches: Executor.map would consume the whole
+    # generator up front and hold every item in memory.
+    total = 0
+    window: list[list[dict[str, Any]]] = []
     with ThreadPoolExecutor(8) as pool:
-        return sum(pool.map(write, batches()))
+        for batch in batches():
+            window.append(batch)
+            if len(window) == 64:
+                total += sum(pool.map(write, window))
+                window = []
+        total += sum(pool.map(write, window))
+    return total
 
 
 def _pg_target(server: str) -> str:

@@ -18,6 +18,7 @@ from typing import Any, TypeVar
 
 import click
 
+from chainaudit.audit import AuditOptions, audit
 from chainaudit.errors import InputError
 from chainaudit.findings import Result
 from chainaudit.report import Summary, exit_code_for, render_json, render_junit, render_text
@@ -192,6 +193,15 @@ class Progress:
     def done(self) -> None:
         if self.enabled:
             click.echo("\r" + " " * 40 + "\r", err=True, nl=False)
+
+
+def run_audit(src: Source, options: AuditOptions, quiet: bool) -> Result:
+    """The full verification of ``src`` (chainaudit.audit), with progress on stderr."""
+    progress = Progress(quiet)
+    try:
+        return audit(src, options, progress)
+    finally:
+        progress.done()
 
 
 def emit(result: Result, command: str, subject: str, fmt: str, output: str | None) -> None:

@@ -16,9 +16,8 @@ from pathlib import Path
 
 import click
 
-from chainaudit.audit import AuditOptions, audit
+from chainaudit.audit import AuditOptions
 from chainaudit.cli.common import (
-    Progress,
     emit,
     key_options,
     load_json,
@@ -27,6 +26,7 @@ from chainaudit.cli.common import (
     now,
     open_source,
     report_options,
+    run_audit,
     store_options,
     trust_option,
 )
@@ -120,9 +120,7 @@ def gate_pre(
     options = AuditOptions(
         umk=load_umk(umk_file, kms_umk_blob, kms_key_id, region), trust=load_trust(trusted_keys)
     )
-    progress = Progress(quiet)
-    result = audit(src, options, progress)
-    progress.done()
+    result = run_audit(src, options, quiet)
     if exit_code_for(result) == 0:
         leaves_path = _leaves_path(manifest_out, leaves)
         with ManifestBuilder() as builder, open(leaves_path, "wb") as leaves_file:
@@ -202,9 +200,7 @@ def gate_post_cmd(
     trust = load_trust(trusted_keys)
     src = open_source(target, endpoint_url, region, segments)
     options = AuditOptions(umk=load_umk(umk_file, kms_umk_blob, kms_key_id, region), trust=trust)
-    progress = Progress(quiet)
-    result = audit(src, options, progress)
-    progress.done()
+    result = run_audit(src, options, quiet)
     leaves_path = _leaves_path(manifest, leaves)
     if leaves is not None and not leaves_path.exists():
         raise InputError(str(leaves_path), "no such leaves file")

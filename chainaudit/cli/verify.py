@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import click
 
-from chainaudit.audit import AuditOptions, audit
+from chainaudit.audit import AuditOptions
 from chainaudit.cli.common import (
-    Progress,
     emit,
     key_options,
     load_json,
@@ -14,6 +13,7 @@ from chainaudit.cli.common import (
     load_umk,
     open_source,
     report_options,
+    run_audit,
     store_options,
     trust_option,
 )
@@ -76,7 +76,5 @@ def verify(
         workers=workers,
     )
     src = open_source(source, endpoint_url, region, segments)
-    progress = Progress(quiet)
-    result = audit(src, options, progress)
-    progress.done()
+    result = run_audit(src, options, quiet)
     emit(result, "verify", src.describe(), fmt, output)

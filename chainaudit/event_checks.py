@@ -39,7 +39,7 @@ class EventView:
     origin: str | None = None
 
 
-def _add(
+def add_finding(
     out: list[Finding],
     code: Code,
     where: str,
@@ -81,12 +81,12 @@ def check_event(
     src = event.origin or None
     problem = shape_problem(chain_id, f)
     if problem:
-        _add(out, codes.CHAIN_EVENT_MALFORMED, where, problem, extra, source=src)
+        add_finding(out, codes.CHAIN_EVENT_MALFORMED, where, problem, extra, source=src)
         return None
     alg = f["hash_alg"]
     known = alg in HASH_ALGS
     if not known:
-        _add(
+        add_finding(
             out,
             codes.CHAIN_HASH_ALG_UNKNOWN,
             where,
@@ -99,7 +99,7 @@ def check_event(
     else:
         computed = event_hash(f)
         if not equal(computed, f["event_hash"]):
-            _add(
+            add_finding(
                 out,
                 codes.EVENT_HASH_MISMATCH,
                 where,
@@ -111,7 +111,7 @@ def check_event(
             )
     uid = uuid7.parse(f["event_id"])
     if uid is None:
-        _add(
+        add_finding(
             out,
             codes.CHAIN_UUID_INVALID,
             where,
@@ -124,7 +124,7 @@ def check_event(
         ts = timestamp_ms(f["timestamp"])
         assert ts is not None  # shape_problem checked it
         if abs(ts - uuid7.unix_ms(uid)) > skew_ms:
-            _add(
+            add_finding(
                 out,
                 codes.CHAIN_TIMESTAMP_SKEW,
                 where,

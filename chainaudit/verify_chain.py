@@ -31,7 +31,7 @@ from chainaudit.chain import (
 from chainaudit.chain_merge import Claim, Partial, partition, resolve
 from chainaudit.checkpoint import ChainExpectation
 from chainaudit.crypto import equal
-from chainaudit.event_checks import EventView, check_event
+from chainaudit.event_checks import EventView, add_finding, check_event
 from chainaudit.findings import Code, Finding, Result
 from chainaudit.model import AuditEvent
 from chainaudit.signing import TrustStore
@@ -136,17 +136,7 @@ class ChainVerifier:
         actual: Any = None,
         source: str | None = None,
     ) -> None:
-        st.findings.append(
-            Finding(
-                code,
-                where,
-                message,
-                expected=None if expected is None else str(expected),
-                actual=None if actual is None else str(actual),
-                source=source,
-                extra=extra,
-            )
-        )
+        add_finding(st.findings, code, where, message, extra, expected, actual, source)
 
     def _resolve_held(self, st: _State, p: EventView, ev: EventView) -> bool:
         """CHAIN-7 step 2; True when ``ev`` was consumed (swapped neighbours)."""

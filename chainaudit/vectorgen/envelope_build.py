@@ -143,3 +143,9 @@ def mutation(method: str, **params: Any) -> dict[str, Any]:
 
 
 A = Address.of
+
+
+#: The short record every bit-level and rule case starts from (one address,
+#: one payload, shared by envelope_tamper and envelope_rules).
+SHORT_ADDR = A(D, "claim", "01", "02")
+SHORT_PAYLOAD = {"n": 1}

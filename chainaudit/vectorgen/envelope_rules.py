@@ -19,6 +19,8 @@ from typing import Any
 from chainaudit.envelope import encode_payload, legacy_aad_for, legacy_aad_hash
 from chainaudit.model import EntityRecord
 from chainaudit.vectorgen.envelope_build import (
+    SHORT_ADDR,
+    SHORT_PAYLOAD,
     A,
     Case,
     D,
@@ -36,8 +38,6 @@ from chainaudit.vectorgen.envelope_build import (
     with_env,
 )
 
-SHORT_ADDR = A(D, "claim", "01", "02")
-SHORT_PAYLOAD = {"n": 1}
 TS = "2026-01-02T03:04:05Z"
 
 #: ADDR-5: a ref whose address is exactly 1024 UTF-8 bytes, every part at or

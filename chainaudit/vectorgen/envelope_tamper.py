@@ -18,6 +18,8 @@ from chainaudit.envelope import aad_hash, encode_payload, legacy_aad_for, legacy
 from chainaudit.model import EntityRecord
 from chainaudit.vectorgen.envelope_build import (
     OTHER_D,
+    SHORT_ADDR,
+    SHORT_PAYLOAD,
     A,
     Case,
     D,
@@ -35,8 +37,6 @@ from chainaudit.vectorgen.envelope_build import (
     with_env,
 )
 
-SHORT_ADDR = A(D, "claim", "01", "02")
-SHORT_PAYLOAD = {"n": 1}
 LONG_ADDR = A(D, "evidence", "01", "04")
 LONG_PAYLOAD = {"source": "https://example.org/benchmark-report", "page": 12}
 

@@ -78,6 +78,11 @@ def index_source(
         index.add(key, digest, item.origin or label)
         if boundaries is not None and is_boundary_record(item):
             boundaries.add(key)
+    report_duplicates(index, result, label)
+
+
+def report_duplicates(index: LeafIndex, result: Result, label: str) -> None:
+    """RECORD_KEY_DUPLICATE for every record key ``label`` holds more than once (MAN-1.1)."""
     for key, digest, origin in index.duplicates():
         result.add(
             Finding(

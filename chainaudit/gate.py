@@ -43,7 +43,7 @@ from typing import Any
 
 from chainaudit import codes
 from chainaudit.chaintips import ChainEvent, chain_event_of
-from chainaudit.diff import merge_sorted
+from chainaudit.diff import merge_sorted, report_duplicates
 from chainaudit.digest import keyed_digest
 from chainaudit.findings import Finding, Result
 from chainaudit.index import LeafIndex
@@ -165,16 +165,7 @@ def _index_target(
             if ev.seq == w.count - 1:
                 w.at_tip = ev.fields
         index.add(key, digest, item.origin or label)
-    for key, digest, origin in index.duplicates():
-        result.add(
-            Finding(
-                codes.RECORD_KEY_DUPLICATE,
-                key,
-                f"{label} holds more than one record with this record key",
-                actual=digest.hex(),
-                source=origin or label,
-            )
-        )
+    report_duplicates(index, result, label)
 
 
 def _tap(

@@ -19,12 +19,18 @@ from collections.abc import Iterable, Iterator
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from chainaudit.address import Address, EntityType, escape_component, unescape_component
+from chainaudit.address import unescape_component
 from chainaudit.boundary import make_boundary
-from chainaudit.chain import LIFECYCLE_PREFIX, LIFECYCLE_SUFFIX, is_lifecycle, timestamp_ms
+from chainaudit.chain import (
+    LIFECYCLE_PREFIX,
+    LIFECYCLE_SUFFIX,
+    is_lifecycle,
+    lifecycle_record,
+    timestamp_ms,
+)
 from chainaudit.digest import record_key
 from chainaudit.manifest import ChainTally, ChainTip, chain_event_of
-from chainaudit.model import AttrValue, AuditEvent, EntityRecord, Record
+from chainaudit.model import AuditEvent, Record
 from chainaudit.uuid7 import make as make_uuid7
 
 
@@ -87,32 +93,3 @@ def boundary_records(
             yield lifecycle_record(dialogue, fields)
         else:
             yield AuditEvent(chain_id, fields)
-
-
-def lifecycle_record(dialogue: str, fields: dict[str, object]) -> EntityRecord:
-    """The ``event#...`` entity item of a lifecycle chain event (CHAIN-5).
-
-    ``dialogue`` is the escaped id; ``entity_type``, ``entity_id`` and
-    ``timestamp`` go into the address, every other field into a cleartext
-    attribute (strings as S, integers as N, null as NULL).
-    """
-    address = Address(
-        dialogue,
-        EntityType.EVENT,
-        (
-            str(fields["entity_type"]),
-            escape_component(str(fields["entity_id"])),
-            str(fields["timestamp"]),
-        ),
-    )
-    attrs: dict[str, AttrValue] = {}
-    for name, value in fields.items():
-        if name in ("entity_type", "entity_id", "timestamp"):
-            continue
-        if value is None:
-            attrs[name] = {"NULL": True}
-        elif isinstance(value, int) and not isinstance(value, bool):
-            attrs[name] = {"N": str(value)}
-        else:
-            attrs[name] = {"S": str(value)}
-    return EntityRecord(address, attrs, None)

@@ -27,9 +27,15 @@ import blake3
 import rfc8785
 
 from chainaudit import codes
-from chainaudit.address import AddressError, EntityType, unescape_component
+from chainaudit.address import (
+    Address,
+    AddressError,
+    EntityType,
+    escape_component,
+    unescape_component,
+)
 from chainaudit.findings import Finding
-from chainaudit.model import AuditEvent, EntityRecord
+from chainaudit.model import AttrValue, AuditEvent, EntityRecord
 
 SPEC_VERSION = 1
 
@@ -390,3 +396,33 @@ def lifecycle_order_key(event: AuditEvent) -> tuple[int, str]:
 def order_lifecycle(events: Iterable[AuditEvent]) -> list[AuditEvent]:
     """One dialogue's lifecycle events in chain order (memory: one dialogue)."""
     return sorted(events, key=lifecycle_order_key)
+
+
+def lifecycle_record(dialogue: str, fields: Mapping[str, Any]) -> EntityRecord:
+    """The ``event#...`` entity of a lifecycle chain event (CHAIN-5): the
+    inverse of :func:`chain_event_from_entity`.
+
+    ``dialogue`` is the escaped id; ``entity_type``, ``entity_id`` and
+    ``timestamp`` go into the address, every other field into a cleartext
+    attribute (strings as S, integers as N, null as NULL).
+    """
+    address = Address(
+        dialogue,
+        EntityType.EVENT,
+        (
+            str(fields["entity_type"]),
+            escape_component(str(fields["entity_id"])),
+            str(fields["timestamp"]),
+        ),
+    )
+    attrs: dict[str, AttrValue] = {}
+    for name, value in fields.items():
+        if name in ("entity_type", "entity_id", "timestamp"):
+            continue
+        if value is None:
+            attrs[name] = {"NULL": True}
+        elif isinstance(value, int) and not isinstance(value, bool):
+            attrs[name] = {"N": str(value)}
+        else:
+            attrs[name] = {"S": str(value)}
+    return EntityRecord(address, attrs, None)

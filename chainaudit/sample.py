@@ -25,8 +25,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from chainaudit.address import Address, EntityType, escape_component
 from chainaudit.boundary import make_boundary
-from chainaudit.bridge import lifecycle_record
-from chainaudit.chain import genesis_hash, lifecycle_chain_id, seal
+from chainaudit.chain import genesis_hash, lifecycle_chain_id, lifecycle_record, seal
 from chainaudit.envelope import seal as seal_envelope
 from chainaudit.keys import derive_kek, destroy, format_key_id, retire, wrap_dek
 from chainaudit.model import AttrValue, AuditEvent, EntityRecord, Record, WrappedDek

@@ -14,12 +14,13 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from chainaudit.address import Address, EntityType, escape_component
+from chainaudit.address import EntityType
 from chainaudit.boundary import make_boundary
 from chainaudit.chain import (
     chain_event_from_entity,
     genesis_hash,
     is_lifecycle,
+    lifecycle_record,
     seal,
 )
 from chainaudit.checkpoint import ChainExpectation, verify_checkpoint
@@ -198,23 +199,7 @@ def to_item(ev: Ev) -> dict[str, Any]:
     if not is_lifecycle(ev.chain_id):
         return typed_to_json_item(item_from_record(AuditEvent(ev.chain_id, ev.fields)))
     dialogue = ev.chain_id[len("dialogue:") : -len("/events")]
-    f = ev.fields
-    address = Address(
-        dialogue,
-        EntityType.EVENT,
-        (str(f["entity_type"]), escape_component(str(f["entity_id"])), str(f["timestamp"])),
-    )
-    attrs: dict[str, AttrValue] = {}
-    for name, value in f.items():
-        if name in ADDRESS_FIELDS:
-            continue
-        if value is None:
-            attrs[name] = {"NULL": True}
-        elif isinstance(value, int) and not isinstance(value, bool):
-            attrs[name] = {"N": str(value)}
-        else:
-            attrs[name] = {"S": str(value)}
-    return typed_to_json_item(item_from_record(EntityRecord(address, attrs, None)))
+    return typed_to_json_item(item_from_record(lifecycle_record(dialogue, ev.fields)))
 
 
 def typed_to_json_item(item: Mapping[str, AttrValue]) -> dict[str, Any]:

@@ -32,7 +32,7 @@ from typing import IO, Any
 import rfc8785
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from chainaudit import codes, signing
+from chainaudit import codes, signing, strictjson
 
 # Re-exported: chain tips were first defined here and callers import them from here.
 from chainaudit.chaintips import ChainEvent as ChainEvent
@@ -239,7 +239,7 @@ def read_leaves(lines: Iterable[bytes], where: str = "leaves") -> Iterator[tuple
     prev: bytes | None = None
     for n, line in enumerate(lines, 1):
         try:
-            key, hexd = json.loads(line)
+            key, hexd = strictjson.loads(line)
             digest = bytes.fromhex(hexd)
             ok = isinstance(key, str) and len(digest) == 32 and leaves_line(key, digest) == line
         except (ValueError, TypeError):
@@ -400,8 +400,8 @@ def _hex(v: Any, n: int) -> bool:
 def load_manifest(data: bytes, where: str = "manifest") -> dict[str, Any]:
     """Parse manifest JSON (UTF-8); InputError when it is not a JSON object."""
     try:
-        obj = json.loads(data.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError) as exc:
+        obj = strictjson.loads(data)
+    except ValueError as exc:
         raise InputError(where, f"not JSON: {exc}") from None
     if not isinstance(obj, dict):
         raise InputError(where, "a manifest is a JSON object")

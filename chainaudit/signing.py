@@ -17,7 +17,6 @@ printed; only vector generators and tests create them.
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,6 +26,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
+from chainaudit import strictjson
 from chainaudit.errors import InputError
 
 PUBLIC_KEY_BYTES = 32
@@ -101,7 +101,7 @@ class TrustStore:
                 "pass the trusted-keys JSON that `chainaudit keys signer` wrote beside it",
             )
         try:
-            doc = json.loads(text)
+            doc = strictjson.loads(text)
         except ValueError as exc:
             raise InputError(where, f"not a trusted-keys file (JSON expected): {exc}") from None
         if (

@@ -25,6 +25,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from chainaudit import strictjson
+
 CASE_TYPE_PREFIX = "chainaudit/"
 
 
@@ -55,8 +57,8 @@ def case_files(root: Path) -> Iterator[tuple[str, dict[str, Any]]]:
     """Every vector case below ``root`` as (relative path, case); fixtures skipped."""
     for path in sorted(root.rglob("*.json")):
         try:
-            doc = json.loads(path.read_text(encoding="utf-8"))
-        except (UnicodeDecodeError, json.JSONDecodeError):
+            doc = strictjson.loads(path.read_bytes(), unique=False)
+        except ValueError:
             continue  # a fixture in another format (VEC-1)
         if isinstance(doc, dict) and str(doc.get("type", "")).startswith(CASE_TYPE_PREFIX):
             yield path.relative_to(root).as_posix(), doc
@@ -71,8 +73,8 @@ def compare_tree(vectors: Path, answers: Path) -> list[Comparison]:
             out.append(Comparison(rel, "missing"))
             continue
         try:
-            got = json.loads(answer_path.read_text(encoding="utf-8"))
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            got = strictjson.loads(answer_path.read_bytes(), unique=False)
+        except ValueError as exc:
             out.append(Comparison(rel, "failed", f"answer is not JSON: {exc}"))
             continue
         want = expected_answer(case)

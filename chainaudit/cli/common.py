@@ -9,7 +9,6 @@ line with the documented exit code (docs/cli.md).
 from __future__ import annotations
 
 import datetime
-import json
 import os
 import sys
 from collections.abc import Callable
@@ -18,6 +17,7 @@ from typing import Any, TypeVar
 
 import click
 
+from chainaudit import strictjson
 from chainaudit.audit import AuditOptions, audit
 from chainaudit.errors import InputError
 from chainaudit.findings import Result
@@ -146,9 +146,9 @@ def load_trust(paths: tuple[str, ...]) -> TrustStore:
 def load_json(path: str, what: str) -> dict[str, Any]:
     """A JSON object from a file, or InputError naming the file."""
     try:
-        doc = json.loads(Path(path).read_text(encoding="utf-8"))
+        doc = strictjson.loads(Path(path).read_bytes())
     except OSError as exc:
-        raise InputError(path, f"cannot read {what}: {exc.strerror}") from None
+        raise InputError(path, f"cannot read {what}: {exc.strerror or exc}") from None
     except ValueError as exc:
         raise InputError(path, f"{what} is not JSON: {exc}") from None
     if not isinstance(doc, dict):

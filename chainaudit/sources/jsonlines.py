@@ -29,6 +29,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any, cast
 
+from chainaudit import strictjson
 from chainaudit.errors import InputError
 
 #: EXP-2: the longest line a reader accepts, in bytes, excluding the LF.
@@ -41,6 +42,7 @@ _READ_CHUNK = 1 << 16
 _SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89abcdefABCDEF]")
 _MAX_SAFE_INT = (1 << 53) - 1
 _HIGH_BYTE = re.compile(rb"[\xee-\xff]")
+_TOO_DEEP = f"malformed JSON: nested deeper than {strictjson.MAX_DEPTH} levels"
 _FAST_ENCODER = json.JSONEncoder(
     ensure_ascii=False, separators=(",", ":"), sort_keys=True, allow_nan=False
 )
@@ -103,30 +105,6 @@ def count_remaining_lines(lines: Iterator[tuple[int, bytes]]) -> int:
     return sum(1 for _ in lines)
 
 
-class _Duplicate(ValueError):
-    pass
-
-
-def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in out:
-            raise _Duplicate(f"duplicate member name {key!r}")
-        out[key] = value
-    return out
-
-
-def _reject_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not JSON")
-
-
-#: What ``json.loads(text, object_pairs_hook=..., parse_constant=...)`` would build.
-_STRICT_DECODER = json.JSONDecoder(
-    object_pairs_hook=_no_duplicates, parse_constant=_reject_constant
-)
-_DECODER = json.JSONDecoder(parse_constant=_reject_constant)
-
-
 def parse_json_line(line: bytes, where: str, *, check_duplicates: bool = True) -> Any:
     """Parse one line (without its LF) strictly; raises :class:`InputError` at ``where``.
 
@@ -142,12 +120,15 @@ def parse_json_line(line: bytes, where: str, *, check_duplicates: bool = True) -
         # reuse two, keeping json.loads's one check of its own (the BOM).
         if text.startswith("\ufeff"):
             raise json.JSONDecodeError("Unexpected UTF-8 BOM (decode using utf-8-sig)", text, 0)
-        obj = (_STRICT_DECODER if check_duplicates else _DECODER).decode(text)
-    except _Duplicate as exc:
-        raise InputError(where, f"malformed JSON: {exc}") from None
+        # chainaudit.strictjson's decoders also bound numbers (CLI-4).
+        obj = (strictjson.STRICT_DECODER if check_duplicates else strictjson.DECODER).decode(text)
     except ValueError as exc:
         reason = exc.msg if isinstance(exc, json.JSONDecodeError) else str(exc)
         raise InputError(where, f"malformed JSON: {reason}") from None
+    except RecursionError:
+        raise InputError(where, _TOO_DEEP) from None
+    if line.count(b"[") + line.count(b"{") > strictjson.MAX_DEPTH and strictjson.too_deep(obj):
+        raise InputError(where, _TOO_DEEP)
     if _SURROGATE_ESCAPE.search(line) and _has_lone_surrogate(obj):
         raise InputError(where, "malformed JSON: a string holds a lone surrogate (not UTF-8)")
     return obj

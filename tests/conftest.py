@@ -5,11 +5,27 @@ shared server (a fresh schema, a fresh table) so tests never see each
 other's rows. When the server's environment variable is missing the fixture
 FAILS rather than skips: a skipped store test is a silently untested store,
 and CI must never go green that way (docs/stores.md, STORE-9).
+
+Every test that reaches a server carries its marker, applied here and not
+by hand, so a new test cannot forget it: ``python3 -m pytest -m "not postgres
+and not dynamodb"`` runs the rest with no server at all. A test is marked
+when (``pytest_collection_modifyitems``):
+
+- it uses, directly or through other fixtures, a fixture of
+  ``SERVER_FIXTURES`` (``pg_dsn``, ``dynamodb_table_name``, ...);
+- its source names a server's environment variable or ``services.sh``;
+- a parametrized fixture reaches a server only for some of its params (with
+  ``request.getfixturevalue``): that param is a ``pytest.param(...,
+  marks=pytest.mark.postgres)``, as ``tests/conformance/conftest.py`` does.
+
+A test that reaches a server in a way none of these saw fails at teardown
+(``_server_marker_guard``) and says which marker to add.
 """
 
 from __future__ import annotations
 
 import contextlib
+import inspect
 import os
 import uuid
 from collections.abc import Iterator
@@ -29,8 +45,73 @@ settings.register_profile(
 )
 settings.load_profile("chainaudit")
 
+#: ``pytester`` runs a throwaway suite against this conftest (tests/test_server_markers.py).
+pytest_plugins = ["pytester"]
+
 PG_ENV = "CHAINAUDIT_TEST_PG_DSN"
 DYNAMODB_ENV = "CHAINAUDIT_TEST_DYNAMODB_ENDPOINT"
+
+#: The fixtures that reach a server, by the marker their users get. Any
+#: fixture depending on one of them is covered too: ``item.fixturenames`` is
+#: the closure of every fixture a test uses.
+SERVER_FIXTURES: dict[str, frozenset[str]] = {
+    "postgres": frozenset({"pg_server_dsn", "pg_dsn"}),
+    "dynamodb": frozenset({"dynamodb_endpoint", "dynamodb_options", "dynamodb_table_name"}),
+}
+#: Text in a test's own source that means it reaches a server without a fixture.
+SERVER_SOURCE_HINTS: dict[str, tuple[str, ...]] = {
+    "postgres": (PG_ENV, "services.sh"),
+    "dynamodb": (DYNAMODB_ENV, "services.sh"),
+}
+
+
+def _source(item: pytest.Item) -> str:
+    function = getattr(item, "function", None)
+    if function is None:
+        return ""
+    try:
+        return inspect.getsource(function)
+    except (OSError, TypeError):
+        return ""
+
+
+def servers_needed(item: pytest.Item) -> set[str]:
+    """The markers ``item`` must carry, from its fixtures and its own source."""
+    names = set(getattr(item, "fixturenames", ()))
+    source = _source(item)
+    return {
+        marker
+        for marker, fixtures in SERVER_FIXTURES.items()
+        if names & fixtures or any(hint in source for hint in SERVER_SOURCE_HINTS[marker])
+    }
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        for marker in sorted(servers_needed(item)):
+            if item.get_closest_marker(marker) is None:
+                item.add_marker(marker)
+
+
+@pytest.fixture(autouse=True)
+def _server_marker_guard(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Fail a test that reached a server fixture it was not marked for.
+
+    Only a fixture fetched with ``request.getfixturevalue`` escapes the
+    collection hook; this catches it (the fixture names a test used are known
+    once it ran), so the fast no-server run cannot silently select it.
+    """
+    yield
+    used = set(request.fixturenames)
+    for marker, fixtures in SERVER_FIXTURES.items():
+        reached = sorted(used & fixtures)
+        if reached and request.node.get_closest_marker(marker) is None:
+            pytest.fail(
+                f"{request.node.nodeid} uses {', '.join(reached)} but is not marked "
+                f"{marker}: mark the fixture param that reaches it "
+                f"(pytest.param(..., marks=pytest.mark.{marker})), see tests/conftest.py",
+                pytrace=False,
+            )
 
 
 def _require_env(name: str) -> str:

@@ -24,7 +24,12 @@ KEY = "dek#dlg-2026-001#1"
 AT = "2026-11-01T10:00:00.000Z"
 
 
-@pytest.fixture(params=["postgres", "dynamodb"])
+@pytest.fixture(
+    params=[
+        pytest.param("postgres", marks=pytest.mark.postgres),
+        pytest.param("dynamodb", marks=pytest.mark.dynamodb),
+    ]
+)
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[Any, list[str]]]:
     """A live store seeded with the sample, and the CLI args that reach it."""
     sample = build_sample()

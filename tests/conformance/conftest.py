@@ -11,7 +11,12 @@ import pytest
 
 from conformance.stores import NdjsonFileStore, StoreUnderTest
 
-STORES = ["ndjson", "postgres", "dynamodb"]
+#: The live stores' params carry their server's marker (tests/conftest.py).
+STORES = [
+    "ndjson",
+    pytest.param("postgres", marks=pytest.mark.postgres),
+    pytest.param("dynamodb", marks=pytest.mark.dynamodb),
+]
 
 MakeStore = Callable[..., StoreUnderTest]
 

@@ -26,7 +26,6 @@ from __future__ import annotations
 import gzip
 import hashlib
 import hmac
-import os
 import re
 import tempfile
 from collections import Counter
@@ -42,6 +41,7 @@ from chainaudit.errors import InputError
 from chainaudit.findings import Finding
 from chainaudit.item import item_from_record, record_from_item, typed_from_json, typed_to_json
 from chainaudit.model import AuditEvent, EntityRecord, Record, WrappedDek
+from chainaudit.outfile import destination
 from chainaudit.sources import SourceItem
 from chainaudit.sources.jsonlines import (
     MAX_LINE_BYTES,
@@ -136,13 +136,15 @@ def write_export(
     algorithms: dict[str, str] | None = None,
     run_bytes: int = 64 << 20,
 ) -> ExportSummary:
-    """Write ``records`` as a v1 export at ``path`` atomically (EXP-8).
+    """Write ``records`` as a v1 export at ``path`` (EXP-8).
 
     Records are sorted by ``(pk, sk)`` (an external merge sort: at most
-    ``run_bytes`` of lines are held in memory). The file is written to a
-    temporary name in the same directory, fsynced and renamed, so an
-    interrupted write never leaves a file that looks complete. A path ending
-    in ``.gz`` is gzip-compressed reproducibly (no name, mtime 0).
+    ``run_bytes`` of lines are held in memory). ``path`` is written through
+    :mod:`chainaudit.outfile`: a regular file atomically (a temporary name
+    beside it, fsynced and renamed, so an interrupted write never leaves a
+    file that looks complete), a device, FIFO or ``-`` (stdout) directly, a
+    symbolic link's target rather than the link. A path ending in ``.gz`` is
+    gzip-compressed reproducibly (no name, mtime 0).
 
     A :class:`Finding` in ``records`` (an item its source could not map)
     raises :class:`InputError`: an export that silently dropped it would not
@@ -161,53 +163,31 @@ def write_export(
             counts[kind_of(rec)] += 1
             yield record_line(rec)
 
-    try:
-        fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    except OSError as exc:
-        raise InputError(str(path), f"cannot write: {exc.strerror or exc}") from None
-    tmp = Path(tmp_name)
-    try:
-        with os.fdopen(fd, "wb") as raw:
-            out: IO[bytes] = raw
-            if path.name.endswith(".gz"):
-                out = cast(IO[bytes], gzip.GzipFile(filename="", fileobj=raw, mode="wb", mtime=0))
-            lines = 1
-            out.write(head)
-            hasher.update(head)
-            previous: tuple[bytes, bytes] | None = None
-            for pk, sk, line in sorted_lines(keyed(), run_bytes, path.parent):
-                if previous == (pk, sk):
-                    raise ValueError(f"two records share the key pk={pk!r} sk={sk!r}")
-                previous = (pk, sk)
-                out.write(line)
-                hasher.update(line)
-                lines += 1
-            final = {**counts, "lines": lines}
-            digest = f"{digest_name}:{hasher.hexdigest()}"
-            out.write(trailer_line(final, digest))
-            if out is not raw:
-                out.close()
-            raw.flush()
-            os.fsync(raw.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    _fsync_dir(path.parent)
+    dest = destination(path, "the export")
+    # Sort runs go beside a regular file, never into /dev or a FIFO's directory.
+    scratch = Path(dest.scratch_dir or tempfile.gettempdir())
+    # A new export is created 0600, as before: it names every record's address.
+    with dest.open(create_mode=0o600) as raw:
+        out: IO[bytes] = raw
+        if path.name.endswith(".gz"):
+            out = cast(IO[bytes], gzip.GzipFile(filename="", fileobj=raw, mode="wb", mtime=0))
+        lines = 1
+        out.write(head)
+        hasher.update(head)
+        previous: tuple[bytes, bytes] | None = None
+        for pk, sk, line in sorted_lines(keyed(), run_bytes, scratch):
+            if previous == (pk, sk):
+                raise ValueError(f"two records share the key pk={pk!r} sk={sk!r}")
+            previous = (pk, sk)
+            out.write(line)
+            hasher.update(line)
+            lines += 1
+        final = {**counts, "lines": lines}
+        digest = f"{digest_name}:{hasher.hexdigest()}"
+        out.write(trailer_line(final, digest))
+        if out is not raw:
+            out.close()
     return ExportSummary(path, final, digest)
-
-
-def _fsync_dir(directory: Path) -> None:
-    try:
-        dfd = os.open(directory, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(dfd)
-    except OSError:
-        pass
-    finally:
-        os.close(dfd)
 
 
 # --- reading -----------------------------------------------------------------

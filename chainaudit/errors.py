@@ -7,6 +7,12 @@ message and exits with the documented code (docs/cli.md).
 
 from __future__ import annotations
 
+import contextlib
+import errno
+import os
+import sqlite3
+from collections.abc import Iterator
+
 #: Documented exit codes (docs/cli.md).
 EXIT_OK = 0
 EXIT_FINDINGS = 1
@@ -63,3 +69,33 @@ class ConflictError(ChainauditError):
     """An import met a record that differs from the incoming one (exit 1)."""
 
     exit_code = EXIT_FINDINGS
+
+
+class LocalFaultError(ChainauditError):
+    """This machine could not do its part (exit 3): a temporary directory or
+    an output's file system is full, or a temporary directory is unusable.
+    Not the input's fault (so not exit 2), and nothing was found wrong (so
+    never exit 1): the run could not verify everything."""
+
+    exit_code = EXIT_UNVERIFIED
+
+
+@contextlib.contextmanager
+def local_faults(where: str | os.PathLike[str], what: str) -> Iterator[None]:
+    """Turn an OSError or SQLite error in the block into a :class:`LocalFaultError`
+    naming ``where`` (the directory written to) and ``what`` was being written."""
+    try:
+        yield
+    except (OSError, sqlite3.Error) as exc:
+        reason = (
+            (exc.strerror if isinstance(exc, OSError) else None) or str(exc) or type(exc).__name__
+        )
+        raise LocalFaultError(
+            f"{os.fspath(where)}: cannot write {what}: {reason} "
+            "(free space there, or set TMPDIR to a directory with room)"
+        ) from None
+
+
+#: errno values of a fault of this machine, not of a path the user named: an
+#: OSError carrying one is reported by the CLI with exit 3, any other with exit 2.
+RESOURCE_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EIO})

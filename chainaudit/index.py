@@ -27,12 +27,15 @@ import tempfile
 from collections.abc import Iterable, Iterator
 from types import TracebackType
 
+from chainaudit.errors import local_faults
 from chainaudit.merkle import TreeBuilder, leaf_hash
 
 #: Pairs buffered before one executemany: bounds the Python-side memory.
 BATCH = 5000
 #: SQLite page cache in KiB (negative PRAGMA cache_size means KiB).
 CACHE_KIB = 2048
+#: What a full or unusable temporary directory stops (CLI-4: exit 3, one line).
+_WHAT = "the temporary record index"
 
 
 class LeafIndex:
@@ -44,20 +47,21 @@ class LeafIndex:
     """
 
     def __init__(self, directory: str | os.PathLike[str] | None = None) -> None:
-        self._dir = tempfile.mkdtemp(prefix="chainaudit-index-", dir=directory)
-        self._db = sqlite3.connect(os.path.join(self._dir, "leaves.sqlite3"))
-        self._db.executescript(
-            f"""
-            PRAGMA journal_mode=OFF;
-            PRAGMA synchronous=OFF;
-            PRAGMA temp_store=FILE;
-            PRAGMA cache_size=-{CACHE_KIB};
-            CREATE TABLE leaves (
-                key BLOB NOT NULL, seq INTEGER NOT NULL, digest BLOB NOT NULL, origin TEXT,
-                PRIMARY KEY (key, seq)
-            ) WITHOUT ROWID;
-            """
-        )
+        with local_faults(directory or tempfile.gettempdir(), _WHAT):
+            self._dir = tempfile.mkdtemp(prefix="chainaudit-index-", dir=directory)
+            self._db = sqlite3.connect(os.path.join(self._dir, "leaves.sqlite3"))
+            self._db.executescript(
+                f"""
+                PRAGMA journal_mode=OFF;
+                PRAGMA synchronous=OFF;
+                PRAGMA temp_store=FILE;
+                PRAGMA cache_size=-{CACHE_KIB};
+                CREATE TABLE leaves (
+                    key BLOB NOT NULL, seq INTEGER NOT NULL, digest BLOB NOT NULL, origin TEXT,
+                    PRIMARY KEY (key, seq)
+                ) WITHOUT ROWID;
+                """
+            )
         self._pending: list[tuple[bytes, int, bytes, str]] = []
         self._seq = 0
 
@@ -81,8 +85,9 @@ class LeafIndex:
 
     def _flush(self) -> None:
         if self._pending:
-            self._db.executemany("INSERT INTO leaves VALUES (?, ?, ?, ?)", self._pending)
-            self._db.commit()
+            with local_faults(os.path.dirname(self._dir), _WHAT):
+                self._db.executemany("INSERT INTO leaves VALUES (?, ?, ?, ?)", self._pending)
+                self._db.commit()
             self._pending.clear()
 
     @property
@@ -95,7 +100,8 @@ class LeafIndex:
     def __len__(self) -> int:
         """The number of distinct keys."""
         self._flush()
-        (n,) = self._db.execute("SELECT COUNT(DISTINCT key) FROM leaves").fetchone()
+        with local_faults(os.path.dirname(self._dir), _WHAT):
+            (n,) = self._db.execute("SELECT COUNT(DISTINCT key) FROM leaves").fetchone()
         return int(n)
 
     def _ordered(self) -> Iterator[tuple[bytes, bytes, str, bool]]:
@@ -103,10 +109,11 @@ class LeafIndex:
         self._flush()
         prev: bytes | None = None
         sql = "SELECT key, digest, origin FROM leaves ORDER BY key, seq"
-        for key, digest, origin in self._db.execute(sql):
-            k = bytes(key)
-            yield k, bytes(digest), origin or "", k == prev
-            prev = k
+        with local_faults(os.path.dirname(self._dir), _WHAT):
+            for key, digest, origin in self._db.execute(sql):
+                k = bytes(key)
+                yield k, bytes(digest), origin or "", k == prev
+                prev = k
 
     def sorted_leaves(self) -> Iterator[tuple[str, bytes]]:
         """Every distinct key with the digest that arrived first, sorted by the
@@ -137,14 +144,15 @@ class LeafIndex:
         """``(leaf index, digest)`` of ``key``, or None when absent."""
         self._flush()
         raw = key.encode("utf-8")
-        row = self._db.execute(
-            "SELECT digest FROM leaves WHERE key = ? ORDER BY seq LIMIT 1", (raw,)
-        ).fetchone()
-        if row is None:
-            return None
-        (n,) = self._db.execute(
-            "SELECT COUNT(DISTINCT key) FROM leaves WHERE key < ?", (raw,)
-        ).fetchone()
+        with local_faults(os.path.dirname(self._dir), _WHAT):
+            row = self._db.execute(
+                "SELECT digest FROM leaves WHERE key = ? ORDER BY seq LIMIT 1", (raw,)
+            ).fetchone()
+            if row is None:
+                return None
+            (n,) = self._db.execute(
+                "SELECT COUNT(DISTINCT key) FROM leaves WHERE key < ?", (raw,)
+            ).fetchone()
         return int(n), bytes(row[0])
 
     def duplicates(self) -> Iterator[tuple[str, bytes, str]]:

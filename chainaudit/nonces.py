@@ -31,6 +31,7 @@ from types import TracebackType
 from typing import BinaryIO
 
 from chainaudit import codes
+from chainaudit.errors import local_faults
 from chainaudit.findings import Finding
 
 FINGERPRINT_BYTES = 16
@@ -41,6 +42,8 @@ _ENTRY = struct.Struct(">16sQ")  # fingerprint, ordinal in the address store
 _INDEX = struct.Struct(">QI")  # offset, length in the address data file
 _SPLIT_FANOUT = 16
 _READ_ENTRIES = 4096
+#: What a full or unusable temporary directory stops (CLI-4: exit 3, one line).
+_WHAT = "the nonce ledger's spill files"
 
 
 def fingerprint(key_id: str, nonce: bytes) -> bytes:
@@ -138,7 +141,8 @@ class NonceLedger:
             key_id, where, source, b"" if ciphertext is None else content_digest(ciphertext)
         )
         if self._dir is not None:
-            self._spill_one(fp, entry)
+            with local_faults(os.path.dirname(self._dir), _WHAT):
+                self._spill_one(fp, entry)
             return
         first = self._memory.get(fp)
         if first is not None:
@@ -151,16 +155,18 @@ class NonceLedger:
             self._start_spilling()
 
     def _start_spilling(self) -> None:
-        self._dir = tempfile.mkdtemp(prefix="chainaudit-nonces-", dir=self.limits.tmp_dir)
-        self._parts = [
-            open(os.path.join(self._dir, f"p{i:03d}"), "w+b")  # noqa: SIM115
-            for i in range(self.limits.partitions)
-        ]
-        self._data = open(os.path.join(self._dir, "addresses"), "w+b")  # noqa: SIM115
-        self._index = open(os.path.join(self._dir, "index"), "w+b")  # noqa: SIM115
-        memory, self._memory = self._memory, {}
-        for fp, pending in memory.items():
-            self._spill_one(fp, pending)
+        with local_faults(self.limits.tmp_dir or tempfile.gettempdir(), _WHAT):
+            self._dir = tempfile.mkdtemp(prefix="chainaudit-nonces-", dir=self.limits.tmp_dir)
+        with local_faults(os.path.dirname(self._dir), _WHAT):
+            self._parts = [
+                open(os.path.join(self._dir, f"p{i:03d}"), "w+b")  # noqa: SIM115
+                for i in range(self.limits.partitions)
+            ]
+            self._data = open(os.path.join(self._dir, "addresses"), "w+b")  # noqa: SIM115
+            self._index = open(os.path.join(self._dir, "index"), "w+b")  # noqa: SIM115
+            memory, self._memory = self._memory, {}
+            for fp, pending in memory.items():
+                self._spill_one(fp, pending)
 
     def _spill_one(self, fp: bytes, entry: _Pending) -> None:
         assert self._data is not None and self._index is not None
@@ -190,11 +196,12 @@ class NonceLedger:
         if self._dir is None:
             return
         assert self._data is not None
-        self._data.flush()
-        for part in self._parts:
-            part.flush()
-            part.seek(0)
-            yield from self._check(part, depth=0)
+        with local_faults(os.path.dirname(self._dir), _WHAT):
+            self._data.flush()
+            for part in self._parts:
+                part.flush()
+                part.seek(0)
+                yield from self._check(part, depth=0)
 
     def _check(self, part: BinaryIO, depth: int) -> Iterator[Finding]:
         size = part.seek(0, os.SEEK_END) // _ENTRY.size
@@ -278,7 +285,8 @@ class NonceLedger:
         """Remove the spill files (idempotent)."""
         for f in [*self._parts, self._data, self._index]:
             if f is not None:
-                f.close()
+                with contextlib.suppress(OSError):  # unflushed spill data is discarded anyway
+                    f.close()
         self._parts = []
         self._data = self._index = None
         if self._dir is not None:

@@ -25,26 +25,30 @@ from pathlib import Path
 from typing import Any
 
 from chainaudit.chain import is_lifecycle, lifecycle_order_key
+from chainaudit.errors import local_faults
 from chainaudit.model import AuditEvent
 from chainaudit.verify_chain import partition
 
 _BATCH = 5000
+#: What a full or unusable temporary directory stops (CLI-4: exit 3, one line).
+_WHAT = "the temporary chain spool"
 
 
 class EventSpool:
     """Append events in any order, then iterate them grouped and ordered by chain."""
 
     def __init__(self, directory: str | None = None) -> None:
-        fd, name = tempfile.mkstemp(prefix="chainaudit-spool-", suffix=".sqlite", dir=directory)
-        os.close(fd)
-        self.path = Path(name)
-        self._db = sqlite3.connect(name)
-        self._db.execute("PRAGMA journal_mode=OFF")
-        self._db.execute("PRAGMA synchronous=OFF")
-        self._db.execute(
-            "CREATE TABLE ev (chain TEXT NOT NULL, part INTEGER NOT NULL, k1 INTEGER NOT NULL,"
-            " k2 TEXT NOT NULL, n INTEGER NOT NULL, fields TEXT NOT NULL, origin TEXT NOT NULL)"
-        )
+        with local_faults(directory or tempfile.gettempdir(), _WHAT):
+            fd, name = tempfile.mkstemp(prefix="chainaudit-spool-", suffix=".sqlite", dir=directory)
+            os.close(fd)
+            self.path = Path(name)
+            self._db = sqlite3.connect(name)
+            self._db.execute("PRAGMA journal_mode=OFF")
+            self._db.execute("PRAGMA synchronous=OFF")
+            self._db.execute(
+                "CREATE TABLE ev (chain TEXT NOT NULL, part INTEGER NOT NULL, k1 INTEGER NOT NULL,"
+                " k2 TEXT NOT NULL, n INTEGER NOT NULL, fields TEXT NOT NULL, origin TEXT NOT NULL)"
+            )
         self._pending: list[tuple[Any, ...]] = []
         self._n = 0
         self._parts = 0
@@ -75,18 +79,20 @@ class EventSpool:
 
     def _flush(self) -> None:
         if self._pending:
-            self._db.executemany("INSERT INTO ev VALUES (?,?,?,?,?,?,?)", self._pending)
+            with local_faults(self.path.parent, _WHAT):
+                self._db.executemany("INSERT INTO ev VALUES (?,?,?,?,?,?,?)", self._pending)
             self._pending.clear()
 
     def seal(self, partitions: int = 1) -> None:
         """Finish writing: assign each chain its worker partition and index the table."""
         self._flush()
-        if partitions > 1:
-            self._db.create_function("part", 1, lambda c: partition(c, partitions))
-            self._db.execute("UPDATE ev SET part = part(chain)")
-        self._parts = partitions
-        self._db.execute("CREATE INDEX ev_order ON ev (part, chain, k1, k2, n)")
-        self._db.commit()
+        with local_faults(self.path.parent, _WHAT):
+            if partitions > 1:
+                self._db.create_function("part", 1, lambda c: partition(c, partitions))
+                self._db.execute("UPDATE ev SET part = part(chain)")
+            self._parts = partitions
+            self._db.execute("CREATE INDEX ev_order ON ev (part, chain, k1, k2, n)")
+            self._db.commit()
 
     def events(self, part: int | None = None) -> Iterator[AuditEvent]:
         """Events grouped by chain, each chain in chain order (optionally one partition)."""
@@ -95,7 +101,8 @@ class EventSpool:
     def chains(self) -> int:
         """How many distinct chains were spooled."""
         self._flush()
-        row = self._db.execute("SELECT COUNT(DISTINCT chain) FROM ev").fetchone()
+        with local_faults(self.path.parent, _WHAT):
+            row = self._db.execute("SELECT COUNT(DISTINCT chain) FROM ev").fetchone()
         return int(row[0])
 
     def close(self) -> None:
@@ -112,7 +119,8 @@ class EventSpool:
 
 def read_spool(path: Path, part: int | None = None) -> Iterator[AuditEvent]:
     """Read a sealed spool file (also from a worker process, which gets only the path)."""
-    db = sqlite3.connect(path)
+    with local_faults(Path(path).parent, _WHAT):
+        db = sqlite3.connect(path)
     try:
         sql = "SELECT chain, fields, origin FROM ev"
         args: tuple[Any, ...] = ()
@@ -120,7 +128,8 @@ def read_spool(path: Path, part: int | None = None) -> Iterator[AuditEvent]:
             sql += " WHERE part = ?"
             args = (part,)
         sql += " ORDER BY part, chain, k1, k2, n"
-        for chain, fields, origin in db.execute(sql, args):
-            yield AuditEvent(chain, json.loads(fields), origin)
+        with local_faults(Path(path).parent, _WHAT):
+            for chain, fields, origin in db.execute(sql, args):
+                yield AuditEvent(chain, json.loads(fields), origin)
     finally:
         db.close()

@@ -6,6 +6,9 @@ findings; 2 usage error or unreadable input; 3 could not verify everything.
 
 from __future__ import annotations
 
+import logging
+import os
+import traceback
 from typing import Any
 
 import click
@@ -16,13 +19,24 @@ from chainaudit.cli.gates import diff_cmd, gate, prove, verify_proof_cmd
 from chainaudit.cli.keys import keys
 from chainaudit.cli.migrate import export_cmd, import_cmd
 from chainaudit.cli.verify import verify
-from chainaudit.errors import EXIT_USAGE, ChainauditError
+from chainaudit.errors import EXIT_UNVERIFIED, EXIT_USAGE, RESOURCE_ERRNOS, ChainauditError
+
+#: Set (to anything) for the traceback of an internal error (CLI-4).
+DEBUG_ENV = "CHAINAUDIT_DEBUG"
+#: Exit code of a run interrupted by SIGINT (Ctrl-C), as shells report it.
+EXIT_INTERRUPTED = 130
 
 
 class _Group(click.Group):
-    """Prints every deliberate error as one line and exits with its code."""
+    """Prints every deliberate error as one line and exits with its code.
+
+    CLI-4: no input or fault ever ends in a traceback. An exception nobody
+    raised on purpose is a bug: one ``internal error`` line, exit 3 (the run
+    could not verify everything), never 1, which means integrity findings.
+    """
 
     def invoke(self, ctx: click.Context) -> Any:
+        _quiet_driver_loggers()
         try:
             return super().invoke(ctx)
         except ChainauditError as exc:
@@ -33,7 +47,33 @@ class _Group(click.Group):
             click.echo(
                 f"chainaudit: error: {_one_line(where + str(exc.strerror or exc))}", err=True
             )
-            ctx.exit(EXIT_USAGE)
+            ctx.exit(EXIT_UNVERIFIED if exc.errno in RESOURCE_ERRNOS else EXIT_USAGE)
+        except (click.exceptions.Exit, click.ClickException, click.Abort):
+            raise
+        except KeyboardInterrupt:
+            click.echo("chainaudit: interrupted", err=True)
+            ctx.exit(EXIT_INTERRUPTED)
+        except Exception as exc:
+            if os.environ.get(DEBUG_ENV):
+                traceback.print_exc()
+            click.echo(
+                f"chainaudit: internal error: {type(exc).__name__}: {_one_line(str(exc))[:300]} "
+                f"(please report; rerun with {DEBUG_ENV}=1 for the traceback)",
+                err=True,
+            )
+            ctx.exit(EXIT_UNVERIFIED)
+
+
+def _quiet_driver_loggers() -> None:
+    """The CLI reports a driver's error itself, in one line (CLI-4): a driver's
+    own log lines (psycopg's ``error ignored terminating <psycopg.Pipeline>``)
+    would be a second, unasked-for line on stderr. Kept with CHAINAUDIT_DEBUG."""
+    if os.environ.get(DEBUG_ENV):
+        return
+    for name in ("psycopg", "botocore", "boto3", "urllib3"):
+        logger = logging.getLogger(name)
+        if not any(isinstance(h, logging.NullHandler) for h in logger.handlers):
+            logger.addHandler(logging.NullHandler())
 
 
 def _one_line(text: str) -> str:

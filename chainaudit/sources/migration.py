@@ -26,11 +26,14 @@ from itertools import islice
 from typing import IO, Any
 
 from chainaudit import codes
-from chainaudit.errors import StoreError
+from chainaudit.errors import StoreError, local_faults
 from chainaudit.findings import Finding
 from chainaudit.item import item_from_record, record_from_item, typed_from_json, typed_to_json
 from chainaudit.model import AttrValue, AuditEvent, EntityRecord, Item, Record, WrappedDek
 from chainaudit.sources import ImportReport, Sink, Source
+
+#: What a full or unusable temporary directory stops (CLI-4: exit 3, one line).
+_STAGING = "the import's staging file"
 
 #: The physical key of a record: DynamoDB's ``(pk, sk)``, which maps
 #: one-to-one to the SQL key columns (ADDR-4, STORE-2).
@@ -202,13 +205,19 @@ def import_encrypted_batch(
     """
     if not stage:
         return sink.import_records(records)
-    with tempfile.TemporaryFile() as spool:
+    staging = tempfile.gettempdir()
+    with local_faults(staging, _STAGING):
+        spool = tempfile.TemporaryFile()  # noqa: SIM115 (closed below)
+    with spool:
         count = 0
         for record in records:  # an error here leaves the sink untouched
             doc = {k: typed_to_json(v) for k, v in item_from_record(record).items()}
-            spool.write(json.dumps(doc, ensure_ascii=False).encode("utf-8") + b"\n")
+            with local_faults(staging, _STAGING):
+                spool.write(json.dumps(doc, ensure_ascii=False).encode("utf-8") + b"\n")
             count += 1
-        spool.seek(0)
+        with local_faults(staging, _STAGING):
+            spool.flush()
+            spool.seek(0)
         return sink.import_records(_unspool(spool, count))
 
 

@@ -9,7 +9,6 @@ line with the documented exit code (docs/cli.md).
 from __future__ import annotations
 
 import datetime
-import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -21,6 +20,7 @@ from chainaudit import strictjson
 from chainaudit.audit import AuditOptions, audit
 from chainaudit.errors import InputError
 from chainaudit.findings import Result
+from chainaudit.outfile import write_output
 from chainaudit.report import Summary, exit_code_for, render_json, render_junit, render_text
 from chainaudit.signing import TrustStore
 from chainaudit.sources import Source
@@ -171,8 +171,9 @@ def report_options(f: F) -> F:
     f = click.option(
         "-o",
         "--output",
-        type=click.Path(dir_okay=False),
-        help="Write the report to this file instead of stdout.",
+        type=click.Path(readable=False),  # checked by chainaudit.outfile, in one line
+        metavar="FILE",
+        help="Write the report to this file instead of stdout (`-`: stdout).",
     )(f)
     f = click.option(
         "-q", "--quiet", is_flag=True, help="No progress on stderr (also off when not a terminal)."
@@ -214,16 +215,8 @@ def emit(result: Result, command: str, subject: str, fmt: str, output: str | Non
     else:
         text = render_text(result, summary)
     if output:
-        out = Path(output)
-        if not out.parent.is_dir():
-            raise InputError(output, "cannot write the report: its directory does not exist")
-        tmp = out.with_name(f".{out.name}.tmp")
-        try:
-            tmp.write_text(text, encoding="utf-8")
-            os.replace(tmp, out)
-        except OSError as exc:
-            tmp.unlink(missing_ok=True)
-            raise InputError(output, f"cannot write the report: {exc.strerror}") from None
+        # A device, FIFO or `-` is written through, a symlink's target written (docs/cli.md, CLI-8).
+        write_output(output, text, "the report")
     else:
         click.echo(text, nl=False)
     sys.exit(exit_code_for(result))

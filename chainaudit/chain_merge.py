@@ -85,4 +85,5 @@ def resolve(parts: Iterable[Partial]) -> Result:
         result.extend(findings[cid])
     result.checked["chain_events"] += events
     result.checked["chains"] += len(findings)
+    result.chain_lengths.update({cid: n for cid, (n, _) in tips.items()})
     return result

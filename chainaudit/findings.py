@@ -125,6 +125,8 @@ class Result:
 
     findings: list[Finding] = field(default_factory=list)
     checked: Counter[str] = field(default_factory=Counter)
+    #: Final length of every chain a chain verification saw (REP-7 anchoring).
+    chain_lengths: dict[str, int] = field(default_factory=dict)
 
     def add(self, finding: Finding) -> None:
         self.findings.append(finding)
@@ -136,6 +138,7 @@ class Result:
         """Fold another result in (used to combine per-chain worker results)."""
         self.findings.extend(other.findings)
         self.checked.update(other.checked)
+        self.chain_lengths.update(other.chain_lengths)
 
     def __iter__(self) -> Iterator[Finding]:
         return iter(self.findings)

@@ -26,16 +26,17 @@ import json
 import re
 import xml.etree.ElementTree as ET
 from collections import Counter
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 from chainaudit import __version__
-from chainaudit.errors import EXIT_FINDINGS, EXIT_OK, EXIT_UNVERIFIED
+from chainaudit.assurance import Assurance, Level
+from chainaudit.errors import EXIT_FINDINGS, EXIT_OK, EXIT_UNVERIFIED, EXIT_USAGE
 from chainaudit.findings import Code, Finding, Result, Severity, registry
 
 REPORT_TYPE = "chainaudit/report"
-REPORT_VERSION = 1
+REPORT_VERSION = 2
 #: Rows always shown first in the text summary, in this order (REP-2).
 SUMMARY_ROWS = ("records", "dialogues", "chains", "keys")
 #: Findings listed per JUnit test case before "... and N more" (REP-4).
@@ -79,14 +80,59 @@ class Summary:
     ``subject`` what it examined (a path, ``dynamodb://TABLE``, a manifest).
     ``generated_at`` is supplied by the caller (renderers read no clock).
     A password in a URL subject is replaced by ``***``.
+
+    REP-7: ``mode`` is ``keyed`` or ``keyless`` for commands that open
+    envelopes (None otherwise); ``assurance`` states what the run proved,
+    family by family; ``required`` lists the families ``--require`` asked
+    for. ``error`` is set when the run ended in an error before a complete
+    result (exit ``error_exit``, 2 or 3): the report then still exists, so a
+    CI step has something to publish.
     """
 
     command: str
     subject: str
     generated_at: str | None = None
+    mode: str | None = None
+    assurance: Mapping[str, Assurance] = field(default_factory=dict)
+    required: tuple[str, ...] = ()
+    error: str | None = None
+    error_exit: int | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "subject", redact(self.subject))
+
+
+def summary_to_json(summary: Summary) -> dict[str, Any]:
+    """The summary as the report vectors hold it (REP-5)."""
+    return {
+        "command": summary.command,
+        "subject": summary.subject,
+        "generated_at": summary.generated_at,
+        "mode": summary.mode,
+        "assurance": {
+            k: {"level": a.level.value, "basis": a.basis} for k, a in summary.assurance.items()
+        },
+        "required": list(summary.required),
+        "error": summary.error,
+        "error_exit": summary.error_exit,
+    }
+
+
+def summary_from_json(obj: Mapping[str, Any]) -> Summary:
+    """The inverse of :func:`summary_to_json`; members added in REP version 2 may be absent."""
+    return Summary(
+        obj["command"],
+        obj["subject"],
+        obj.get("generated_at"),
+        mode=obj.get("mode"),
+        assurance={
+            k: Assurance(k, Level(v["level"]), v["basis"])
+            for k, v in (obj.get("assurance") or {}).items()
+        },
+        required=tuple(obj.get("required") or ()),
+        error=obj.get("error"),
+        error_exit=obj.get("error_exit"),
+    )
 
 
 # --- the verdict (REP-1) --------------------------------------------------------
@@ -110,11 +156,19 @@ def exit_code_for(result: Result) -> int:
     return EXIT_OK
 
 
+_VERDICTS = {EXIT_OK: "ok", EXIT_FINDINGS: "findings", EXIT_UNVERIFIED: "unverified", EXIT_USAGE: "error"}
+
+
 def verdict_for(result: Result) -> str:
     """``ok``, ``findings`` or ``unverified``: the word for :func:`exit_code_for`."""
-    return {EXIT_OK: "ok", EXIT_FINDINGS: "findings", EXIT_UNVERIFIED: "unverified"}[
-        exit_code_for(result)
-    ]
+    return _VERDICTS[exit_code_for(result)]
+
+
+def report_exit_code(result: Result, summary: Summary) -> int:
+    """The exit code a report states: the error's when the run ended in one (REP-3)."""
+    if summary.error is not None and summary.error_exit is not None:
+        return summary.error_exit
+    return exit_code_for(result)
 
 
 def _by_code(findings: Iterable[Finding]) -> Counter[str]:
@@ -144,8 +198,12 @@ def report_json(
         "command": summary.command,
         "subject": summary.subject,
         "generated_at": summary.generated_at,
-        "verdict": verdict_for(result),
-        "exit_code": exit_code_for(result),
+        "verdict": _VERDICTS[report_exit_code(result, summary)],
+        "exit_code": report_exit_code(result, summary),
+        "error": None if summary.error is None else {"message": summary.error},
+        "mode": summary.mode,
+        "assurance": {k: a.to_json() for k, a in summary.assurance.items()},
+        "required": list(summary.required),
         "checked": {k: result.checked[k] for k in sorted(result.checked)},
         "counts": {s.value: severities[s.value] for s in Severity},
         "by_code": {c.name: _by_code(result)[c.name] for c in _codes_in_order(result)},
@@ -203,18 +261,26 @@ _SEVERITY_RANK = {Severity.ERROR: 0, Severity.UNVERIFIED: 1, Severity.NOTICE: 2}
 def render_text(result: Result, summary: Summary, limit: int = 20) -> str:
     """The human report (REP-2): verdict line, summary table, findings by code,
     then the first ``limit`` findings with address, values, source and advice."""
-    verdict = verdict_for(result)
+    code = report_exit_code(result, summary)
+    verdict = _VERDICTS[code]
     lines = [
         f"chainaudit {summary.command} {_safe(summary.subject)}: "
-        f"{verdict.upper()} (exit {exit_code_for(result)})",
+        f"{verdict.upper()} (exit {code}){_mode_suffix(summary)}",
         "",
     ]
+    if summary.error is not None:
+        lines.append(f"  error: {_safe(summary.error)}")
+        lines += _assurance_lines(summary)
+        return "\n".join(lines) + "\n"
     rows = [(k, result.checked.get(k, 0)) for k in SUMMARY_ROWS]
     rows += [(k, result.checked[k]) for k in sorted(result.checked) if k not in SUMMARY_ROWS]
     width = max(len(k) for k, _ in rows)
     lines.append(f"  {'checked':<{width}}  count")
     lines += [f"  {k:<{width}}  {v}" for k, v in rows]
     lines.append("")
+    if summary.assurance:
+        lines += _assurance_lines(summary)[1:]
+        lines.append("")
     codes_ = _codes_in_order(result)
     if not codes_:
         lines.append("  no findings")
@@ -242,56 +308,129 @@ def render_text(result: Result, summary: Summary, limit: int = 20) -> str:
     return "\n".join(lines) + "\n"
 
 
+_LEVEL_WORDS = {
+    Level.PROVEN: "proven",
+    Level.PARTIAL: "partial",
+    Level.NOT_PROVEN: "NOT PROVEN",
+    Level.NOT_APPLICABLE: "n/a",
+}
+
+
+def _mode_suffix(summary: Summary) -> str:
+    """REP-2 item 1: the verdict line tells a keyless run from a keyed one."""
+    if summary.mode == "keyless":
+        return ", keyless (no envelope authenticated)"
+    if summary.mode == "keyed":
+        return ", keyed"
+    return ""
+
+
+def _assurance_lines(summary: Summary) -> list[str]:
+    """REP-7 in text: a blank line, then one row per family (``*`` marks required ones)."""
+    if not summary.assurance:
+        return []
+    width = max(len("assurance"), *(len(f) + 1 for f in summary.assurance))
+    out = ["", f"  {'assurance':<{width}}  {'level':<10}  basis"]
+    for family, a in summary.assurance.items():
+        name = family + ("*" if family in summary.required else "")
+        out.append(f"  {name:<{width}}  {_LEVEL_WORDS[a.level]:<10}  {_safe(a.basis)}")
+    if summary.required:
+        out.append("  * required (--require): a family not proven ends the run in exit 3")
+    return out
+
+
 # --- JUnit XML (REP-4) -----------------------------------------------------------
 
 
-def render_junit(result: Result, summary: Summary, applicable: Iterable[str] | None = None) -> str:
-    """JUnit XML (REP-4): one ``testsuite``, one ``testcase`` per applicable code.
+def render_junit(
+    result: Result,
+    summary: Summary,
+    applicable: Iterable[str] | Mapping[str, str | None] | None = None,
+) -> str:
+    """JUnit XML (REP-4): one ``testsuite``, one ``testcase`` per check of the run.
 
-    ``applicable`` names the codes the run could produce (default: every
-    registered code); codes with findings are always included. A code with
-    error findings is a ``failure``, with unverified findings an ``error``,
-    otherwise the case passes (notices go to ``system-out``).
+    ``applicable`` names the codes the command's checks could produce: a
+    mapping gives, per code, None (the check ran) or the reason it was
+    skipped (:func:`chainaudit.checks.plan`); a plain iterable means every
+    code listed ran; None means every registered code. Codes with findings
+    are always included, as ran. A code with error findings is a
+    ``failure``, with unverified findings an ``error``, a skipped check a
+    ``skipped`` with its reason; otherwise the case passes (notices go to
+    ``system-out``). REP-7: each assurance family is a case too, and a run
+    that ended in an error has one ``RUN`` case carrying it.
     """
     reg = registry()
-    names = set(reg) if applicable is None else set(applicable)
-    unknown = sorted(names - set(reg))
+    if applicable is None:
+        plan: dict[str, str | None] = dict.fromkeys(reg)
+    elif isinstance(applicable, Mapping):
+        plan = dict(applicable)
+    else:
+        plan = dict.fromkeys(applicable)
+    unknown = sorted(set(plan) - set(reg))
     if unknown:
         raise ValueError(f"not registered finding codes: {', '.join(unknown)}")
-    names |= {f.code.name for f in result}
     grouped: dict[str, list[Finding]] = {}
     for f in result:
         grouped.setdefault(f.code.name, []).append(f)
+        plan[f.code.name] = None
+    code = report_exit_code(result, summary)
     suite_name = _safe(f"chainaudit {summary.command} {summary.subject}")
     suites = ET.Element("testsuites", name="chainaudit")
     suite = ET.SubElement(suites, "testsuite", name=suite_name)
     props = ET.SubElement(suite, "properties")
-    for k, v in (("verdict", verdict_for(result)), ("exit_code", str(exit_code_for(result)))):
+    for k, v in (("verdict", _VERDICTS[code]), ("exit_code", str(code))):
         ET.SubElement(props, "property", name=k, value=v)
+    if summary.mode is not None:
+        ET.SubElement(props, "property", name="mode", value=summary.mode)
+    for family, a in summary.assurance.items():
+        ET.SubElement(props, "property", name=f"assurance.{family}", value=a.level.value)
     for k in sorted(result.checked):
         ET.SubElement(props, "property", name=f"checked.{k}", value=str(result.checked[k]))
-    failures = errors = 0
-    for name in sorted(names):
-        code = reg[name]
-        case = ET.SubElement(suite, "testcase", classname=f"chainaudit.{code.spec}", name=name)
+    tests = failures = errors = skipped = 0
+    if summary.error is not None:
+        tests += 1
+        errors += 1
+        case = ET.SubElement(suite, "testcase", classname="chainaudit.run", name="RUN")
+        ET.SubElement(case, "error", type=f"EXIT_{code}", message=_safe(summary.error))
+    for name in sorted(plan):
+        c = reg[name]
+        tests += 1
+        case = ET.SubElement(suite, "testcase", classname=f"chainaudit.{c.spec}", name=name)
         found = grouped.get(name, [])
         if not found:
+            reason = plan[name]
+            if reason is not None:
+                skipped += 1
+                ET.SubElement(case, "skipped", message=reason)
             continue
         body = _junit_body(found)
-        if code.severity is Severity.ERROR:
+        if c.severity is Severity.ERROR:
             failures += 1
-            el = ET.SubElement(case, "failure", type=name, message=_junit_message(code, found))
+            el = ET.SubElement(case, "failure", type=name, message=_junit_message(c, found))
             el.text = body
-        elif code.severity is Severity.UNVERIFIED:
+        elif c.severity is Severity.UNVERIFIED:
             errors += 1
-            el = ET.SubElement(case, "error", type=name, message=_junit_message(code, found))
+            el = ET.SubElement(case, "error", type=name, message=_junit_message(c, found))
             el.text = body
         else:
             ET.SubElement(case, "system-out").text = body
+    for family, a in summary.assurance.items():
+        tests += 1
+        case = ET.SubElement(suite, "testcase", classname="chainaudit.assurance", name=family)
+        if a.satisfied:
+            continue
+        if family in summary.required:
+            errors += 1
+            el = ET.SubElement(case, "error", type="ASSURANCE_NOT_MET", message=_safe(a.basis))
+        else:
+            skipped += 1
+            ET.SubElement(case, "skipped", message=f"{a.level.value}: {_safe(a.basis)}")
     for el in (suites, suite):
-        el.set("tests", str(len(names)))
+        el.set("tests", str(tests))
         el.set("failures", str(failures))
         el.set("errors", str(errors))
+        if skipped:
+            el.set("skipped", str(skipped))
     ET.indent(suites)
     return (
         '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(suites, encoding="unicode") + "\n"

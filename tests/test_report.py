@@ -85,7 +85,7 @@ def _documented_finding_fields() -> set[str]:
 def test_json_has_exactly_the_documented_fields() -> None:
     _, r = cases()["findings"]
     doc = json.loads(render_json(r, SUMMARY))
-    assert doc["type"] == REPORT_TYPE and doc["version"] == 1
+    assert doc["type"] == REPORT_TYPE and doc["version"] == 2
     assert set(doc) == _documented_fields()
     assert doc["exit_code"] == 1 and doc["verdict"] == "findings"
     assert doc["counts"] == {"error": 3, "unverified": 1, "notice": 1}

@@ -11,14 +11,15 @@ from pathlib import Path
 from typing import Any
 
 from chainaudit import codes
+from chainaudit.assurance import Assurance, Level
 from chainaudit.findings import Finding, Result
 from chainaudit.report import (
     Summary,
-    exit_code_for,
     render_junit,
     render_text,
+    report_exit_code,
     report_json,
-    verdict_for,
+    summary_to_json,
 )
 from chainaudit.vectorgen import write_json
 
@@ -39,6 +40,92 @@ def _result(checked: dict[str, int], findings: list[Finding]) -> Result:
     r.checked.update(checked)
     r.extend(findings)
     return r
+
+
+#: REP-7 cases: a keyless verify of an export, as the CLI states it.
+VERIFY = Summary("verify", "ndjson:export.ndjson", "2026-01-03T00:00:00.000Z")
+_KEYLESS = {
+    "authenticated": Assurance(
+        "authenticated",
+        Level.NOT_PROVEN,
+        "no keys given (--umk or --kms-umk-blob): 6 envelope(s) checked for structure, "
+        "address binding and nonce reuse only; none authenticated",
+    ),
+    "anchored": Assurance(
+        "anchored",
+        Level.PARTIAL,
+        "1 of 2 chain(s) anchored to their last event by checkpoint.json (signer "
+        "7fd2475867b9aa16); 1 not anchored",
+    ),
+    "committed": Assurance(
+        "committed",
+        Level.NOT_PROVEN,
+        "record commitments were not checked: an older, validly sealed version of a record "
+        "or an edited cleartext attribute would verify the same",
+    ),
+    "complete": Assurance(
+        "complete",
+        Level.NOT_PROVEN,
+        "rests on the export's trailer (counts and a digest of every line), which is not "
+        "signed: whoever rewrote the file could recompute it",
+    ),
+    "erasure": Assurance("erasure", Level.NOT_APPLICABLE, "no destroyed key met"),
+}
+#: The JUnit plan of a keyless verify of an export with a checkpoint (REP-4):
+#: the keyed checks are skipped with their reason, the rest ran.
+KEYLESS_PLAN: dict[str, str | None] = {
+    "AAD_HASH_MISMATCH": None,
+    "AUTHENTICATION_FAILED": "no keys given (--umk or --kms-umk-blob): envelopes were not "
+    "authenticated",
+    "CHAIN_LINK_BROKEN": None,
+    "CHAIN_TRUNCATED": None,
+    "CHAIN_UNANCHORED": None,
+    "EXPORT_DIGEST_MISMATCH": None,
+    "NONCE_REUSE": None,
+    "WRONG_KEY_VERSION": "no keys given (--umk or --kms-umk-blob): envelopes were not "
+    "authenticated",
+}
+
+
+def summaries() -> dict[str, Summary]:
+    """Name -> the summary a case is rendered with (REP-7 cases differ)."""
+    out = dict.fromkeys(cases(), SUMMARY)
+    keyless = Summary(VERIFY.command, VERIFY.subject, VERIFY.generated_at, mode="keyless",
+                      assurance=_KEYLESS)  # fmt: skip
+    out["assurance-keyless"] = keyless
+    out["assurance-required"] = Summary(
+        VERIFY.command,
+        VERIFY.subject,
+        VERIFY.generated_at,
+        mode="keyless",
+        assurance=_KEYLESS,
+        required=("authenticated", "anchored", "erasure"),
+    )
+    out["error-store"] = Summary(
+        VERIFY.command,
+        "dynamodb://blue_dialogues",
+        VERIFY.generated_at,
+        error="dynamodb://blue_dialogues: read timed out after 20 s (--read-timeout)",
+        error_exit=3,
+    )
+    out["error-input"] = Summary(
+        VERIFY.command,
+        "ndjson:export.ndjson",
+        VERIFY.generated_at,
+        error="export.ndjson:7: a record line is an object with exactly 'kind' and 'item'",
+        error_exit=2,
+    )
+    return out
+
+
+def plans() -> dict[str, dict[str, str | None]]:
+    """Name -> the JUnit plan of a case."""
+    out: dict[str, dict[str, str | None]] = {n: dict.fromkeys(APPLICABLE) for n in cases()}
+    out["assurance-keyless"] = dict(KEYLESS_PLAN)
+    out["assurance-required"] = dict(KEYLESS_PLAN)
+    out["error-store"] = {}
+    out["error-input"] = {}
+    return out
 
 
 def cases() -> dict[str, tuple[str, Result]]:
@@ -94,7 +181,44 @@ def cases() -> dict[str, tuple[str, Result]]:
         )
         for i in range(21)
     ]
+    vchecked = {"records": 24, "dialogues": 1, "chains": 2, "keys": 1, "envelopes": 6}
+    unanchored = Finding(
+        codes.CHAIN_UNANCHORED,
+        "chain:dialogue:d-1/events",
+        "no signed checkpoint anchors this chain of 9 event(s)",
+        extra={"chain_id": "dialogue:d-1/events", "events": 9, "unanchored": 9},
+    )
+    not_met = [
+        Finding(
+            codes.ASSURANCE_NOT_MET,
+            f"assurance:{fam}",
+            f"--require {fam}: {_KEYLESS[fam].level.value.replace('_', ' ')}: "
+            f"{_KEYLESS[fam].basis}",
+            expected="proven",
+            actual=_KEYLESS[fam].level.value,
+        )
+        for fam in ("authenticated", "anchored")
+    ]
     return {
+        "assurance-keyless": (
+            "REP-7: a keyless pass says so on its first line, states each assurance, and "
+            "JUnit skips the keyed checks: exit 0",
+            _result(vchecked, [unanchored]),
+        ),
+        "assurance-required": (
+            "REP-7: --require authenticated,anchored,erasure on a keyless, partly anchored "
+            "run: one ASSURANCE_NOT_MET per family not proven (erasure is n/a): exit 3",
+            _result(vchecked, [unanchored, *not_met]),
+        ),
+        "error-store": (
+            "REP-3: a run that ends in exit 3 by an error (a stalled store) still reports, "
+            "carrying the error",
+            Result(),
+        ),
+        "error-input": (
+            "REP-3: a run that ends in exit 2 (unreadable input) still reports, carrying the error",
+            Result(),
+        ),
         "ok": ("records checked, no findings: exit 0", _result(checked, [])),
         "nothing-checked": ("zero records checked is never 0: exit 3", _result({"records": 0}, [])),
         "notice-only": ("a notice does not fail a run: exit 0", _result(checked, [bridged])),
@@ -117,24 +241,23 @@ def cases() -> dict[str, tuple[str, Result]]:
 def generate(out_dir: Path) -> list[Path]:
     """Write one file per case under ``out_dir`` (the ``report`` directory)."""
     written = []
+    summaries_, plans_ = summaries(), plans()
     for name, (desc, result) in cases().items():
+        summary, plan = summaries_[name], plans_[name]
+        want_json = report_json(result, summary)
         obj: dict[str, Any] = {
             "type": "chainaudit/report-vector",
-            "version": 1,
+            "version": 2,
             "desc": desc,
-            "summary": {
-                "command": SUMMARY.command,
-                "subject": SUMMARY.subject,
-                "generated_at": SUMMARY.generated_at,
-            },
+            "summary": summary_to_json(summary),
             "checked": dict(sorted(result.checked.items())),
             "findings": [f.to_json() for f in result],
-            "junit_applicable": list(APPLICABLE),
-            "want_exit_code": exit_code_for(result),
-            "want_verdict": verdict_for(result),
-            "want_json": report_json(result, SUMMARY),
-            "want_text": render_text(result, SUMMARY),
-            "want_junit": render_junit(result, SUMMARY, APPLICABLE),
+            "junit_plan": plan,
+            "want_exit_code": report_exit_code(result, summary),
+            "want_verdict": want_json["verdict"],
+            "want_json": want_json,
+            "want_text": render_text(result, summary),
+            "want_junit": render_junit(result, summary, plan),
         }
         written.append(write_json(out_dir / f"{name}.json", obj))
     return written

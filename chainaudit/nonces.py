@@ -243,7 +243,7 @@ class NonceLedger:
         for fp, _ in _entries(part):
             if fp0 is None:
                 fp0 = fp
-            elif fp != fp0:
+            elif fp != fp0:  # ct-ok: nonce fingerprints of public nonces (stored in clear)
                 part.seek(0)
                 return False
         part.seek(0)

@@ -9,6 +9,7 @@ line with the documented exit code (docs/cli.md).
 from __future__ import annotations
 
 import datetime
+import math
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -24,6 +25,11 @@ from chainaudit.outfile import write_output
 from chainaudit.report import Summary, exit_code_for, render_json, render_junit, render_text
 from chainaudit.signing import TrustStore
 from chainaudit.sources import Source
+from chainaudit.sources.timeouts import (
+    DEFAULT_CONNECT_TIMEOUT,
+    DEFAULT_READ_TIMEOUT,
+    StoreTimeouts,
+)
 from chainaudit.umk import Umk
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -38,8 +44,59 @@ def now() -> str:
 # --- sources ------------------------------------------------------------------
 
 
+_TIMEOUT_META = "chainaudit.store_timeouts"
+
+
+def _store_timeout(ctx: click.Context, param: click.Parameter, value: float) -> float:
+    """Keep a timeout option for :func:`open_source` (STORE-12); any positive,
+    finite number of seconds."""
+    if not (math.isfinite(value) and value > 0):
+        raise click.BadParameter("must be a positive number of seconds")
+    ctx.meta.setdefault(_TIMEOUT_META, {})[param.name] = value
+    return value
+
+
+def store_timeouts() -> StoreTimeouts:
+    """The ``--connect-timeout`` and ``--read-timeout`` of the running command
+    (their defaults outside one): every store :func:`open_source` opens uses them."""
+    ctx = click.get_current_context(silent=True)
+    given = ctx.meta.get(_TIMEOUT_META, {}) if ctx is not None else {}
+    return StoreTimeouts(
+        connect=given.get("connect_timeout", DEFAULT_CONNECT_TIMEOUT),
+        read=given.get("read_timeout", DEFAULT_READ_TIMEOUT),
+    )
+
+
 def store_options(f: F) -> F:
-    """Options of live stores: where DynamoDB is and how to scan it."""
+    """Options of live stores: where DynamoDB is, how to scan it, and how long
+    to wait for either store (STORE-12; read by :func:`open_source`)."""
+    f = click.option(
+        "--read-timeout",
+        type=float,
+        metavar="SECONDS",
+        default=DEFAULT_READ_TIMEOUT,
+        show_default=True,
+        envvar="CHAINAUDIT_READ_TIMEOUT",
+        show_envvar=True,
+        expose_value=False,
+        callback=_store_timeout,
+        help="Longest wait for any one answer from a store, then exit 3: each PostgreSQL "
+        "statement, fetch or commit (also the session's statement_timeout), each DynamoDB "
+        "request (a timed-out request is not retried). docs/stores.md STORE-12.",
+    )(f)
+    f = click.option(
+        "--connect-timeout",
+        type=float,
+        metavar="SECONDS",
+        default=DEFAULT_CONNECT_TIMEOUT,
+        show_default=True,
+        envvar="CHAINAUDIT_CONNECT_TIMEOUT",
+        show_envvar=True,
+        expose_value=False,
+        callback=_store_timeout,
+        help="Longest wait for a connection to a store, then exit 3 (PostgreSQL: per "
+        "address tried, in whole seconds, at least 2).",
+    )(f)
     f = click.option(
         "--endpoint-url",
         metavar="URL",
@@ -57,20 +114,32 @@ def store_options(f: F) -> F:
     return f
 
 
-def open_source(spec: str, endpoint_url: str | None, region: str | None, segments: int) -> Source:
+def open_source(
+    spec: str,
+    endpoint_url: str | None,
+    region: str | None,
+    segments: int,
+    *,
+    timeouts: StoreTimeouts | None = None,
+) -> Source:
     """The adapter for ``spec``: a path (NDJSON export, ``.gz``, DynamoDB export
-    directory, PostgreSQL COPY file), ``postgresql://...`` or ``dynamodb://TABLE``."""
+    directory, PostgreSQL COPY file), ``postgresql://...`` or ``dynamodb://TABLE``.
+    Stores wait at most ``timeouts`` (default: the command's, :func:`store_timeouts`)."""
+    if timeouts is None:
+        timeouts = store_timeouts()
     if spec.startswith(("postgresql://", "postgres://")):
         from chainaudit.sources.postgres import PostgresStore
 
-        return PostgresStore(spec)
+        return PostgresStore(spec, timeouts=timeouts)
     if spec.startswith("dynamodb://"):
         from chainaudit.sources.dynamodb import DynamoDBStore
 
         table = spec[len("dynamodb://") :].strip("/")
         if not table:
             raise InputError(spec, "name the table: dynamodb://TABLE")
-        return DynamoDBStore(table, endpoint_url=endpoint_url, region=region, segments=segments)
+        return DynamoDBStore(
+            table, endpoint_url=endpoint_url, region=region, segments=segments, timeouts=timeouts
+        )
     path = Path(spec)
     if not path.exists():
         raise InputError(spec, "no such file or directory")

@@ -21,6 +21,12 @@ used because it cannot be conditional: during a dual-write period it could
 overwrite a differing record written after our read. A PutItem that loses
 that race reads the winner back and compares.
 
+Timeouts (STORE-12): botocore's connect and read timeouts bound every
+request; a request that timed out is not retried (retrying a stalled server
+multiplied the wait by the attempts), and a failed read or import does not
+wait for the other threads' requests, so a stalled server ends the run
+within ``connect + read`` seconds.
+
 The same code reaches AWS by changing only ``endpoint_url``, ``region`` and
 the credentials (omit them to use the default credential chain).
 """
@@ -52,6 +58,7 @@ from chainaudit.sources.migration import (
     settle_existing,
     walk_values,
 )
+from chainaudit.sources.timeouts import StoreTimeouts
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -61,6 +68,21 @@ DEFAULT_TABLE = "blue_dialogues"
 BATCH_GET_LIMIT = 100
 
 _END = object()
+
+#: Request failures that mean the server did not answer in time (STORE-12).
+_TIMEOUTS = (botocore.exceptions.ReadTimeoutError, botocore.exceptions.ConnectTimeoutError)
+
+
+def _no_retry_after_timeout(caught_exception: Exception | None = None, **_: Any) -> None:
+    """``needs-retry`` hook: a timed-out request is not retried (STORE-12).
+
+    botocore's standard mode retries timeouts like any transient error, so a
+    stalled server cost ``max_attempts`` read timeouts plus backoff per
+    request (5 x 60 s). Raising here ends the request with its timeout;
+    throttling and other transient errors are still retried as before.
+    """
+    if isinstance(caught_exception, _TIMEOUTS):
+        raise caught_exception
 
 
 def dynamodb_number(text: str) -> str:
@@ -117,6 +139,8 @@ class DynamoDBStore:
     ``batch_attempts``: rounds for ``UnprocessedKeys`` before giving up, with
     exponential backoff and full jitter capped at ``backoff_cap`` seconds.
     ``sleep`` is injectable so tests need not wait (time is a parameter).
+    ``timeouts``: botocore's connect and read timeouts (STORE-12), applied to
+    the client this store creates; a timed-out request is not retried.
     """
 
     def __init__(
@@ -139,6 +163,7 @@ class DynamoDBStore:
         backoff_cap: float = 5.0,
         sleep: Callable[[float], None] = time.sleep,
         client: DynamoDBClient | None = None,
+        timeouts: StoreTimeouts | None = None,
     ) -> None:
         if segments < 1 or write_workers < 1 or batch_attempts < 1:
             raise ValueError("segments, write_workers and batch_attempts must be at least 1")
@@ -155,11 +180,14 @@ class DynamoDBStore:
         self.backoff_base = backoff_base
         self.backoff_cap = backoff_cap
         self.sleep = sleep
+        self.timeouts = timeouts or StoreTimeouts()
         if client is None:
             config = botocore.config.Config(
                 # STORE-5: one client shared by every segment thread and writer.
                 max_pool_connections=max(segments, write_workers) + 2,
                 retries={"mode": "standard", "max_attempts": max_attempts},
+                connect_timeout=self.timeouts.connect,
+                read_timeout=self.timeouts.read,
             )
             session = boto3.session.Session(
                 aws_access_key_id=access_key_id,
@@ -168,6 +196,11 @@ class DynamoDBStore:
                 region_name=region,
             )
             client = session.client("dynamodb", endpoint_url=endpoint_url, config=config)
+            client.meta.events.register(
+                "needs-retry.dynamodb",
+                _no_retry_after_timeout,
+                unique_id="chainaudit-no-retry-after-timeout",
+            )
         self.client: DynamoDBClient = client
 
     def describe(self) -> str:
@@ -180,6 +213,10 @@ class DynamoDBStore:
             if err.get("Code") == "ResourceNotFoundException":
                 return StoreError(f"{self.describe()}: table {self.table!r} does not exist")
             detail = f"{err.get('Code', '?')}: {err.get('Message', '')}"
+        elif isinstance(exc, botocore.exceptions.ConnectTimeoutError):
+            detail = f"{self.timeouts.connect_expired()} ({exc})"
+        elif isinstance(exc, botocore.exceptions.ReadTimeoutError):
+            detail = f"{self.timeouts.read_expired()} ({exc})"
         else:
             detail = str(exc)
         return StoreError(f"{self.describe()}: {action} failed: {detail}")
@@ -254,8 +291,8 @@ class DynamoDBStore:
         ]
         for t in threads:
             t.start()
+        done = 0
         try:
-            done = 0
             while done < self.segments:
                 value = pages.get()
                 if value is _END:
@@ -266,8 +303,13 @@ class DynamoDBStore:
                     yield from self._records([value])
         finally:
             stop.set()
-            for t in threads:
-                t.join()
+            if done == self.segments:
+                for t in threads:
+                    t.join()
+            # Otherwise (a segment failed, or the caller stopped reading) a
+            # thread may still wait on a request of a stalled server: it ends
+            # by its own timeout and, seeing `stop`, hands nothing on. Joining
+            # it would add up to one more read timeout to the failure (STORE-12).
 
     def _scan_segment(self, segment: int, stop: threading.Event) -> Iterator[list[Item]]:
         """The pages of one segment, with the sort order of each partition checked."""
@@ -354,7 +396,19 @@ class DynamoDBStore:
         """
         report = ImportReport()
         sink = self.describe()
-        with ThreadPoolExecutor(self.write_workers, thread_name_prefix="put") as pool:
+        failed = threading.Event()
+
+        def put(entry: tuple[RecordKey, Item]) -> tuple[RecordKey, Item, Item | str | None]:
+            if failed.is_set():
+                raise StoreError(f"{sink}: import stopped after an earlier failure")
+            try:
+                return self._put_new(*entry)
+            except BaseException:
+                failed.set()
+                raise
+
+        pool = ThreadPoolExecutor(self.write_workers, thread_name_prefix="put")
+        try:
             for batch in batched(records, self.batch_size):
                 items = dedupe_batch(batch, report, sink)
                 for key, item in list(items.items()):
@@ -369,13 +423,21 @@ class DynamoDBStore:
                         settle_existing(key, stored[key], item, report, sink)
                     else:
                         absent.append((key, item))
-                for key, item, outcome in pool.map(lambda e: self._put_new(*e), absent):
+                for key, item, outcome in pool.map(put, absent):
                     if outcome is None:
                         report.written += 1
                     elif isinstance(outcome, str):
                         report.conflicts.append(not_representable(key, outcome, sink))
                     else:
                         settle_existing(key, outcome, item, report, sink)
+        except BaseException:
+            # Queued writes are dropped; one still waiting on a stalled server
+            # ends by its own timeout. Waiting for it here would add up to one
+            # more read timeout to the failure (STORE-12).
+            failed.set()
+            pool.shutdown(wait=False, cancel_futures=True)
+            raise
+        pool.shutdown(wait=True)
         return report
 
     def _put_new(self, key: RecordKey, item: Item) -> tuple[RecordKey, Item, Item | str | None]:

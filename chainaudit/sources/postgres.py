@@ -15,6 +15,11 @@ so memory stays flat and chains arrive in stored order (STORE-6).
 Imports commit per batch with ``INSERT ... ON CONFLICT DO NOTHING``; rows
 that were already present are read back and compared (STORE-7).
 
+Every wait for the server is bounded (STORE-12, :mod:`chainaudit.sources.timeouts`):
+``connect_timeout`` while connecting, then a client-side deadline on every
+operation (:class:`_BoundedConnection`) backed by the session's
+``statement_timeout``, so a stalled server ends in :class:`StoreError`.
+
 >>> store = PostgresStore("postgresql://postgres@127.0.0.1:5432/postgres")  # doctest: +SKIP
 >>> store.create_schema()  # doctest: +SKIP
 >>> report = store.import_records(records)  # doctest: +SKIP
@@ -22,12 +27,15 @@ that were already present are read back and compared (STORE-7).
 
 from __future__ import annotations
 
+import math
+import time
 from collections.abc import Iterable, Iterator, Sequence
 from importlib import resources
 from typing import Any
 
 import psycopg
 from psycopg import sql
+from psycopg.abc import RV, PQGen
 from psycopg.conninfo import conninfo_to_dict
 from psycopg.types.json import Jsonb
 
@@ -55,6 +63,7 @@ from chainaudit.sources.migration import (
     settle_existing,
     walk_values,
 )
+from chainaudit.sources.timeouts import StoreTimeouts
 
 SCHEMA_VERSION = 1
 
@@ -281,6 +290,53 @@ def row_to_source_item(table: str, row: Sequence[Any]) -> SourceItem:
     return record_from_item(item, origin)
 
 
+# --- bounded waits (STORE-12) -------------------------------------------------
+
+#: TCP keepalives, unless the DSN sets them: they let either side notice a
+#: peer that vanished from the network while the connection is idle. They do
+#: not end a wait on a server that is alive but stopped (SIGSTOP, a hung
+#: process): its kernel still answers keepalives, as it would honour
+#: tcp_user_timeout. Only the client-side deadline below ends that wait.
+_KEEPALIVES = {
+    "keepalives": "1",
+    "keepalives_idle": "30",
+    "keepalives_interval": "10",
+    "keepalives_count": "3",
+}
+
+
+class _ReadTimeout(psycopg.OperationalError):
+    """The server did not finish an operation within the read bound."""
+
+
+class _BoundedConnection(psycopg.Connection[Any]):
+    """A connection whose every wait for the server ends within ``read_bound`` s.
+
+    psycopg runs every operation (execute, fetch, executemany's pipeline,
+    commit, and the implicit BEGIN, cursor CLOSE and COMMIT of ``with``
+    blocks) as a generator consumed by :meth:`wait`; bounding ``wait``
+    bounds them all. When the bound expires the exchange is abandoned
+    mid-protocol, so the connection is closed and :class:`_ReadTimeout`
+    raised: nothing further waits on it.
+    """
+
+    read_bound: float | None = None
+    read_message = "no answer within the read timeout"
+
+    def wait(self, gen: PQGen[RV], interval: float = 0.1, timeout: float | None = None) -> RV:
+        bound = self.read_bound
+        if bound is None or (timeout is not None and timeout <= bound):
+            return super().wait(gen, interval, timeout)
+        deadline = time.monotonic() + bound
+        try:
+            return super().wait(gen, interval, bound)
+        except psycopg.OperationalError:
+            if time.monotonic() < deadline:
+                raise
+        self.pgconn.finish()
+        raise _ReadTimeout(self.read_message) from None
+
+
 # --- the store --------------------------------------------------------------
 
 
@@ -289,14 +345,26 @@ class PostgresStore:
 
     ``fetch_size`` bounds the rows held in memory while reading;
     ``batch_size`` is the number of records committed together on import.
+    ``timeouts`` bounds every wait for the server (STORE-12): ``connect``
+    is libpq's ``connect_timeout`` (whole seconds, at least 2, per address
+    tried), ``read`` both the client-side deadline of each operation and the
+    session's ``statement_timeout``.
     """
 
-    def __init__(self, dsn: str, *, fetch_size: int = 2000, batch_size: int = 1000) -> None:
+    def __init__(
+        self,
+        dsn: str,
+        *,
+        fetch_size: int = 2000,
+        batch_size: int = 1000,
+        timeouts: StoreTimeouts | None = None,
+    ) -> None:
         if fetch_size < 1 or batch_size < 1:
             raise ValueError("fetch_size and batch_size must be at least 1")
         self.dsn = dsn
         self.fetch_size = fetch_size
         self.batch_size = batch_size
+        self.timeouts = timeouts or StoreTimeouts()
 
     def describe(self) -> str:
         """``postgresql://host:port/dbname``, never the password."""
@@ -309,10 +377,48 @@ class PostgresStore:
         return f"postgresql://{host}:{port}/{params.get('dbname', '')}"
 
     def _connect(self) -> psycopg.Connection[Any]:
+        """A connection whose every wait is bounded (STORE-12), in a session
+        whose ``statement_timeout`` is the read bound; not in autocommit."""
+        t = self.timeouts
+        params: dict[str, Any] = {"connect_timeout": t.pg_connect_seconds}
         try:
-            return psycopg.connect(self.dsn)
+            given = conninfo_to_dict(self.dsn)
+        except psycopg.ProgrammingError as exc:
+            raise StoreError(f"{self.describe()}: cannot connect: {exc}") from None
+        params.update((k, v) for k, v in _KEEPALIVES.items() if k not in given)
+        try:
+            conn = _BoundedConnection.connect(self.dsn, autocommit=True, **params)
+        except psycopg.errors.ConnectionTimeout:
+            raise StoreError(
+                f"{self.describe()}: cannot connect: {t.connect_expired(t.pg_connect_seconds)}"
+            ) from None
         except psycopg.Error as exc:
             raise StoreError(f"{self.describe()}: cannot connect: {exc}") from None
+        conn.read_bound = t.read
+        conn.read_message = t.read_expired()
+        try:
+            # The server's own bound: a statement that runs too long (not a
+            # stalled server) is cancelled there, with its own clear error.
+            conn.execute(
+                "SELECT set_config('statement_timeout', %s, false)",
+                (f"{math.ceil(t.read * 1000)}ms",),
+            )
+            conn.autocommit = False
+        except psycopg.Error as exc:
+            conn.close()
+            raise self._failed("cannot connect", exc) from None
+        return conn
+
+    def _failed(self, action: str, exc: psycopg.Error) -> StoreError:
+        """The StoreError for a failed operation, naming the bound when one expired."""
+        if isinstance(exc, psycopg.errors.QueryCanceled) and "statement timeout" in str(exc):
+            detail = (
+                "the server cancelled a statement at its statement_timeout "
+                f"({self.timeouts.read:g} s; --read-timeout)"
+            )
+        else:
+            detail = str(exc)
+        return StoreError(f"{self.describe()}: {action}: {detail}")
 
     def create_schema(self) -> None:
         """Create the reference schema (idempotent)."""
@@ -320,7 +426,7 @@ class PostgresStore:
             try:
                 create_schema(conn)
             except psycopg.Error as exc:
-                raise StoreError(f"{self.describe()}: cannot create schema: {exc}") from None
+                raise self._failed("cannot create schema", exc) from None
 
     # -- reading ---------------------------------------------------------------
 
@@ -343,7 +449,7 @@ class PostgresStore:
                 for table in tables:
                     yield from self._stream(conn, table, dialogue)
         except psycopg.Error as exc:
-            raise StoreError(f"{self.describe()}: read failed: {exc}") from None
+            raise self._failed("read failed", exc) from None
         finally:
             conn.close()
 
@@ -403,7 +509,7 @@ class PostgresStore:
                     with conn.transaction():
                         self._import_batch(conn, items, report, sink)
                 except psycopg.Error as exc:
-                    raise StoreError(f"{sink}: import failed: {exc}") from None
+                    raise self._failed("import failed", exc) from None
         return report
 
     def _import_batch(
@@ -499,7 +605,7 @@ class PostgresStore:
                     (old.dialogue, old.version),
                 ).fetchone()
             except psycopg.Error as exc:
-                raise StoreError(f"{self.describe()}: cannot update {old.key_id}: {exc}") from None
+                raise self._failed(f"cannot update {old.key_id}", exc) from None
         if (
             row is not None
             and tuple(bytes(v) if isinstance(v, memoryview) else v for v in row) == new_row

@@ -1,0 +1,345 @@
+"""One focused test per check that only a vector file, or no test at all, used to guard.
+
+Issue 15: small plausible bugs were planted in security-critical checks; for
+these, no test (or a single one, or only a committed vector file) failed.
+Each test here is named after its check and was seen to fail with the check
+broken by hand (the bug planted, the test run, the bug removed):
+
+- ``verify-proof`` of a record whose key is in the proof but whose content
+  changed (planted: compare only the key) — chainaudit/proof.py;
+- the genesis value of a BLAKE3 chain (planted: check genesis only for
+  sha256; or compute it with the default algorithm) — verify_chain.py;
+- the ``aad_hash`` comparison (planted: compare a prefix; skip it) —
+  verify_envelope.py;
+- the nonce ledger keeps every envelope after an earlier finding (planted:
+  feed the ledger only for records without findings; forget the first
+  occurrence after a reuse) — verify_envelope.py, nonces.py;
+- the nonce length rule (planted: ``<`` for ``!=``) — verify_envelope.py;
+- MANIFEST_COUNT_MISMATCH is an error (planted: severity notice) — codes.py;
+- an unescaped ``#`` in an id (planted: only ``/`` refused) — address.py;
+- a repeated ``event_id`` (planted: ``<`` for ``<=``; duplicates of a
+  record key not reported) — verify_chain.py, manifest.py, gate.py;
+- the ``hash_alg`` of an expected tip (planted: compare the tip hash only;
+  the empty chain's genesis with the default algorithm) — verify_chain.py;
+- a ``key_id`` whose dialogue is a prefix of the record's (planted:
+  ``startswith`` for ``!=``) — verify_envelope.py.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections import Counter
+
+import pytest
+from envelope_helpers import dek, kid, nonce, resolver_for, sealed_record
+
+from chainaudit import codes
+from chainaudit.address import Address, AddressError, unescape_component
+from chainaudit.chain import genesis_hash
+from chainaudit.checkpoint import ChainExpectation
+from chainaudit.digest import record_digest, record_key
+from chainaudit.envelope import NONCE_BYTES, aad_hash, seal
+from chainaudit.findings import Finding, Result, Severity
+from chainaudit.gate import gate_post
+from chainaudit.manifest import ManifestBuilder, public_key_bytes
+from chainaudit.model import AuditEvent, EntityRecord, Record
+from chainaudit.nonces import NonceLedger, NonceLimits
+from chainaudit.proof import make_proof, verify_proof
+from chainaudit.report import exit_code_for
+from chainaudit.vectorgen.chain_build import Ev, build_chain, rechain
+from chainaudit.vectorgen.manifest import (
+    SIGNER_LABEL,
+    audit_events,
+    sample_manifest,
+    sample_records,
+    vector_key,
+)
+from chainaudit.verify_chain import ChainPolicy, verify_events
+from chainaudit.verify_envelope import check_record, verify_envelopes
+
+PINNED = [public_key_bytes(vector_key(SIGNER_LABEL))]
+MANIFEST, LEAVES = sample_manifest()
+SPILL = NonceLimits(max_in_memory=1, partitions=2)
+
+
+def codes_of(findings: Result | list[Finding]) -> list[str]:
+    return [f.code.name for f in findings]
+
+
+def run_chain(events: list[Ev], *expect: ChainExpectation) -> Result:
+    policy = ChainPolicy(expectations=tuple(expect))
+    return verify_events(((AuditEvent(e.chain_id, e.fields), e.store) for e in events), policy)
+
+
+# --- proof.py: verify-proof with the record ----------------------------------
+
+
+def _edited_entity() -> tuple[EntityRecord, EntityRecord]:
+    rec = next(r for r in sample_records() if isinstance(r, EntityRecord) and r.attributes)
+    name = sorted(rec.attributes)[0]
+    edited = dataclasses.replace(rec, attributes={**rec.attributes, name: {"S": "edited"}})
+    return rec, edited
+
+
+def test_verify_proof_of_a_record_whose_content_changed_is_proof_invalid() -> None:
+    rec, edited = _edited_entity()
+    assert record_key(edited) == record_key(rec)  # the key is in the proof...
+    assert record_digest(edited) != record_digest(rec)  # ...the content is not
+    doc = make_proof(MANIFEST, lambda: LEAVES.splitlines(keepends=True), record_key(rec))
+    assert doc is not None
+    assert verify_proof(doc, MANIFEST, PINNED, record=rec).ok
+    result = verify_proof(doc, MANIFEST, PINNED, record=edited)
+    assert codes_of(result) == ["PROOF_INVALID"]
+    (f,) = result.findings
+    assert f.expected == f"{record_key(rec)} {record_digest(rec).hex()}"
+    assert f.actual == f"{record_key(rec)} {record_digest(edited).hex()}"
+    assert not result.ok and exit_code_for(result) == 1
+
+
+# --- verify_chain.py: genesis of a BLAKE3 chain -------------------------------
+
+
+def test_genesis_of_a_blake3_chain_is_checked() -> None:
+    good = build_chain("b3", 3, alg="blake3")
+    assert good[0].fields["previous_hash"] == genesis_hash("b3", "blake3")
+    assert run_chain(good).findings == []
+    for wrong in (
+        genesis_hash("b3", "sha256"),  # the right chain id, the wrong algorithm
+        genesis_hash("other", "blake3"),  # the right algorithm, another chain
+        "00" * 32,
+    ):
+        bad = build_chain("b3", 3, alg="blake3", previous_hash=wrong)
+        result = run_chain(bad)
+        assert codes_of(result) == ["CHAIN_GENESIS_MISMATCH"], wrong
+        (f,) = result.findings
+        assert (f.where, f.expected, f.actual) == (
+            "chain:b3@0",
+            genesis_hash("b3", "blake3"),
+            wrong,
+        )
+
+
+def test_genesis_of_a_sha256_chain_is_not_the_blake3_one() -> None:
+    bad = build_chain("s2", 3, alg="sha256", previous_hash=genesis_hash("s2", "blake3"))
+    assert codes_of(run_chain(bad)) == ["CHAIN_GENESIS_MISMATCH"]
+
+
+# --- verify_envelope.py: the aad_hash comparison ------------------------------
+
+A = Address.of("d-1", "perspective", "01", "02")
+B = Address.of("d-1", "perspective", "01", "03")
+
+
+def _with_aad_hash(rec: EntityRecord, value: str) -> EntityRecord:
+    assert rec.envelope is not None
+    return dataclasses.replace(rec, envelope=dataclasses.replace(rec.envelope, aad_hash=value))
+
+
+@pytest.mark.parametrize(
+    "stored",
+    [
+        aad_hash(B),  # another address's hash
+        aad_hash(A)[:-1] + ("0" if aad_hash(A)[-1] != "0" else "1"),  # the last digit differs
+        "f" + aad_hash(A)[1:] if aad_hash(A)[0] != "f" else "e" + aad_hash(A)[1:],  # the first
+        aad_hash(A).upper(),  # not the canonical lowercase form
+        aad_hash(A)[:32],  # a prefix
+        aad_hash(A) + "00",  # an extension
+    ],
+)
+def test_aad_hash_comparison(stored: str) -> None:
+    rec = sealed_record(A)
+    assert check_record(rec) == []
+    keyless = check_record(_with_aad_hash(rec, stored))
+    assert codes_of(keyless) == ["AAD_HASH_MISMATCH"]
+    assert keyless[0].expected == aad_hash(A)
+    # With the key the ciphertext still opens for A: only the stored hash is wrong.
+    keyed = check_record(_with_aad_hash(rec, stored), resolver_for(A))
+    assert codes_of(keyed) == ["AAD_HASH_MISMATCH"]
+
+
+# --- verify_envelope.py / nonces.py: the ledger after an earlier finding --------
+
+
+def test_nonce_reuse_by_a_record_with_another_finding_is_still_reported() -> None:
+    """ENV-5: every v1 envelope enters the ledger, whatever else is wrong with it."""
+    k = kid(A)
+    n = nonce("shared")
+    first = EntityRecord(A, {}, seal(A, {"t": 1}, dek(k), k, n))
+    # Same key and nonce, and a wrong aad_hash: two findings on one record.
+    second = _with_aad_hash(EntityRecord(B, {}, seal(B, {"t": 2}, dek(k), k, n)), aad_hash(A))
+    third = EntityRecord(
+        Address.of("d-1", "perspective", "01", "04"),
+        {},
+        seal(Address.of("d-1", "perspective", "01", "04"), {"t": 3}, dek(k), k, n),
+    )
+    for limits in (None, SPILL):
+        result = verify_envelopes([first, second, third], limits=limits)
+        got = sorted((f.code.name, f.where) for f in result)
+        assert got == [
+            ("AAD_HASH_MISMATCH", str(B)),
+            ("NONCE_REUSE", str(B)),
+            ("NONCE_REUSE", str(third.address)),
+        ], limits
+        assert {f.extra["first"] for f in result if f.code is codes.NONCE_REUSE} == {str(A)}
+
+
+def test_nonce_reuse_ledger_keeps_the_first_occurrence_after_a_finding() -> None:
+    """A third record reusing the nonce after a first reuse is still reported,
+    against the first occurrence — even when it is a copy of the second. In
+    memory, and spilled (a partition checked in memory, and one of a single
+    repeated fingerprint)."""
+    k, n = "dek#d#1", bytes(12)
+    fillers = [(k, i.to_bytes(12, "big"), f"f{i}") for i in range(1, 8)]
+    for limits, before in ((None, []), (SPILL, []), (NonceLimits(8, 2), fillers)):
+        with NonceLedger(limits) as ledger:
+            for row in before:
+                ledger.add(*row)
+            ledger.add(k, n, "a", ciphertext=b"one")
+            ledger.add(k, n, "b", ciphertext=b"two")  # first reuse
+            ledger.add(k, n, "c", ciphertext=b"three")  # a third record
+            ledger.add(k, n, "b", ciphertext=b"two")  # the second one read again
+            got = sorted((f.extra["first"], f.where) for f in ledger.findings())
+            spilled = ledger.stats["spilled"]
+        assert got == [("a", "b"), ("a", "b"), ("a", "c")], limits
+        assert (spilled > 0) == (limits is not None)
+
+
+# --- verify_envelope.py: the nonce length rule ---------------------------------
+
+
+@pytest.mark.parametrize("length", [0, 1, NONCE_BYTES - 1, NONCE_BYTES + 1, 16, 32])
+def test_nonce_length_rule(length: int) -> None:
+    rec = sealed_record(A)
+    assert rec.envelope is not None
+    assert len(rec.envelope.nonce) == NONCE_BYTES and check_record(rec, resolver_for(A)) == []
+    bad = dataclasses.replace(
+        rec, envelope=dataclasses.replace(rec.envelope, nonce=bytes(range(length)))
+    )
+    keyless = check_record(bad)
+    assert codes_of(keyless) == ["NONCE_LENGTH"]
+    assert keyless[0].actual == f"{length} bytes"
+    # The keyed checks do not run on an unusable nonce: no misleading diagnosis.
+    assert codes_of(check_record(bad, resolver_for(A))) == ["NONCE_LENGTH"]
+
+
+# --- codes.py / gate.py: manifest count severity ------------------------------
+
+
+def test_manifest_count_mismatch_is_an_error() -> None:
+    assert codes.MANIFEST_COUNT_MISMATCH.severity is Severity.ERROR
+    recs = sample_records()
+    del recs[2]
+    result = gate_post(MANIFEST, iter(recs), pinned=PINNED, leaves=None)
+    counts = [f for f in result if f.code is codes.MANIFEST_COUNT_MISMATCH]
+    assert [f.where for f in counts] == ["totals", "dialogue:d-1"]
+    assert all(f.severity is Severity.ERROR for f in counts)
+    only = Result(checked=Counter({"records": 1}))
+    only.extend(counts)
+    assert not only.ok and exit_code_for(only) == 1
+    assert only.errors == counts
+
+
+# --- address.py: an unescaped '#' in an id -------------------------------------
+
+
+def test_unescaped_hash_in_an_id_is_refused() -> None:
+    with pytest.raises(AddressError, match="unescaped '#'"):
+        unescape_component("d#1")
+    with pytest.raises(AddressError, match="unescaped '#'"):
+        Address.from_dynamodb("dialogue#d#1", "meta")
+    with pytest.raises(AddressError, match="unescaped '#'"):
+        Address.from_sql("d#1", "meta", "")
+    with pytest.raises(AddressError, match="unescaped '#'"):
+        Address.parse("dialogue:d#1/entity:meta")
+    with pytest.raises(AddressError, match="unescaped '#'"):
+        Address("d#1", "meta", ())  # type: ignore[arg-type]
+    # The escaped form is the id "d#1".
+    a = Address.from_dynamodb("dialogue#d%231", "meta")
+    assert a == Address.of("d#1", "meta") and a.dialogue_id == "d#1"
+
+
+# --- a repeated event_id --------------------------------------------------------
+
+
+def test_repeated_event_id_in_a_chain_is_uuid_backwards() -> None:
+    evs = build_chain("c", 4)
+    evs[2].fields.update(event_id=evs[1].fields["event_id"], timestamp=evs[1].fields["timestamp"])
+    rechain(evs, 2)  # a well-sealed chain whose only fault is the repeated id
+    result = run_chain(evs)
+    assert codes_of(result) == ["CHAIN_UUID_BACKWARDS"]
+    assert result.findings[0].where == "chain:c@2"
+
+
+def _repeated_event_id() -> tuple[list[Record], AuditEvent]:
+    events = audit_events("crypto", 3)
+    again = AuditEvent(
+        "crypto", {**events[2].fields, "event_id": events[1].fields["event_id"]}, origin="x:9"
+    )
+    assert record_key(again) == record_key(events[1])
+    return [*sample_records(), again], again
+
+
+def test_repeated_event_id_is_a_duplicate_record_key_in_a_manifest() -> None:
+    records, again = _repeated_event_id()
+    with ManifestBuilder() as b:
+        b.add_all(records)
+        dups = b.duplicate_findings()
+    assert [(f.code.name, f.where) for f in dups] == [("RECORD_KEY_DUPLICATE", record_key(again))]
+    assert dups[0].severity is Severity.ERROR
+
+
+def test_repeated_event_id_is_a_duplicate_record_key_at_the_gate() -> None:
+    records, again = _repeated_event_id()
+    result = gate_post(
+        MANIFEST,
+        iter(records),
+        pinned=PINNED,
+        leaves=LEAVES.splitlines(keepends=True),
+    )
+    assert ("RECORD_KEY_DUPLICATE", record_key(again)) in [(f.code.name, f.where) for f in result]
+    assert not result.ok
+
+
+# --- verify_chain.py: the hash_alg of an expected tip ----------------------------
+
+
+def test_tip_hash_alg_is_compared() -> None:
+    evs = build_chain("c", 4)  # sha256
+    tip = evs[-1].hash
+    for alg in (None, "sha256"):
+        assert run_chain(evs, ChainExpectation("c", 4, tip, alg)).findings == []
+    result = run_chain(evs, ChainExpectation("c", 4, tip, "blake3"))
+    assert codes_of(result) == ["CHAIN_TIP_MISMATCH"]
+    assert result.findings[0].expected == f"{tip} (blake3)"
+    assert result.findings[0].actual == f"{tip} (sha256)"
+
+
+def test_tip_hash_alg_of_an_empty_chain_picks_its_genesis() -> None:
+    for alg in ("sha256", "blake3"):
+        ok = ChainExpectation("e", 0, genesis_hash("e", alg), alg)
+        assert codes_of(run_chain([], ok)) == [], alg
+    wrong = ChainExpectation("e", 0, genesis_hash("e", "sha256"), "blake3")
+    assert codes_of(run_chain([], wrong)) == ["CHAIN_TIP_MISMATCH"]
+
+
+# --- verify_envelope.py: a key_id dialogue compared as a prefix --------------------
+
+
+@pytest.mark.parametrize(
+    ("record_dialogue", "key_dialogue"),
+    [("d-10", "d-1"), ("d-1", "d-10"), ("d-1", "d-"), ("d-1x", "d-1")],
+)
+def test_key_id_dialogue_is_compared_whole_not_as_a_prefix(
+    record_dialogue: str, key_dialogue: str
+) -> None:
+    address = Address.of(record_dialogue, "meta")
+    k = f"dek#{key_dialogue}#1"
+    rec = EntityRecord(address, {}, seal(address, {"t": 1}, dek(k), k, nonce("p")))
+    result = check_record(rec)
+    assert codes_of(result) == ["KEY_ID_WRONG_DIALOGUE"]
+    assert (result[0].expected, result[0].actual) == (record_dialogue, key_dialogue)
+    # The right dialogue's key is accepted.
+    own = f"dek#{record_dialogue}#1"
+    assert (
+        check_record(EntityRecord(address, {}, seal(address, {}, dek(own), own, nonce("q")))) == []
+    )

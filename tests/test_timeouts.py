@@ -200,52 +200,56 @@ def test_stopped_postmaster_ends_within_the_connect_timeout(private_pg: PrivateP
     _assert_stalled(run, CONNECT, private_pg.host_port, "connect timeout", "--connect-timeout")
 
 
-@pytest.mark.postgres
-def test_stopped_backend_mid_scan_ends_within_the_read_timeout(private_pg: PrivatePg) -> None:
-    """SIGSTOP the backend serving ``verify`` in the middle of its scan.
+def _stop_the_backend_at(dsn: str, table: str, statement: str, *args: str) -> Run:
+    """Run ``chainaudit ARGS`` and SIGSTOP its backend once it waits on ``table``.
 
-    To stop it at a known point, another session holds a lock on the last
-    table read (audit_events): the scan reads the entities and the wrapped
-    DEKs, then waits for that lock; its backend is found in pg_stat_activity,
-    stopped, and the lock released. The verifying client is now waiting on a
-    backend that will never answer, and the server's own statement_timeout
-    cannot fire in a stopped process: only the client-side bound ends it.
+    Another session holds a lock on ``table``; the command's backend is found
+    in pg_stat_activity waiting for it in a statement like ``statement``,
+    stopped, and the lock released. The command is then waiting on a backend
+    that will never answer, and the server's own statement_timeout cannot
+    fire in a stopped process: only the client-side bound ends the wait.
     """
     backend = None
-    with psycopg.connect(private_pg.dsn) as holder:
-        holder.execute("LOCK TABLE audit_events IN ACCESS EXCLUSIVE MODE")
+    with psycopg.connect(dsn) as holder:
+        holder.execute(f'LOCK TABLE "{table}" IN ACCESS EXCLUSIVE MODE')
         started = time.monotonic()
-        proc = _popen(
-            "verify", private_pg.dsn, "--connect-timeout", str(CONNECT), "--read-timeout",
-            str(READ),
-        )  # fmt: skip
+        proc = _popen(*args)
         try:
-            with psycopg.connect(private_pg.dsn, autocommit=True) as watch:
+            with psycopg.connect(dsn, autocommit=True) as watch:
                 while backend is None and proc.poll() is None:
                     row = watch.execute(
-                        "SELECT pid FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
-                        "AND query LIKE 'DECLARE%audit_events%'"
+                        "SELECT pid, extract(epoch FROM clock_timestamp() - query_start) "
+                        "FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE %s",
+                        (statement,),
                     ).fetchone()
                     if row is None:
                         time.sleep(0.02)
-                    else:
-                        backend = int(row[0])
-                        os.kill(backend, signal.SIGSTOP)
+                        continue
+                    backend = int(row[0])
+                    os.kill(backend, signal.SIGSTOP)
+                    # statement_timeout (= READ) must not have cancelled it first.
+                    assert float(row[1]) < READ / 2, f"found waiting only after {row[1]} s"
             assert backend is not None, proc.communicate()
             holder.rollback()  # the stopped backend gets the lock but cannot use it
-            stopped_after = time.monotonic() - started
-            # The server cancels at statement_timeout = READ; stopping must come first.
-            assert stopped_after < READ, f"backend stopped only after {stopped_after:.1f} s"
             _, stderr = proc.communicate(timeout=120)
-            run = Run(
-                ("verify", private_pg.dsn), proc.returncode, stderr, time.monotonic() - started
-            )
+            return Run(args, proc.returncode, stderr, time.monotonic() - started)
         finally:
             if proc.poll() is None:
                 proc.kill()
                 proc.wait()
             if backend is not None:
                 os.kill(backend, signal.SIGCONT)
+
+
+@pytest.mark.postgres
+def test_stopped_backend_mid_scan_ends_within_the_read_timeout(private_pg: PrivatePg) -> None:
+    """SIGSTOP the backend serving ``verify`` in the middle of its scan: it has
+    read the entities and the wrapped DEKs and is opening the cursor on
+    audit_events, the last table it reads."""
+    run = _stop_the_backend_at(
+        private_pg.dsn, "audit_events", "DECLARE%audit_events%",
+        "verify", private_pg.dsn, "--connect-timeout", str(CONNECT), "--read-timeout", str(READ),
+    )  # fmt: skip
     _assert_stalled(run, READ, private_pg.host_port, "read timeout", "--read-timeout")
 
 
@@ -254,42 +258,15 @@ def test_stopped_backend_mid_import_ends_within_the_read_timeout(
     private_pg: PrivatePg, demo: Path
 ) -> None:
     """The same for ``import``: its backend is stopped inside a batch's inserts
-    (psycopg's pipeline), found waiting for a lock on ``entities``."""
+    (psycopg's pipeline)."""
     with psycopg.connect(private_pg.dsn, autocommit=True) as admin:
         admin.execute("CREATE DATABASE import_target")
     dsn = private_pg.dsn.rsplit("/", 1)[0] + "/import_target"
     PostgresStore(dsn).create_schema()
-    backend = None
-    with psycopg.connect(dsn) as holder:
-        holder.execute("LOCK TABLE entities IN ACCESS EXCLUSIVE MODE")
-        started = time.monotonic()
-        proc = _popen(
-            "import", str(demo), dsn, "--connect-timeout", str(CONNECT), "--read-timeout",
-            str(READ),
-        )  # fmt: skip
-        try:
-            with psycopg.connect(dsn, autocommit=True) as watch:
-                while backend is None and proc.poll() is None:
-                    row = watch.execute(
-                        "SELECT pid FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
-                        "AND query LIKE 'INSERT INTO \"entities\"%'"
-                    ).fetchone()
-                    if row is None:
-                        time.sleep(0.02)
-                    else:
-                        backend = int(row[0])
-                        os.kill(backend, signal.SIGSTOP)
-            assert backend is not None, proc.communicate()
-            holder.rollback()
-            assert time.monotonic() - started < READ
-            _, stderr = proc.communicate(timeout=120)
-            run = Run(("import", dsn), proc.returncode, stderr, time.monotonic() - started)
-        finally:
-            if proc.poll() is None:
-                proc.kill()
-                proc.wait()
-            if backend is not None:
-                os.kill(backend, signal.SIGCONT)
+    run = _stop_the_backend_at(
+        dsn, "entities", 'INSERT INTO "entities"%',
+        "import", str(demo), dsn, "--connect-timeout", str(CONNECT), "--read-timeout", str(READ),
+    )  # fmt: skip
     _assert_stalled(run, READ, private_pg.host_port, "read timeout", "--read-timeout")
 
 

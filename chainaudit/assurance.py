@@ -42,11 +42,11 @@ from chainaudit.findings import Code, Finding, Result
 FAMILIES = ("authenticated", "anchored", "committed", "complete", "erasure")
 #: Threat-model section each family links to.
 SECTIONS = {
-    "authenticated": "docs/threat-model.md#authenticated",
-    "anchored": "docs/threat-model.md#anchored",
-    "committed": "docs/threat-model.md#committed",
-    "complete": "docs/threat-model.md#complete",
-    "erasure": "docs/threat-model.md#erasure",
+    "authenticated": "docs/threat-model.md#edited-envelopes",
+    "anchored": "docs/threat-model.md#anchoring",
+    "committed": "docs/threat-model.md#rollback-and-edits",
+    "complete": "docs/threat-model.md#removed-records",
+    "erasure": "docs/threat-model.md#forged-erasure",
 }
 
 
@@ -205,9 +205,8 @@ def _anchored(result: Result, ev: Evidence) -> Assurance:
         for f in result.findings
         if f.code in (codes.CHAIN_TRUNCATED, codes.CHAIN_TIP_MISMATCH)
     }
-    whole = [
-        c for c, (tail, a) in per_chain.items() if a is not None and tail == 0 and c not in broken
-    ]
+    # An empty chain has nothing to anchor; a failed anchor anchors nothing.
+    whole = [c for c, (tail, _) in per_chain.items() if tail == 0 and c not in broken]
     prefix = [
         c for c, (tail, a) in per_chain.items() if a is not None and tail > 0 and c not in broken
     ]

@@ -99,6 +99,19 @@ FAMILIES: dict[str, tuple[Code, ...]] = {
     "key_history_absent": (codes.KEY_HISTORY_UNCHECKED,),
     "coverage": (codes.NOTHING_CHECKED,),
     "assurance": (codes.CHAIN_UNANCHORED, codes.ASSURANCE_NOT_MET),
+    "commitment": (
+        codes.COMMIT_MISMATCH,
+        codes.COMMIT_ROLLBACK,
+        codes.COMMIT_MISSING,
+        codes.COMMIT_RECORD_MISSING,
+    ),
+    "erasure": (
+        codes.ERASURE_UNSIGNED,
+        codes.ERASURE_SIGNER_UNTRUSTED,
+        codes.ERASURE_RECEIPT_INVALID,
+        codes.ERASURE_RECEIPT_MISMATCH,
+        codes.ERASURE_RECORD_AFTER,
+    ),
     "duplicates": (codes.RECORD_KEY_DUPLICATE,),
     "manifest": (
         codes.MANIFEST_VERSION_UNSUPPORTED,
@@ -138,6 +151,8 @@ _AUDIT = (
     "key_history_absent",
     "coverage",
     "assurance",
+    "commitment",
+    "erasure",
 )
 #: command → the families it runs.
 COMMANDS: dict[str, tuple[str, ...]] = {

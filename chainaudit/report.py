@@ -34,6 +34,7 @@ from chainaudit import __version__
 from chainaudit.assurance import Assurance, Level
 from chainaudit.errors import EXIT_FINDINGS, EXIT_OK, EXIT_UNVERIFIED, EXIT_USAGE
 from chainaudit.findings import Code, Finding, Result, Severity, registry
+from chainaudit.threats import link_of
 
 REPORT_TYPE = "chainaudit/report"
 REPORT_VERSION = 2
@@ -305,6 +306,9 @@ def render_text(result: Result, summary: Summary, limit: int = 20) -> str:
                 lines.append(f"      source: {_safe(f.source)}")
             if f.code.advice:
                 lines.append(f"      what to do: {f.code.advice}")
+            threat = link_of(f.code)
+            if threat:
+                lines.append(f"      threat: {threat}")
     return "\n".join(lines) + "\n"
 
 

@@ -134,7 +134,8 @@ def test_verify_without_pinned_signer_reports_the_boundary_as_untrusted(
     finding (exit 3) that says to pass --trusted-keys. A pinned but different key keeps
     the boundary untrusted (exit 1)."""
     run = expect(cli("verify", demo / "export.ndjson", "--format", "json"), 3)
-    assert run.codes() == {"SIGNATURES_UNCHECKED"}
+    # CHAIN_UNANCHORED: no checkpoint was given (REP-7), a notice per chain.
+    assert run.codes() - {"CHAIN_UNANCHORED"} == {"SIGNATURES_UNCHECKED"}
     assert run.where("SIGNATURES_UNCHECKED") == [BOUNDARY_AT]
     assert "--trusted-keys" in run.findings("SIGNATURES_UNCHECKED")[0]["message"]
 
@@ -153,15 +154,17 @@ def test_verify_with_keys_and_checkpoint_json_report(cli: Cli, demo: Path) -> No
     )
     expect(run, 0)
     report = run.report()  # the whole of stdout is one JSON document
-    assert report["version"] == 1
+    assert report["version"] == 2
     assert report["verdict"] == "ok" and report["exit_code"] == 0
+    assert report["mode"] == "keyed"
     assert report["command"] == "verify"
     assert report["checked"]["records"] == 487
     # Keyed: every envelope whose key was not shredded was opened.
     assert report["checked"]["decrypted"] == 122
     assert report["counts"]["error"] == 0 and report["counts"]["unverified"] == 0
     # The shredded dialogue is a notice, not a failure (KEY-6).
-    assert report["by_code"] == {"KEY_SHREDDED": 30}
+    by_code = {k: v for k, v in report["by_code"].items() if k != "CHAIN_UNANCHORED"}
+    assert by_code == {"KEY_SHREDDED": 30}
     assert run.stderr == ""
 
 
@@ -250,7 +253,7 @@ def test_text_report_names_the_address_and_what_to_do(cli: Cli, demo: Path, tmp_
     """Damage in an export, read by a person: the verdict, the code, the address, advice."""
     gone = without(demo / "export.ndjson", tmp_path / "no-dek.ndjson", ["dek#dlg-2026-001#1"])
     run = expect(cli("verify", gone, "--umk", demo / "umk.hex", *trust(demo)), 3)
-    assert run.stdout.splitlines()[0].endswith("UNVERIFIED (exit 3)")
+    assert run.stdout.splitlines()[0].endswith("UNVERIFIED (exit 3), keyed")
     assert "KEY_MISSING" in run.stdout
     assert "KEY_MISSING at dialogue:dlg-2026-001/entity:" in run.stdout
     assert "what to do:" in run.stdout
@@ -272,7 +275,7 @@ def test_gates_on_exports(cli: Cli, demo: Path, tmp_path: Path) -> None:
     """The gates need no server: an export is a source and a target like any store."""
     manifest = tmp_path / "manifest.json"
     pre = cli("gate", "pre", demo / "export.ndjson", "--signing-key", demo / "signer.key",
-              *trust(demo), "-m", manifest, "--format", "json")  # fmt: skip
+              "--umk", demo / "umk.hex", *trust(demo), "-m", manifest, "--format", "json")  # fmt: skip
     assert expect(pre, 0).report()["verdict"] == "ok"
     assert "signed manifest written" in pre.stderr
     gone = without(demo / "export.ndjson", tmp_path / "no-dek.ndjson", ["dek#dlg-2026-001#1"])
@@ -327,8 +330,9 @@ def test_export_of_one_dialogue_verifies(cli: Cli, demo: Path, tmp_path: Path) -
     )
     report = keyed.report()
     assert report["checked"]["decrypted"] == 30
-    assert report["counts"] == {"error": 0, "unverified": 0, "notice": 1}
-    assert [f["code"] for f in report["findings"]] == ["KEY_HISTORY_UNCHECKED"]
+    assert report["counts"]["error"] == 0 and report["counts"]["unverified"] == 0
+    codes_ = [f["code"] for f in report["findings"] if f["code"] != "CHAIN_UNANCHORED"]
+    assert codes_ == ["KEY_HISTORY_UNCHECKED"]
 
 
 def test_readme_main_command_works(cli: Cli, tmp_path: Path) -> None:
@@ -460,7 +464,8 @@ def test_wrong_umk_is_a_finding_not_a_leak(cli: Cli, demo: Path, tmp_path: Path)
         cli("verify", demo / "export.ndjson", "--umk", other, *trust(demo), "--format", "json"), 3
     )
     # One finding naming the UMK's fingerprint, not 122 records that look tampered.
-    assert run.report()["by_code"] == {"UMK_MISMATCH": 1}
+    by_code = {k: v for k, v in run.report()["by_code"].items() if k != "CHAIN_UNANCHORED"}
+    assert by_code == {"UMK_MISMATCH": 1}
     assert run.findings("UMK_MISMATCH")[0]["extra"]["keys"] == 5
     assert other.read_text().strip() not in run.stdout + run.stderr
 

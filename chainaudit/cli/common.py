@@ -8,18 +8,30 @@ line with the documented exit code (docs/cli.md).
 
 from __future__ import annotations
 
+import contextlib
 import datetime
+import errno
+import functools
 import math
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import click
 
 from chainaudit import strictjson
+from chainaudit.assurance import (
+    Assurance,
+    Evidence,
+    assess,
+    parse_require,
+    policy_findings,
+    unanchored_findings,
+)
 from chainaudit.audit import AuditOptions, audit
-from chainaudit.errors import InputError
+from chainaudit.checks import RunFacts, plan
+from chainaudit.errors import EXIT_UNVERIFIED, EXIT_USAGE, ChainauditError, InputError
 from chainaudit.findings import Result
 from chainaudit.outfile import write_output
 from chainaudit.report import Summary, exit_code_for, render_json, render_junit, render_text
@@ -212,23 +224,86 @@ def load_trust(paths: tuple[str, ...]) -> TrustStore:
     return TrustStore.of(keys)
 
 
-def load_json(path: str, what: str) -> dict[str, Any]:
-    """A JSON object from a file, or InputError naming the file."""
+def _load_json_value(path: str, what: str) -> Any:
     try:
-        doc = strictjson.loads(Path(path).read_bytes())
+        return strictjson.loads(Path(path).read_bytes())
     except OSError as exc:
         raise InputError(path, f"cannot read {what}: {exc.strerror or exc}") from None
     except ValueError as exc:
         raise InputError(path, f"{what} is not JSON: {exc}") from None
+
+
+def load_json(path: str, what: str) -> dict[str, Any]:
+    """A JSON object from a file, or InputError naming the file."""
+    doc = _load_json_value(path, what)
     if not isinstance(doc, dict):
         raise InputError(path, f"{what} is not a JSON object")
     return doc
+
+
+def load_checkpoints(paths: tuple[str, ...]) -> list[tuple[str, dict[str, Any]]]:
+    """Every checkpoint in the files: each holds one checkpoint object or a JSON
+    array of them (CHAIN-11), so one file can anchor every chain of a dataset."""
+    out: list[tuple[str, dict[str, Any]]] = []
+    for p in paths:
+        doc = _load_json_value(p, "checkpoint")
+        docs = doc if isinstance(doc, list) else [doc]
+        for i, d in enumerate(docs):
+            if not isinstance(d, dict):
+                raise InputError(p, f"checkpoint {i} is not a JSON object")
+            out.append((p if len(docs) == 1 else f"{p}[{i}]", d))
+    return out
+
+
+# --- assurance (REP-7) ---------------------------------------------------------------
+
+
+def require_option(default: str) -> Callable[[F], F]:
+    """``--require``: assurance families whose absence ends the run in exit 3."""
+
+    def deco(f: F) -> F:
+        return click.option(
+            "--require",
+            "require",
+            metavar="LIST",
+            default=default,
+            show_default=True,
+            callback=_parse_require,
+            help="Assurances that must be proven, comma-separated: authenticated, anchored, "
+            "committed, complete, erasure, all or none. Any not proven is exit 3, named in "
+            "the report (docs/threat-model.md).",
+        )(f)
+
+    return deco
+
+
+def _parse_require(ctx: click.Context, param: click.Parameter, value: str | None) -> tuple[str, ...]:
+    try:
+        return parse_require(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
 
 
 # --- output -----------------------------------------------------------------------
 
 
 def report_options(f: F) -> F:
+    """``--format``, ``-o`` and ``-q``; an error that ends the command still
+    leaves a report behind (:func:`_error_report`)."""
+
+    command = f
+
+    @functools.wraps(command)
+    def run(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return command(*args, **kwargs)
+        except (click.exceptions.Exit, click.Abort, KeyboardInterrupt):
+            raise
+        except Exception as exc:
+            _error_report(exc, kwargs)
+            raise
+
+    f = cast(F, run)
     f = click.option(
         "--format",
         "fmt",
@@ -265,27 +340,136 @@ class Progress:
             click.echo("\r" + " " * 40 + "\r", err=True, nl=False)
 
 
-def run_audit(src: Source, options: AuditOptions, quiet: bool) -> Result:
-    """The full verification of ``src`` (chainaudit.audit), with progress on stderr."""
+def run_audit(
+    src: Source, options: AuditOptions, quiet: bool, evidence: Evidence | None = None
+) -> Result:
+    """The full verification of ``src`` (chainaudit.audit), with progress on stderr;
+    ``evidence`` is filled for the assurance statement (REP-7)."""
     progress = Progress(quiet)
     try:
-        return audit(src, options, progress)
+        return audit(src, options, progress, evidence)
     finally:
         progress.done()
 
 
-def emit(result: Result, command: str, subject: str, fmt: str, output: str | None) -> None:
-    """Render the report, write it, and exit with the documented code."""
-    summary = Summary(command=command, subject=subject, generated_at=now())
+def run_facts(
+    evidence: Evidence, options: AuditOptions, src: Source, checkpoints: bool
+) -> RunFacts:
+    """What the run had to work with, for the JUnit plan (REP-4)."""
+    return RunFacts(
+        keyed=evidence.keyed,
+        umk_given=options.umk is not None,
+        checkpoints=checkpoints,
+        pinned=bool(options.trust.keys),
+        audit_log=evidence.audit_log,
+        source_kind=str(getattr(src, "kind", "store")),
+    )
+
+
+def conclude(result: Result, evidence: Evidence, required: tuple[str, ...]) -> None:
+    """REP-7: add the unanchored-chain notices and the policy's findings to
+    ``result`` and keep the assurance statement on ``evidence`` (once)."""
+    if evidence.assurance is not None:
+        return
+    result.extend(unanchored_findings(evidence))
+    evidence.assurance = assess(result, evidence)
+    result.extend(policy_findings(evidence.assurance, required))
+
+
+def emit(
+    result: Result,
+    command: str,
+    subject: str,
+    fmt: str,
+    output: str | None,
+    *,
+    evidence: Evidence | None = None,
+    required: tuple[str, ...] = (),
+    facts: RunFacts | None = None,
+) -> None:
+    """Render the report, write it, and exit with the documented code.
+
+    With ``evidence`` (commands that verify data), the report states what
+    was proven (REP-7): every chain no verified anchor covers to its end is
+    a ``CHAIN_UNANCHORED`` notice, every required family not proven an
+    ``ASSURANCE_NOT_MET`` (exit 3). ``facts`` decides which checks JUnit
+    lists as run or skipped (REP-4).
+    """
+    assurance: dict[str, Assurance] = {}
+    mode = None
+    if evidence is not None:
+        conclude(result, evidence, required)
+        assurance = dict(evidence.assurance or {})
+        if result.checked.get("envelopes", 0) or evidence.umk_fingerprint:
+            mode = "keyed" if evidence.keyed else "keyless"
+    summary = Summary(
+        command=command,
+        subject=subject,
+        generated_at=now(),
+        mode=mode,
+        assurance=assurance,
+        required=required,
+    )
+    _deliver(_render(result, summary, fmt, plan(command, facts or RunFacts(), result)), output)
+    sys.exit(exit_code_for(result))
+
+
+def _render(result: Result, summary: Summary, fmt: str, junit_plan: dict[str, str | None]) -> str:
     if fmt == "json":
-        text = render_json(result, summary)
-    elif fmt == "junit":
-        text = render_junit(result, summary)
-    else:
-        text = render_text(result, summary)
+        return render_json(result, summary)
+    if fmt == "junit":
+        return render_junit(result, summary, junit_plan)
+    return render_text(result, summary)
+
+
+def _deliver(text: str, output: str | None) -> None:
+    """Write the report to ``output``, or to stdout without one."""
     if output:
         # A device, FIFO or `-` is written through, a symlink's target written (docs/cli.md, CLI-8).
         write_output(output, text, "the report")
     else:
         click.echo(text, nl=False)
-    sys.exit(exit_code_for(result))
+
+
+def _error_exit(exc: BaseException) -> tuple[int, str]:
+    """The exit code and one-line message the CLI group gives ``exc`` (CLI-4)."""
+    if isinstance(exc, ChainauditError):
+        return exc.exit_code, exc.diagnostics()
+    if isinstance(exc, click.ClickException):
+        return exc.exit_code, exc.format_message()
+    if isinstance(exc, OSError):
+        where = f"{exc.filename}: " if exc.filename else ""
+        full = exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EIO)
+        return (EXIT_UNVERIFIED if full else EXIT_USAGE), where + str(exc.strerror or exc)
+    return EXIT_UNVERIFIED, f"internal error: {type(exc).__name__}: {exc}"
+
+
+def _subject_of(params: dict[str, Any]) -> str:
+    for name in ("source", "target", "proof"):
+        if isinstance(params.get(name), str):
+            return str(params[name])
+    if isinstance(params.get("a"), str) and isinstance(params.get("b"), str):
+        return f"{params['a']} vs {params['b']}"
+    return ""
+
+
+def _error_report(exc: BaseException, params: dict[str, Any]) -> None:
+    """REP-3/REP-4: a run that ends in exit 2 or 3 by an error still writes its
+    JSON or JUnit report (or its text report to ``-o``), carrying the error,
+    so a CI step always has a file to publish. Best effort: a failure to
+    write it never hides the original error."""
+    fmt, output = params.get("fmt", "text"), params.get("output")
+    if fmt == "text" and not output:
+        return  # the one line on stderr is the whole text report
+    ctx = click.get_current_context(silent=True)
+    command = ctx.command_path.split(" ", 1)[1] if ctx and " " in ctx.command_path else ""
+    code, message = _error_exit(exc)
+    summary = Summary(
+        command=command,
+        subject=_subject_of(params),
+        generated_at=now(),
+        error=" ".join(message.split()),
+        error_exit=code,
+    )
+    with contextlib.suppress(Exception):
+        _deliver(_render(Result(), summary, str(fmt), {}), output)

@@ -16,8 +16,11 @@ from pathlib import Path
 
 import click
 
+from chainaudit import codes
+from chainaudit.assurance import Anchor, Evidence
 from chainaudit.audit import AuditOptions
 from chainaudit.cli.common import (
+    conclude,
     emit,
     key_options,
     load_json,
@@ -26,23 +29,52 @@ from chainaudit.cli.common import (
     now,
     open_source,
     report_options,
+    require_option,
     run_audit,
+    run_facts,
     store_options,
     trust_option,
 )
 from chainaudit.diff import diff_sources
-from chainaudit.errors import InputError
+from chainaudit.errors import InputError, naming_files
 from chainaudit.findings import Finding
 from chainaudit.gate import gate_post
-from chainaudit.manifest import ManifestBuilder, dump_manifest, sign_manifest
+from chainaudit.manifest import ManifestBuilder, check_shape, dump_manifest, sign_manifest
+from chainaudit.outfile import destination, open_output, write_output
 from chainaudit.proof import make_proof, verify_proof
 from chainaudit.report import exit_code_for
 from chainaudit.signer import load_signing_key
 from chainaudit.sources import Source
 
+#: REP-7 defaults of the gates (docs/cli.md): gate pre signs only what keys
+#: authenticated; gate post proves the target complete against the manifest.
+GATE_PRE_REQUIRES = "authenticated"
+GATE_POST_REQUIRES = "complete"
+
 
 def _leaves_path(manifest: str, leaves: str | None) -> Path:
     return Path(leaves) if leaves else Path(manifest + ".leaves")
+
+
+def _check_outputs(manifest: str, leaves: str | None, report: str | None) -> None:
+    """Refuse unusable outputs before the long run and before signing anything
+    (docs/cli.md, CLI-8): each must be writable (a device is opened to see),
+    the leaves file needs a name of its own when the manifest is not a
+    regular file, and at most one output may be stdout (the report goes
+    there without -o)."""
+    dest = destination(manifest, "the manifest")
+    if leaves is None and dest.kind != "file":
+        raise InputError(manifest, "is not a regular file: name the leaves file with --leaves")
+    dests = [dest, destination(_leaves_path(manifest, leaves), "the leaves file")]
+    if report:
+        dests.append(destination(report, "the report"))
+    on_stdout = [d.path for d in dests if d.kind == "descriptor" and d.fd == 1]
+    if not report:
+        on_stdout.append("the report (no -o)")
+    if len(on_stdout) > 1:
+        raise InputError(", ".join(on_stdout), "only one output can go to stdout")
+    for d in dests:
+        d.probe()
 
 
 def _records(src: Source) -> Iterator[object]:
@@ -75,17 +107,20 @@ def gate() -> None:
     "--manifest",
     "manifest_out",
     required=True,
-    type=click.Path(dir_okay=False),
+    type=click.Path(readable=False),  # checked by chainaudit.outfile, in one line
+    metavar="FILE",
     help="Where to write the signed manifest.",
 )
 @click.option(
     "--leaves",
-    type=click.Path(dir_okay=False),
+    type=click.Path(readable=False),
+    metavar="FILE",
     help="Where to write the leaves file (default MANIFEST.leaves).",
 )
 @click.option("--created-at", metavar="TIME", help="Manifest time (RFC 3339 UTC); default now.")
 @key_options
 @trust_option
+@require_option(GATE_PRE_REQUIRES)
 @store_options
 @report_options
 def gate_pre(
@@ -98,6 +133,7 @@ def gate_pre(
     kms_umk_blob: str | None,
     kms_key_id: str | None,
     trusted_keys: tuple[str, ...],
+    require: tuple[str, ...],
     endpoint_url: str | None,
     region: str | None,
     segments: int,
@@ -108,7 +144,9 @@ def gate_pre(
     """Verify SOURCE fully, then write a signed manifest of it.
 
     The manifest is written only when the source verifies (exit 0): a gate
-    never signs data it could not vouch for.
+    never signs data it could not vouch for. By default it requires every
+    envelope to be authenticated (--require authenticated: give --umk or
+    --kms-umk-blob), so a manifest never launders data no key has checked.
 
     \b
     Example:
@@ -116,14 +154,20 @@ def gate_pre(
           --signing-key signer.key --trusted-keys trusted-keys.json -m manifest.json
     """
     signer = load_signing_key(signing_key)
+    _check_outputs(manifest_out, leaves, output)
     src = open_source(source, endpoint_url, region, segments)
     options = AuditOptions(
         umk=load_umk(umk_file, kms_umk_blob, kms_key_id, region), trust=load_trust(trusted_keys)
     )
-    result = run_audit(src, options, quiet)
+    evidence = Evidence()
+    result = run_audit(src, options, quiet, evidence)
+    conclude(result, evidence, require)
     if exit_code_for(result) == 0:
         leaves_path = _leaves_path(manifest_out, leaves)
-        with ManifestBuilder() as builder, open(leaves_path, "wb") as leaves_file:
+        with (
+            ManifestBuilder() as builder,
+            open_output(leaves_path, "the leaves file") as leaves_file,
+        ):
             for item in _records(src):
                 builder.add(item)  # type: ignore[arg-type]
             result.extend(builder.duplicate_findings())
@@ -136,11 +180,13 @@ def gate_pre(
                 leaves_out=leaves_file,
             )
         if exit_code_for(result) == 0:
-            Path(manifest_out).write_bytes(dump_manifest(sign_manifest(statement, signer)))
+            signed = dump_manifest(sign_manifest(statement, signer))
+            write_output(manifest_out, signed, "the manifest")
             click.echo(
                 f"signed manifest written to {manifest_out} (leaves: {leaves_path})", err=True
             )
-    emit(result, "gate pre", src.describe(), fmt, output)
+    facts = run_facts(evidence, options, src, False)
+    emit(result, "gate pre", src.describe(), fmt, output, evidence=evidence, facts=facts)
 
 
 @gate.command("post")
@@ -164,6 +210,7 @@ def gate_pre(
 )
 @key_options
 @trust_option
+@require_option(GATE_POST_REQUIRES)
 @store_options
 @report_options
 def gate_post_cmd(
@@ -175,6 +222,7 @@ def gate_post_cmd(
     kms_umk_blob: str | None,
     kms_key_id: str | None,
     trusted_keys: tuple[str, ...],
+    require: tuple[str, ...],
     endpoint_url: str | None,
     region: str | None,
     segments: int,
@@ -197,10 +245,13 @@ def gate_post_cmd(
             "gate post needs --trusted-keys: a manifest counts only if a pinned key signed it"
         )
     doc = load_json(manifest, "manifest")
+    with naming_files(manifest=manifest):
+        check_shape(doc)
     trust = load_trust(trusted_keys)
     src = open_source(target, endpoint_url, region, segments)
     options = AuditOptions(umk=load_umk(umk_file, kms_umk_blob, kms_key_id, region), trust=trust)
-    result = run_audit(src, options, quiet)
+    evidence = Evidence()
+    result = run_audit(src, options, quiet, evidence)
     leaves_path = _leaves_path(manifest, leaves)
     if leaves is not None and not leaves_path.exists():
         raise InputError(str(leaves_path), "no such leaves file")
@@ -218,7 +269,50 @@ def gate_post_cmd(
             doc, src.read(), pinned=trust.keys.values(), require_bridge=not allow_unbridged
         )
     result.extend(gated.findings)
-    emit(result, "gate post", src.describe(), fmt, output)
+    _manifest_evidence(doc, manifest, gated.findings, evidence)
+    facts = run_facts(evidence, options, src, True)
+    emit(
+        result,
+        "gate post",
+        src.describe(),
+        fmt,
+        output,
+        evidence=evidence,
+        required=require,
+        facts=facts,
+    )
+
+
+_MANIFEST_DOUBT = frozenset(
+    {
+        codes.MANIFEST_VERSION_UNSUPPORTED,
+        codes.MANIFEST_SIGNATURE_INVALID,
+        codes.MANIFEST_SIGNER_UNTRUSTED,
+    }
+)
+
+
+def _manifest_evidence(
+    doc: dict[str, object], origin: str, findings: list[Finding], evidence: Evidence
+) -> None:
+    """REP-7 for gate post: a manifest whose signature verified under a pinned
+    key proves completeness and anchors each chain up to its tip, and through
+    the signed boundary that bridges it."""
+    if any(f.code in _MANIFEST_DOUBT for f in findings):
+        return
+    signer = doc.get("signer_key_id")
+    evidence.manifest_signer = signer if isinstance(signer, str) else ""
+    bridged = {
+        f.extra.get("chain_id") for f in findings if f.code is codes.MANIFEST_CHAIN_BRIDGED
+    }
+    chains = doc.get("chains")
+    if not isinstance(chains, dict):
+        return
+    for cid, entry in chains.items():
+        count = entry.get("count") if isinstance(entry, dict) else None
+        if isinstance(count, int):
+            n = count + 1 if cid in bridged else count
+            evidence.anchors.append(Anchor(cid, n, "manifest", origin, evidence.manifest_signer))
 
 
 @click.command("diff")
@@ -266,7 +360,11 @@ def diff_cmd(
     "--leaves", type=click.Path(dir_okay=False), help="Leaves file (default MANIFEST.leaves)."
 )
 @click.option(
-    "-o", "--output", type=click.Path(dir_okay=False), help="Write the proof here (default stdout)."
+    "-o",
+    "--output",
+    type=click.Path(readable=False),
+    metavar="FILE",
+    help="Write the proof here (default stdout).",
 )
 def prove(record_key: str, manifest: str, leaves: str | None, output: str | None) -> None:
     """An inclusion proof that RECORD_KEY (an address, dek#D#V or audit:C/ID) is in a manifest.
@@ -286,7 +384,8 @@ def prove(record_key: str, manifest: str, leaves: str | None, output: str | None
         with open(leaves_path, "rb") as f:
             yield from f
 
-    proof = make_proof(doc, open_leaves, record_key)
+    with naming_files(manifest=manifest, leaves=str(leaves_path)):
+        proof = make_proof(doc, open_leaves, record_key)
     if proof is None:
         click.echo(
             f"chainaudit: error: {record_key}: not in the manifest; a record key is an address "
@@ -297,7 +396,7 @@ def prove(record_key: str, manifest: str, leaves: str | None, output: str | None
         sys.exit(1)
     text = json.dumps(proof, indent=2) + "\n"
     if output:
-        Path(output).write_text(text, encoding="utf-8")
+        write_output(output, text, "the proof")
     else:
         click.echo(text, nl=False)
 
@@ -328,7 +427,8 @@ def verify_proof_cmd(
       chainaudit verify-proof meta.proof.json -m manifest.json --trusted-keys trusted-keys.json
     """
     trust = load_trust(trusted_keys)
-    result = verify_proof(
-        load_json(proof, "proof"), load_json(manifest, "manifest"), trust.keys.values()
-    )
+    with naming_files(proof=proof, manifest=manifest):
+        result = verify_proof(
+            load_json(proof, "proof"), load_json(manifest, "manifest"), trust.keys.values()
+        )
     emit(result, "verify-proof", proof, fmt, output)

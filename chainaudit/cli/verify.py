@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import click
 
+from chainaudit.assurance import Evidence
 from chainaudit.audit import AuditOptions
 from chainaudit.cli.common import (
     emit,
     key_options,
-    load_json,
+    load_checkpoints,
     load_trust,
     load_umk,
     open_source,
     report_options,
+    require_option,
     run_audit,
+    run_facts,
     store_options,
     trust_option,
 )
@@ -28,7 +31,8 @@ from chainaudit.cli.common import (
     "checkpoints",
     multiple=True,
     type=click.Path(dir_okay=False),
-    help="Signed checkpoint (CHAIN-11): prove the chain still extends it (repeatable).",
+    help="Signed checkpoint file (CHAIN-11): one checkpoint or a JSON array of them; "
+    "proves each chain still extends it (repeatable).",
 )
 @click.option(
     "--workers",
@@ -37,6 +41,7 @@ from chainaudit.cli.common import (
     show_default=True,
     help="Processes for chain verification (chains are split between them).",
 )
+@require_option("none")
 @store_options
 @report_options
 def verify(
@@ -47,6 +52,7 @@ def verify(
     trusted_keys: tuple[str, ...],
     checkpoints: tuple[str, ...],
     workers: int,
+    require: tuple[str, ...],
     endpoint_url: str | None,
     region: str | None,
     segments: int,
@@ -67,14 +73,29 @@ def verify(
       chainaudit verify export.ndjson --umk umk.hex --trusted-keys trusted-keys.json
       chainaudit verify dynamodb://blue_dialogues --endpoint-url http://127.0.0.1:8000 --format json
 
+    The report says what was proven, family by family (authenticated,
+    anchored, committed, complete, erasure; docs/report.md REP-7); --require
+    makes any of them a condition of exit 0.
+
     Exit codes: 0 sound, 1 findings, 2 bad input, 3 could not verify everything.
     """
     options = AuditOptions(
         umk=load_umk(umk_file, kms_umk_blob, kms_key_id, region),
         trust=load_trust(trusted_keys),
-        checkpoints=[(p, load_json(p, "checkpoint")) for p in checkpoints],
+        checkpoints=load_checkpoints(checkpoints),
         workers=workers,
     )
     src = open_source(source, endpoint_url, region, segments)
-    result = run_audit(src, options, quiet)
-    emit(result, "verify", src.describe(), fmt, output)
+    evidence = Evidence()
+    result = run_audit(src, options, quiet, evidence)
+    facts = run_facts(evidence, options, src, bool(checkpoints))
+    emit(
+        result,
+        "verify",
+        src.describe(),
+        fmt,
+        output,
+        evidence=evidence,
+        required=require,
+        facts=facts,
+    )

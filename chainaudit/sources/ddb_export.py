@@ -67,6 +67,13 @@ def is_export_dir(path: Path) -> bool:
 class DynamoDBExportSource:
     """A DynamoDB Export to S3 directory as a :class:`~chainaudit.sources.Source`."""
 
+    #: REP-4: which export checks apply to this source.
+    kind = "ddb_export"
+    #: REP-7: what this source itself offers against a removed record.
+    integrity_basis = (
+        "the export's manifest files (item counts and MD5 checksums), which are not signed"
+    )
+
     def __init__(self, directory: Path | str, *, max_line_bytes: int = MAX_LINE_BYTES) -> None:
         self.directory = Path(directory)
         self.max_line_bytes = max_line_bytes

@@ -143,6 +143,13 @@ class DynamoDBStore:
     the client this store creates; a timed-out request is not retried.
     """
 
+    #: REP-4: which export checks apply to this source.
+    kind = "store"
+    #: REP-7: what this source itself offers against a removed record.
+    integrity_basis = (
+        "nothing signed: the table's current contents only"
+    )
+
     def __init__(
         self,
         table: str = DEFAULT_TABLE,

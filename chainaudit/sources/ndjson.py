@@ -215,6 +215,13 @@ class NdjsonSource:
     findings yielded at the end of the stream (EXP-7).
     """
 
+    #: REP-4: which export checks apply to this source.
+    kind = "export"
+    #: REP-7: what this source itself offers against a removed record.
+    integrity_basis = (
+        "the export's trailer (counts and a digest of every line), which is not signed: whoever rewrote the file could recompute it"
+    )
+
     def __init__(self, path: Path | str, *, max_line_bytes: int = MAX_LINE_BYTES) -> None:
         self.path = Path(path)
         self.max_line_bytes = max_line_bytes

@@ -35,6 +35,13 @@ class PgCopyDirSource:
     whole store (entities, then wrapped DEKs, then audit events).
     """
 
+    #: REP-4: which export checks apply to this source.
+    kind = "copy"
+    #: REP-7: what this source itself offers against a removed record.
+    integrity_basis = (
+        "nothing signed: the COPY files' own contents only"
+    )
+
     def __init__(self, directory: Path | str, **options: Any) -> None:
         self.directory = Path(directory)
         files = [p for p in sorted(self.directory.iterdir()) if is_pg_copy_file(p)]

@@ -125,6 +125,13 @@ def is_pg_copy_file(path: Path) -> bool:
 class PgCopySource:
     """One table's rows as JSON lines, as a :class:`~chainaudit.sources.Source`."""
 
+    #: REP-4: which export checks apply to this source.
+    kind = "copy"
+    #: REP-7: what this source itself offers against a removed record.
+    integrity_basis = (
+        "nothing signed: the COPY file's own contents only"
+    )
+
     def __init__(
         self,
         path: Path | str,

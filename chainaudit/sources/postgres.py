@@ -351,6 +351,13 @@ class PostgresStore:
     session's ``statement_timeout``.
     """
 
+    #: REP-4: which export checks apply to this source.
+    kind = "store"
+    #: REP-7: what this source itself offers against a removed record.
+    integrity_basis = (
+        "nothing signed: the tables' current contents only"
+    )
+
     def __init__(
         self,
         dsn: str,

@@ -24,6 +24,8 @@ from pathlib import Path
 from typing import Any
 
 from chainaudit.findings import Code, Severity, registry
+from chainaudit.outfile import write_output
+from chainaudit.threats import attackers_of, section_of
 from chainaudit.vectorcheck import CaseResult
 from chainaudit.vectorgen import write_json
 
@@ -45,6 +47,7 @@ SPEC_DOCS = {
     "MAN": "manifest.md",
     "MIG": "migration.md",
     "REP": "report.md",
+    "COMMIT": "commitments.md",
 }
 
 _SEVERITY_TEXT = {
@@ -65,10 +68,18 @@ def _spec_link(spec: str) -> str:
     return f"[{spec}]({doc})" if doc else spec
 
 
+def _threat(code: Code) -> str:
+    anchor = section_of(code)
+    if anchor is None:
+        return "—"
+    who = ", ".join(attackers_of(code))
+    return f"[{anchor}](threat-model.md#{anchor}) ({who})"
+
+
 def _row(code: Code) -> str:
     return (
         f"| `{code.name}` | {code.severity.value} | {_spec_link(code.spec)} "
-        f"| {_cell(code.summary)} | {_cell(code.advice)} |"
+        f"| {_cell(code.summary)} | {_cell(code.advice)} | {_threat(code)} |"
     )
 
 
@@ -86,6 +97,8 @@ def render() -> str:
         "them. Each finding also carries where it happened, the expected and actual",
         "values when there are any, and the spec section it enforces.",
         "The same registry, machine-readable: `vectors/findings.json` (REP-6).",
+        "The last column links the section of [threat-model.md](threat-model.md) that says",
+        "which attacker the code catches.",
         "",
         "Severities:",
         "",
@@ -95,8 +108,8 @@ def render() -> str:
         "",
         f"{len(codes)} codes, in registry order (grouped by the document that owns them):",
         "",
-        "| code | severity | spec | meaning | what to do |",
-        "|---|---|---|---|---|",
+        "| code | severity | spec | meaning | what to do | threat (attackers) |",
+        "|---|---|---|---|---|---|",
     ]
     lines += [_row(c) for c in codes.values()]
     return "\n".join(lines) + "\n"
@@ -154,7 +167,7 @@ VECTOR_CHECKERS = {REGISTRY_TYPE: check_registry}
 
 def write(path: Path) -> Path:
     """Write the rendering to ``path`` (UTF-8, LF line endings)."""
-    path.write_bytes(render().encode("utf-8"))
+    write_output(path, render().encode("utf-8"), "the findings page")
     return path
 
 

@@ -99,3 +99,19 @@ def local_faults(where: str | os.PathLike[str], what: str) -> Iterator[None]:
 #: errno values of a fault of this machine, not of a path the user named: an
 #: OSError carrying one is reported by the CLI with exit 3, any other with exit 2.
 RESOURCE_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EIO})
+
+
+@contextlib.contextmanager
+def naming_files(**files: str) -> Iterator[None]:
+    """The core names a document it was handed by its role (``manifest``,
+    ``proof``, ``leaves``, or ``leaves:LINE``); name the file the user gave for
+    that role instead, so the one-line error says which file (CLI-4)."""
+    try:
+        yield
+    except InputError as exc:
+        role, colon, rest = exc.where.partition(":")
+        path = files.get(role)
+        if path is None:
+            raise
+        message = exc.message if role in exc.message else f"{role} {exc.message}"
+        raise InputError(path + colon + rest, message) from None

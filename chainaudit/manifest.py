@@ -227,7 +227,12 @@ def leaves_line(key: str, digest: bytes) -> bytes:
 
 
 class LeavesError(ValueError):
-    """A leaves file that is malformed or not strictly sorted."""
+    """A leaves file that is malformed or not strictly sorted, at ``where`` (file:line)."""
+
+    def __init__(self, where: str, message: str) -> None:
+        super().__init__(f"{where}: {message}")
+        self.where = where
+        self.message = message
 
 
 def read_leaves(lines: Iterable[bytes], where: str = "leaves") -> Iterator[tuple[str, bytes]]:
@@ -245,10 +250,10 @@ def read_leaves(lines: Iterable[bytes], where: str = "leaves") -> Iterator[tuple
         except (ValueError, TypeError):
             ok = False
         if not ok:
-            raise LeavesError(f"{where}:{n}: not a canonical leaves line")
+            raise LeavesError(f"{where}:{n}", "not a canonical leaves line")
         raw = key.encode("utf-8")
         if prev is not None and raw <= prev:
-            raise LeavesError(f"{where}:{n}: key {key!r} is not after the previous key")
+            raise LeavesError(f"{where}:{n}", f"key {key!r} is not after the previous key")
         prev = raw
         yield key, digest
 
@@ -373,6 +378,7 @@ def check_shape(m: Mapping[str, Any]) -> None:
         need(
             isinstance(v, dict)
             and _count(v.get("count"))
+            and "tip" in v  # MAN-3.1: 64 hex, or null when unknown; never absent
             and (v.get("tip") is None or _hex(v.get("tip"), 32))
             and (v.get("hash_alg") is None or isinstance(v.get("hash_alg"), str)),
             f"chain {c}",

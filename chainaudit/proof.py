@@ -92,16 +92,17 @@ def make_proof(
     size = int(manifest["merkle"]["tree_size"])
     found: tuple[int, bytes] | None = None
     tree = TreeBuilder()
+    where = "leaves" if callable(leaves) else str(leaves)
     try:
         with _lines(leaves) as lines:
-            for i, (key, digest) in enumerate(read_leaves(lines)):
+            for i, (key, digest) in enumerate(read_leaves(lines, where)):
                 tree.add(leaf_hash(key, digest))
                 if key == record_key:
                     found = (i, digest)
     except LeavesError as exc:
-        raise InputError("leaves", str(exc)) from None
+        raise InputError(exc.where, exc.message) from None
     if tree.size != size or not hmac.compare_digest(tree.root(), root):
-        raise InputError("leaves", "the leaves file does not hash to the manifest's Merkle root")
+        raise InputError(where, "the leaves file does not hash to the manifest's Merkle root")
     if found is None:
         return None
     index, digest = found
@@ -166,6 +167,12 @@ def verify_proof(
     result = Result()
     key, digest, index, size, path, root_hex, mdigest = _parse(doc)
     result.extend(verify_manifest(manifest, pinned))
+    try:
+        check_shape(manifest)
+    except InputError:
+        if any(f.code == codes.MANIFEST_VERSION_UNSUPPORTED for f in result):
+            return result  # not a manifest this verifier can read: that finding says so
+        raise
     where = key
     want = {
         "manifest_digest": manifest_digest(manifest),

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from chainaudit import codes, crypto
+from chainaudit import codes, crypto, strictjson
 from chainaudit.address import Address, AddressError
 from chainaudit.envelope import ALGORITHMS, SUPPORTED_VERSIONS, aad_for, aad_hash, open_bytes
 from chainaudit.findings import Finding, Result
@@ -243,8 +243,8 @@ def load_case(path: Path) -> dict[str, Any] | None:
     regeneration test, not this loader, guards those files.
     """
     try:
-        doc = json.loads(Path(path).read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError):
+        doc = strictjson.loads(Path(path).read_bytes(), unique=False)
+    except ValueError:
         return None
     if not isinstance(doc, dict) or not str(doc.get("type", "")).startswith(TYPE_PREFIX):
         return None
@@ -260,7 +260,11 @@ def check_file(path: Path, table: Mapping[str, Checker] | None = None) -> list[C
     checker = table.get(doc["type"])
     if checker is None:
         return [CaseResult(Path(path).name, str(path), [f"unknown vector type {doc['type']!r}"])]
-    return checker(doc, str(path))
+    try:
+        return checker(doc, str(path))
+    except Exception as exc:  # a malformed case fails, it does not end the run (CLI-4)
+        problem = f"malformed {doc['type']} case: {type(exc).__name__}: {exc}"[:300]
+        return [CaseResult(Path(path).name, str(path), [problem])]
 
 
 def check_tree(root: Path) -> list[CaseResult]:

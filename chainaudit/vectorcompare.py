@@ -99,6 +99,8 @@ def _compare(rel: str, want: dict[str, Any], got: Any) -> Comparison:
 
 def _short(value: Any, limit: int = 160) -> str:
     text = json.dumps(value, ensure_ascii=False, sort_keys=True)
+    # A lone surrogate in an answer cannot be printed as UTF-8: show its escape.
+    text = text.encode("utf-8", "backslashreplace").decode("utf-8")
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 

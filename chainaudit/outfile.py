@@ -121,6 +121,20 @@ class Destination:
         regular file, else the system temporary directory (None)."""
         return os.path.dirname(self.target) if self.kind == "file" else None
 
+    def probe(self) -> None:
+        """Check now that a device accepts writing, for a command that must not
+        act (sign a manifest) before finding out its report cannot be written.
+
+        A device is opened (non-blocking) and closed again; a FIFO is not
+        opened (that would wait for its reader), nor is anything created.
+        """
+        if self.kind != "stream" or stat.S_ISFIFO(os.stat(self.target).st_mode):
+            return
+        try:
+            os.close(os.open(self.target, os.O_WRONLY | os.O_NONBLOCK | _CLOEXEC | _NOCTTY))
+        except OSError as exc:
+            raise _os_error(self.path, self.what, exc) from None
+
     @contextlib.contextmanager
     def open(self, *, create_mode: int = 0o666) -> Iterator[BinaryIO]:
         """A binary writer for this destination; committed when the block ends.

@@ -11,10 +11,10 @@ from __future__ import annotations
 import json
 import os
 import secrets
-from pathlib import Path
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from chainaudit.outfile import destination
 from chainaudit.signing import TRUSTED_KEYS_TYPE, key_id, public_bytes
 from chainaudit.umk import read_secret_file, write_secret_file
 
@@ -33,9 +33,16 @@ def trusted_keys_document(public_keys: list[bytes]) -> str:
 
 
 def create_signing_key(path: str | os.PathLike[str], trusted_out: str | os.PathLike[str]) -> str:
-    """Create a new signing-key file and its trusted-keys file; return the signer key id."""
+    """Create a new signing-key file and its trusted-keys file; return the signer key id.
+
+    The trusted-keys file is public: it may be a device, a FIFO, ``-`` or a
+    symbolic link's target (:mod:`chainaudit.outfile`); it is checked before
+    the key is created, so a bad path never leaves a key without its pin.
+    """
+    pin = destination(trusted_out, "the trusted-keys file")
     seed = secrets.token_bytes(32)
     write_secret_file(path, seed, LABEL)
     public = public_bytes(Ed25519PrivateKey.from_private_bytes(seed))
-    Path(trusted_out).write_text(trusted_keys_document([public]), encoding="utf-8")
+    with pin.open() as out:
+        out.write(trusted_keys_document([public]).encode("utf-8"))
     return key_id(public)

@@ -3,8 +3,8 @@
 A UMK is 32 random bytes. In development it lives in a local file of 64
 lower-case hex characters that only its owner may read; in production it is
 a KMS-encrypted blob opened by :class:`chainaudit.kms.KmsUmkSource`. This
-module does file I/O only in :meth:`Umk.from_file` and :func:`create_umk_file`;
-it imports no cloud SDK.
+module does file I/O only in :meth:`Umk.from_file` and :func:`create_umk_file`
+(which writes through :mod:`chainaudit.outfile`); it imports no cloud SDK.
 
 Key material never appears in ``repr``, ``str`` or exception messages: a file
 with bad content is described ("65 characters"), never quoted.
@@ -24,7 +24,8 @@ import stat
 from pathlib import Path
 from typing import Any
 
-from chainaudit.errors import KeySourceError
+from chainaudit.errors import InputError, KeySourceError
+from chainaudit.outfile import create_exclusive
 
 #: KEY-1: the UMK is an AES-256-sized secret.
 UMK_BYTES = 32
@@ -162,27 +163,17 @@ def read_secret_file(path: str | os.PathLike[str], label: str) -> bytes:
 def write_secret_file(path: str | os.PathLike[str], material: bytes, label: str) -> None:
     """Write a 32-byte secret as hex with mode 0600, atomically; never overwrite.
 
-    The key goes to a temporary file created with mode 0600 in the same
-    directory and is linked into place, so no reader ever sees a partial file
-    or a moment of looser permissions. Refuses to overwrite an existing file:
-    replacing a UMK would orphan every DEK wrapped under it.
+    Through :func:`chainaudit.outfile.create_exclusive`: the key goes to a
+    temporary file created with mode 0600 beside ``path`` and is linked into
+    place, so no reader ever sees a partial file or a moment of looser
+    permissions. Only a new regular file is written: an existing file (a
+    replaced UMK would orphan every DEK wrapped under it), a symbolic link,
+    a device, a FIFO and ``-`` are refused with :class:`KeySourceError`.
     """
-    p = Path(path)
-    if p.exists():
-        raise KeySourceError(f"{label} {p} already exists; refusing to overwrite it")
-    tmp = p.with_name(f".{p.name}.{secrets.token_hex(8)}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0), 0o600)
     try:
-        try:
-            os.fchmod(fd, 0o600)  # the umask cannot widen it, but be explicit
-            os.write(fd, (material.hex() + "\n").encode("ascii"))
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        # link() fails if the target appeared meanwhile, unlike rename().
-        os.link(tmp, p)
-    finally:
-        tmp.unlink(missing_ok=True)
+        create_exclusive(path, (material.hex() + "\n").encode("ascii"), label)
+    except InputError as exc:
+        raise KeySourceError(exc.diagnostics()) from None
 
 
 def create_umk_file(path: str | os.PathLike[str]) -> Umk:

@@ -13,6 +13,7 @@ import click
 from chainaudit.checkpoint import make_checkpoint
 from chainaudit.errors import InputError
 from chainaudit.model import AuditEvent
+from chainaudit.outfile import destination, write_output
 from chainaudit.sample import AUDIT_CHAIN, DEFAULT_SEED, build_sample
 from chainaudit.signer import trusted_keys_document
 from chainaudit.signing import public_bytes
@@ -21,10 +22,25 @@ from chainaudit.umk import write_secret_file
 
 SAMPLE_CREATED_AT = "2026-03-02T12:00:00.000Z"
 DEMO_FILES = ("export.ndjson", "umk.hex", "signer.key", "trusted-keys.json", "checkpoint.json")
+#: Key files: written only as new regular files (chainaudit.outfile.create_exclusive).
+SECRET_LABELS = {"umk.hex": "UMK file", "signer.key": "signing key file"}
+
+
+def _output_dir(directory: str) -> Path:
+    """DIRECTORY of demo and vectors generate, created if missing; anything
+    else there is one line, exit 2 (CLI-4), not click's usage text."""
+    out = Path(directory)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except FileExistsError:
+        raise InputError(directory, "exists and is not a directory") from None
+    except OSError as exc:
+        raise InputError(directory, f"cannot create the directory: {exc.strerror}") from None
+    return out
 
 
 @click.command()
-@click.argument("directory", type=click.Path(file_okay=False))
+@click.argument("directory", type=click.Path(readable=False))
 @click.option(
     "--seed", default=DEFAULT_SEED, show_default=True, help="Label the sample derives from."
 )
@@ -50,8 +66,7 @@ def demo(directory: str, seed: str) -> None:
       chainaudit verify /tmp/demo/export.ndjson --umk /tmp/demo/umk.hex \\
           --trusted-keys /tmp/demo/trusted-keys.json --checkpoint /tmp/demo/checkpoint.json
     """
-    out = Path(directory)
-    out.mkdir(parents=True, exist_ok=True)
+    out = _output_dir(directory)
     sample = build_sample(seed)
     assert sample.umk is not None and sample.signer is not None
     audit_events = [
@@ -66,34 +81,45 @@ def demo(directory: str, seed: str) -> None:
         tip["hash_alg"],
         SAMPLE_CREATED_AT,
     )
-    with tempfile.TemporaryDirectory(dir=out) as tmp:
-        staged = Path(tmp)
-        write_export(
-            staged / "export.ndjson",
-            sample.records,
-            source="chainaudit demo",
-            created_at=SAMPLE_CREATED_AT,
-        )
-        write_secret_file(staged / "umk.hex", sample.umk.reveal(), "UMK file")
-        write_secret_file(
-            staged / "signer.key", sample.signer.private_bytes_raw(), "signing key file"
-        )
-        (staged / "trusted-keys.json").write_text(
-            trusted_keys_document([public_bytes(sample.signer)]), encoding="utf-8"
-        )
-        (staged / "checkpoint.json").write_text(
-            json.dumps(checkpoint, indent=2) + "\n", encoding="utf-8"
-        )
-        # The sample is deterministic: a file that is already there must be
-        # byte for byte what this run wrote, or it is someone else's file.
-        for name in DEMO_FILES:
-            target = out / name
-            if target.exists() and target.read_bytes() != (staged / name).read_bytes():
-                raise InputError(
-                    str(target), "exists and is not this demo's file; choose an empty directory"
-                )
-        for name in DEMO_FILES:
-            os.replace(staged / name, out / name)
+    with tempfile.TemporaryDirectory() as tmp:
+        staged = Path(tmp) / "export.ndjson"
+        write_export(staged, sample.records, source="chainaudit demo", created_at=SAMPLE_CREATED_AT)
+        export = staged.read_bytes()
+    secrets = {"umk.hex": sample.umk.reveal(), "signer.key": sample.signer.private_bytes_raw()}
+    files = {
+        "export.ndjson": export,
+        **{name: (key.hex() + "\n").encode("ascii") for name, key in secrets.items()},
+        "trusted-keys.json": trusted_keys_document([public_bytes(sample.signer)]).encode("utf-8"),
+        "checkpoint.json": (json.dumps(checkpoint, indent=2) + "\n").encode("utf-8"),
+    }
+    # The sample is deterministic: a regular file already there must be byte
+    # for byte what this run writes (it is then left alone), or it is someone
+    # else's file. Everything is checked before anything is written. A device,
+    # a FIFO or a symlink's target is written as every output is (CLI-8),
+    # except the key files: only new regular files (write_secret_file).
+    todo = []
+    for name in DEMO_FILES:
+        target = out / name
+        if name in secrets:
+            if target.is_symlink() or (target.exists() and not target.is_file()):
+                write_secret_file(target, secrets[name], SECRET_LABELS[name])  # refuses
+            existing = target if target.exists() else None
+        else:
+            dest = destination(target, name)
+            found = dest.kind == "file" and os.path.exists(dest.target)
+            existing = Path(dest.target) if found else None
+        if existing is None:
+            todo.append(name)
+        elif existing.read_bytes() != files[name]:
+            raise InputError(
+                str(target), "exists and is not this demo's file; choose an empty directory"
+            )
+    for name in todo:
+        if name in secrets:
+            write_secret_file(out / name, secrets[name], SECRET_LABELS[name])
+        else:
+            mode = 0o600 if name == "export.ndjson" else 0o666  # as write_export
+            write_output(out / name, files[name], name, create_mode=mode)
     click.echo(f"wrote {len(sample.records)} records to {out / 'export.ndjson'}", err=True)
     for note in sample.notes:
         click.echo(f"  {note}", err=True)
@@ -176,7 +202,7 @@ def vectors_compare(answers: str, vectors_dir: str, verbose: bool) -> None:
 
 
 @vectors.command("generate")
-@click.argument("directory", type=click.Path(file_okay=False))
+@click.argument("directory", type=click.Path(readable=False))
 def vectors_generate(directory: str) -> None:
     """Write the golden vectors into DIRECTORY (byte for byte the committed ones).
 
@@ -184,7 +210,7 @@ def vectors_generate(directory: str) -> None:
     Example:
       chainaudit vectors generate /tmp/vectors && diff -r /tmp/vectors vectors/
     """
-    _generate(Path(directory))
+    _generate(_output_dir(directory))
 
 
 def _generate(out: Path) -> None:

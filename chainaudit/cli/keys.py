@@ -33,9 +33,12 @@ def keys() -> None:
 
 
 @keys.command("init")
-@click.argument("umk_file", type=click.Path(dir_okay=False))
+@click.argument("umk_file", type=click.Path(readable=False))
 def keys_init(umk_file: str) -> None:
     """Create a new random UMK in UMK_FILE (mode 0600, never overwritten).
+
+    UMK_FILE must be a new regular file: a key is never written through a
+    symbolic link, to a device, a FIFO or stdout.
 
     \b
     Example:
@@ -46,11 +49,12 @@ def keys_init(umk_file: str) -> None:
 
 
 @keys.command("signer")
-@click.argument("key_file", type=click.Path(dir_okay=False))
+@click.argument("key_file", type=click.Path(readable=False))
 @click.option(
     "--trusted-out",
-    type=click.Path(dir_okay=False),
-    help="Trusted-keys file to write (default KEY_FILE.trusted.json).",
+    type=click.Path(readable=False),  # checked by chainaudit.outfile, in one line
+    metavar="FILE",
+    help="Trusted-keys file to write (default KEY_FILE.trusted.json; `-`: stdout).",
 )
 def keys_signer(key_file: str, trusted_out: str | None) -> None:
     """Create an Ed25519 signing key for manifests and boundary events.

@@ -30,8 +30,9 @@ from chainaudit.sources.ndjson import write_export
     "-o",
     "--output",
     required=True,
-    type=click.Path(dir_okay=False),
-    help="Export file (.ndjson or .ndjson.gz).",
+    type=click.Path(readable=False),  # checked by chainaudit.outfile, in one line
+    metavar="FILE",
+    help="Export file (.ndjson or .ndjson.gz; `-`: stdout).",
 )
 @click.option(
     "--dialogue",
@@ -57,9 +58,10 @@ def export_cmd(
 ) -> None:
     """Export the encrypted records of SOURCE verbatim into a chainaudit NDJSON file.
 
-    The file is written atomically (temporary name, fsync, rename), sorted by
-    key, with a trailer holding counts and a digest of every line, so the same
-    records give the same bytes from any store.
+    Records are sorted by key, with a trailer holding counts and a digest of
+    every line, so the same records give the same bytes from any store. A
+    regular file is written atomically (temporary name, fsync, rename); a
+    device, a FIFO or `-` is written through, a symlink's target is written.
 
     \b
     Example:

@@ -18,6 +18,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from chainaudit.outfile import write_output
+
 #: Generator modules, in the order they run. Missing ones are skipped, so
 #: each engineer's generator joins as soon as its module exists.
 GENERATORS = (
@@ -45,7 +47,7 @@ def dump_json(obj: Any) -> str:
 def write_json(path: Path, obj: Any) -> Path:
     """Write one vector file (binary mode, so line endings never vary)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(dump_json(obj).encode("utf-8"))
+    write_output(path, dump_json(obj).encode("utf-8"), "a vector file")
     return path
 
 

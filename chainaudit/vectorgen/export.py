@@ -33,6 +33,7 @@ import blake3
 from chainaudit.address import Address
 from chainaudit.item import item_from_record
 from chainaudit.model import AuditEvent, EntityRecord, Envelope, KeyState, Record, WrappedDek
+from chainaudit.outfile import write_output
 from chainaudit.sources.jsonlines import canonical_json
 from chainaudit.sources.ndjson import write_export
 from chainaudit.vectorgen import derive, write_json
@@ -153,7 +154,7 @@ def _ndjson_cases(out: Path) -> list[Path]:
     ]
 
     def mutant(name: str, data: bytes, desc: str, expect: dict[str, Any]) -> None:
-        (d / f"{name}.ndjson").write_bytes(data)
+        write_output(d / f"{name}.ndjson", data, "a vector file")
         written.append(_case(out, "ndjson", name, desc, f"ndjson/{name}.ndjson", expect))
 
     full = b"".join(lines)
@@ -383,7 +384,7 @@ def _pg_cases(out: Path) -> list[Path]:
         .read_bytes()
         .replace(b'"attributes":{', b'"attributes":{"pk":{"S":"dialogue#other"},', 1)
     )
-    paths[0].write_bytes(text)
+    write_output(paths[0], text, "a vector file")
     written.append(
         _case(
             out,
@@ -399,7 +400,7 @@ def _pg_cases(out: Path) -> list[Path]:
     for p in paths[1:]:
         p.unlink()
     text = paths[0].read_bytes().replace(b'"\\\\\\\\x', b'"\\\\\\\\y', 1)
-    paths[0].write_bytes(text)
+    write_output(paths[0], text, "a vector file")
     written.append(
         _case(
             out,

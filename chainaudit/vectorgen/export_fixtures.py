@@ -22,6 +22,7 @@ from typing import Any
 
 from chainaudit.item import item_from_record, typed_to_json
 from chainaudit.model import EntityRecord, Item, Record, WrappedDek
+from chainaudit.outfile import write_output
 
 CREATED_AT = "2026-01-02T03:04:05Z"
 EXPORT_ID = "01700000000000-0a1b2c3d"
@@ -67,7 +68,7 @@ def write_ddb_export(
     for i, items in enumerate(files):
         blob = gzip_bytes(b"".join(ddb_json_line(it) for it in items))
         name = f"{hashlib.sha256(f'{export_id}/{i}'.encode()).hexdigest()[:26]}.json.gz"
-        (data_dir / name).write_bytes(blob)
+        write_output(data_dir / name, blob, "a vector file")
         md5 = hashlib.md5(blob, usedforsecurity=False)
         entries.append(
             {
@@ -79,7 +80,7 @@ def write_ddb_export(
         )
     if unlisted:
         blob = gzip_bytes(b"".join(ddb_json_line(it) for it in unlisted))
-        (data_dir / "unlisted-0000.json.gz").write_bytes(blob)
+        write_output(data_dir / "unlisted-0000.json.gz", blob, "a vector file")
     write_ddb_manifests(directory, entries, export_id=export_id, prefix=prefix)
     return entries
 
@@ -95,7 +96,7 @@ def write_ddb_manifests(
     """(Re)write manifest-files.json and manifest-summary.json for ``entries``."""
     root = f"{prefix}/AWSDynamoDB/{export_id}"
     lines = b"".join(json.dumps(e, separators=(",", ":")).encode("ascii") + b"\n" for e in entries)
-    (directory / "manifest-files.json").write_bytes(lines)
+    write_output(directory / "manifest-files.json", lines, "a vector file")
     summary = {
         "version": "2020-06-30",
         "exportArn": f"{TABLE_ARN}/export/{export_id}",
@@ -114,8 +115,10 @@ def write_ddb_manifests(
         "outputFormat": "DYNAMODB_JSON",
         "exportType": "FULL_EXPORT",
     }
-    (directory / "manifest-summary.json").write_bytes(
-        json.dumps(summary, indent=2).encode("ascii") + b"\n"
+    write_output(
+        directory / "manifest-summary.json",
+        json.dumps(summary, indent=2).encode("ascii") + b"\n",
+        "a vector file",
     )
 
 
@@ -198,6 +201,6 @@ def write_pg_copy(directory: Path, recs: Sequence[Record], *, copy_text: bool = 
         if copy_text:
             lines = [copy_text_escape(ln) for ln in lines]
         path = directory / f"{table}{suffix}"
-        path.write_bytes(b"".join(ln + b"\n" for ln in lines))
+        write_output(path, b"".join(ln + b"\n" for ln in lines), "a vector file")
         written.append(path)
     return written

@@ -19,6 +19,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+from chainaudit.awsconfig import config_problem
 from chainaudit.errors import KeyServiceError, KeySourceError
 from chainaudit.umk import UMK_BYTES, Umk
 
@@ -86,6 +87,9 @@ class KmsUmkSource:
                 EncryptionAlgorithm="SYMMETRIC_DEFAULT",
             )
         except Exception as exc:  # botocore raises many types; name it, don't leak
+            problem = config_problem(exc)
+            if problem is not None:  # the local AWS configuration: exit 2 (CLI-3)
+                raise KeySourceError(f"KMS Decrypt under {self.key_id!r}: {problem}") from None
             raise KeyServiceError(
                 f"KMS Decrypt of the UMK under {self.key_id!r} failed: {_describe(exc)}"
             ) from None

@@ -31,7 +31,13 @@ from chainaudit.assurance import (
 )
 from chainaudit.audit import AuditOptions, audit
 from chainaudit.checks import RunFacts, plan
-from chainaudit.errors import EXIT_UNVERIFIED, EXIT_USAGE, ChainauditError, InputError
+from chainaudit.errors import (
+    EXIT_UNVERIFIED,
+    EXIT_USAGE,
+    ChainauditError,
+    InputError,
+    KeySourceError,
+)
 from chainaudit.findings import Result
 from chainaudit.outfile import write_output
 from chainaudit.report import Summary, exit_code_for, render_json, render_junit, render_text
@@ -198,9 +204,16 @@ def load_umk(
             raise click.UsageError("--kms-umk-blob needs --kms-key-id")
         import boto3
 
+        from chainaudit.awsconfig import config_problem
         from chainaudit.kms import KmsUmkSource
 
-        client = boto3.client("kms", region_name=region)
+        try:
+            client = boto3.client("kms", region_name=region)
+        except Exception as exc:
+            problem = config_problem(exc)  # the local AWS configuration: exit 2 (CLI-3)
+            if problem is None:
+                raise
+            raise KeySourceError(f"KMS: {problem}") from None
         return KmsUmkSource.from_blob_file(kms_blob, kms_key_id, client).load()
     return None
 

@@ -46,7 +46,8 @@ import boto3
 import botocore.config
 import botocore.exceptions
 
-from chainaudit.errors import ConflictError, StoreError
+from chainaudit.awsconfig import config_problem
+from chainaudit.errors import ChainauditError, ConflictError, InputError, StoreError
 from chainaudit.item import item_from_record, record_from_item
 from chainaudit.model import Item, Record, WrappedDek
 from chainaudit.sources import ImportReport, SourceItem
@@ -196,13 +197,19 @@ class DynamoDBStore:
                 connect_timeout=self.timeouts.connect,
                 read_timeout=self.timeouts.read,
             )
-            session = boto3.session.Session(
-                aws_access_key_id=access_key_id,
-                aws_secret_access_key=secret_access_key,
-                aws_session_token=session_token,
-                region_name=region,
-            )
-            client = session.client("dynamodb", endpoint_url=endpoint_url, config=config)
+            try:
+                session = boto3.session.Session(
+                    aws_access_key_id=access_key_id,
+                    aws_secret_access_key=secret_access_key,
+                    aws_session_token=session_token,
+                    region_name=region,
+                )
+                client = session.client("dynamodb", endpoint_url=endpoint_url, config=config)
+            except (botocore.exceptions.BotoCoreError, ValueError) as exc:
+                problem = config_problem(exc)  # CLI-3: the local configuration, exit 2
+                if problem is None:
+                    raise
+                raise InputError(f"dynamodb://{table}", problem) from None
             client.meta.events.register(
                 "needs-retry.dynamodb",
                 _no_retry_after_timeout,
@@ -214,7 +221,10 @@ class DynamoDBStore:
         where = f" at {self.endpoint_url}" if self.endpoint_url else ""
         return f"dynamodb://{self.table}{where}"
 
-    def _fail(self, action: str, exc: Exception) -> StoreError:
+    def _fail(self, action: str, exc: Exception) -> ChainauditError:
+        problem = config_problem(exc)
+        if problem is not None:  # found before any request left: exit 2 (CLI-3)
+            return InputError(self.describe(), problem)
         if isinstance(exc, botocore.exceptions.ClientError):
             err = exc.response.get("Error", {})
             if err.get("Code") == "ResourceNotFoundException":

@@ -28,10 +28,12 @@ operation (:class:`_BoundedConnection`) backed by the session's
 from __future__ import annotations
 
 import math
+import re
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from importlib import resources
 from typing import Any
+from urllib.parse import unquote
 
 import psycopg
 from psycopg import sql
@@ -41,7 +43,7 @@ from psycopg.types.json import Jsonb
 
 from chainaudit import codes
 from chainaudit.address import AddressError, EntityType
-from chainaudit.errors import ConflictError, StoreError
+from chainaudit.errors import ConflictError, InputError, StoreError
 from chainaudit.findings import Finding
 from chainaudit.item import (
     AUDIT_PK_PREFIX,
@@ -290,6 +292,16 @@ def row_to_source_item(table: str, row: Sequence[Any]) -> SourceItem:
     return record_from_item(item, origin)
 
 
+def _mask_password(dsn: str, text: str) -> str:
+    """``text`` (libpq's message about ``dsn``) with any password of ``dsn`` masked."""
+    secrets = re.findall(r"^[A-Za-z][A-Za-z0-9+.-]*://[^/?#@]*?:([^/?#]*)@", dsn)
+    secrets += re.findall(r"[?&]password=([^&#]*)", dsn)
+    secrets += re.findall(r"\bpassword\s*=\s*('(?:[^'\\]|\\.)*'|\S+)", dsn)
+    for secret in sorted({x for s in secrets for x in (s, unquote(s)) if x}, key=len, reverse=True):
+        text = text.replace(secret, "***")
+    return text
+
+
 # --- bounded waits (STORE-12) -------------------------------------------------
 
 #: TCP keepalives, unless the DSN sets them: they let either side notice a
@@ -383,6 +395,13 @@ class PostgresStore:
         port = params.get("port", "5432")
         return f"postgresql://{host}:{port}/{params.get('dbname', '')}"
 
+    def _malformed(self, exc: psycopg.Error) -> InputError:
+        """A connection string libpq refuses is the user's input (exit 2, CLI-3);
+        libpq's reason is shown with the password masked (CLI-4)."""
+        return InputError(
+            self.describe(), f"malformed connection string: {_mask_password(self.dsn, str(exc))}"
+        )
+
     def _connect(self) -> psycopg.Connection[Any]:
         """A connection whose every wait is bounded (STORE-12), in a session
         whose ``statement_timeout`` is the read bound; not in autocommit."""
@@ -391,7 +410,7 @@ class PostgresStore:
         try:
             given = conninfo_to_dict(self.dsn)
         except psycopg.ProgrammingError as exc:
-            raise StoreError(f"{self.describe()}: cannot connect: {exc}") from None
+            raise self._malformed(exc) from None
         params.update((k, v) for k, v in _KEEPALIVES.items() if k not in given)
         try:
             conn = _BoundedConnection.connect(self.dsn, autocommit=True, **params)
@@ -399,6 +418,8 @@ class PostgresStore:
             raise StoreError(
                 f"{self.describe()}: cannot connect: {t.connect_expired(t.pg_connect_seconds)}"
             ) from None
+        except psycopg.ProgrammingError as exc:  # libpq refused an option of the DSN
+            raise self._malformed(exc) from None
         except psycopg.Error as exc:
             raise StoreError(f"{self.describe()}: cannot connect: {exc}") from None
         conn.read_bound = t.read

@@ -108,6 +108,8 @@ class Evidence:
     integrity_basis: str = "nothing signed: the store's current contents only"
     manifest_signer: str | None = None
     audit_log: bool = True
+    #: True when record commitments were checked (docs/commitments.md).
+    commitments_checked: bool = False
     #: Filled once the statement is made (chainaudit.cli.common.conclude).
     assurance: dict[str, Assurance] | None = None
 

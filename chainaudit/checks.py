@@ -188,6 +188,8 @@ class RunFacts:
     pinned: bool = False
     audit_log: bool = True
     source_kind: str = ""
+    #: Every kind, when the run read several sources as one dataset.
+    source_kinds: frozenset[str] = frozenset()
 
 
 def _skip_reason(family: str, facts: RunFacts, command: str) -> str | None:
@@ -234,11 +236,9 @@ def plan(command: str, facts: RunFacts, result: Result | None = None) -> dict[st
         out = {name: None for name in registry()}
     else:
         chosen = list(families)
-        if command in ("verify", "gate pre", "gate post") and facts.source_kind in (
-            "export",
-            "ddb_export",
-        ):
-            chosen.append(facts.source_kind)
+        if command in ("verify", "gate pre", "gate post"):
+            kinds = facts.source_kinds | {facts.source_kind}
+            chosen += [k for k in ("export", "ddb_export") if k in kinds]
         for fam in chosen:
             if not _present(fam, facts):
                 continue

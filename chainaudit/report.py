@@ -98,6 +98,10 @@ class Summary:
     required: tuple[str, ...] = ()
     error: str | None = None
     error_exit: int | None = None
+    #: REP-2.2: what the run was given, for the report's reader: ``inputs``
+    #: (name and SHA-256 of each input file, or null), ``umk_fingerprint``,
+    #: ``pinned`` key ids, ``checkpoints`` files. Empty when not stated.
+    provenance: Mapping[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "subject", redact(self.subject))
@@ -116,6 +120,7 @@ def summary_to_json(summary: Summary) -> dict[str, Any]:
         "required": list(summary.required),
         "error": summary.error,
         "error_exit": summary.error_exit,
+        "provenance": dict(summary.provenance),
     }
 
 
@@ -133,6 +138,7 @@ def summary_from_json(obj: Mapping[str, Any]) -> Summary:
         required=tuple(obj.get("required") or ()),
         error=obj.get("error"),
         error_exit=obj.get("error_exit"),
+        provenance=dict(obj.get("provenance") or {}),
     )
 
 
@@ -157,7 +163,12 @@ def exit_code_for(result: Result) -> int:
     return EXIT_OK
 
 
-_VERDICTS = {EXIT_OK: "ok", EXIT_FINDINGS: "findings", EXIT_UNVERIFIED: "unverified", EXIT_USAGE: "error"}
+_VERDICTS = {
+    EXIT_OK: "ok",
+    EXIT_FINDINGS: "findings",
+    EXIT_UNVERIFIED: "unverified",
+    EXIT_USAGE: "error",
+}
 
 
 def verdict_for(result: Result) -> str:
@@ -205,6 +216,7 @@ def report_json(
         "mode": summary.mode,
         "assurance": {k: a.to_json() for k, a in summary.assurance.items()},
         "required": list(summary.required),
+        "provenance": dict(summary.provenance),
         "checked": {k: result.checked[k] for k in sorted(result.checked)},
         "counts": {s.value: severities[s.value] for s in Severity},
         "by_code": {c.name: _by_code(result)[c.name] for c in _codes_in_order(result)},
@@ -269,6 +281,9 @@ def render_text(result: Result, summary: Summary, limit: int = 20) -> str:
         f"{verdict.upper()} (exit {code}){_mode_suffix(summary)}",
         "",
     ]
+    if summary.provenance:
+        lines += _provenance_lines(summary)
+        lines.append("")
     if summary.error is not None:
         lines.append(f"  error: {_safe(summary.error)}")
         lines += _assurance_lines(summary)
@@ -295,10 +310,18 @@ def render_text(result: Result, summary: Summary, limit: int = 20) -> str:
             lines.append(f"  {c.name:<{cw}}  {c.severity.value:<10}  {counts[c.name]:>5}  {c.spec}")
         # Errors first, then what could not be verified, then notices: a
         # thousand KEY_SHREDDED notices must not hide one tampered record.
-        shown = sorted(result.findings, key=lambda f: _SEVERITY_RANK[f.severity])[:limit]
-        lines += ["", f"First {len(shown)} of {len(result.findings)} finding(s):"]
-        for f in shown:
-            lines.append(f"  [{f.severity.value}] {f.code.name} at {_safe(f.where)}")
+        # Findings that say the same thing (code, message, values) are one
+        # group: thirty records under one shredded key are one entry.
+        groups = group_findings(result.findings)
+        shown = groups[:limit]
+        lines += [
+            "",
+            f"First {len(shown)} of {len(groups)} finding group(s) "
+            f"({len(result.findings)} finding(s)):",
+        ]
+        for f, n in shown:
+            more = f" (+{n - 1} more like it)" if n > 1 else ""
+            lines.append(f"  [{f.severity.value}] {f.code.name} at {_safe(f.where)}{more}")
             lines.append(f"      {_safe(f.message)}")
             if f.expected is not None or f.actual is not None:
                 lines.append(f"      expected {_safe(f.expected)}, got {_safe(f.actual)}")
@@ -310,6 +333,45 @@ def render_text(result: Result, summary: Summary, limit: int = 20) -> str:
             if threat:
                 lines.append(f"      threat: {threat}")
     return "\n".join(lines) + "\n"
+
+
+def _provenance_lines(summary: Summary) -> list[str]:
+    """REP-2.2: the header a report handed to someone else needs: the tool, the
+    time, a digest of each input, the UMK's fingerprint (never the key), the
+    pinned key ids and the checkpoints used."""
+    p = summary.provenance
+    rows = [("tool", f"chainaudit {__version__}" + (
+        f", report made {summary.generated_at}" if summary.generated_at else ""
+    ))]  # fmt: skip
+    for item in p.get("inputs") or ():
+        digest = item.get("sha256")
+        rows.append(("input", _safe(item["name"]) + (f" sha256:{digest}" if digest else "")))
+    if p.get("umk_fingerprint"):
+        rows.append(("umk", f"fingerprint {p['umk_fingerprint']}"))
+    pinned = list(p.get("pinned") or ())
+    rows.append(("pinned keys", ", ".join(pinned) if pinned else "none"))
+    cps = list(p.get("checkpoints") or ())
+    rows.append(("checkpoints", ", ".join(_safe(c) for c in cps) if cps else "none"))
+    width = max(len(k) for k, _ in rows)
+    return [f"  {k:<{width}}  {v}" for k, v in rows]
+
+
+def group_findings(findings: Iterable[Finding]) -> list[tuple[Finding, int]]:
+    """REP-2 item 4: findings grouped by (code, message, expected, actual), each
+    group as (its first finding, size); groups stably sorted by severity, in
+    the order of their first finding within a severity."""
+    first: dict[tuple[str, str, str | None, str | None], int] = {}
+    groups: list[list[Any]] = []
+    for f in findings:
+        key = (f.code.name, f.message, f.expected, f.actual)
+        at = first.get(key)
+        if at is None:
+            first[key] = len(groups)
+            groups.append([f, 1])
+        else:
+            groups[at][1] += 1
+    ordered = sorted(groups, key=lambda g: _SEVERITY_RANK[g[0].severity])
+    return [(g[0], g[1]) for g in ordered]
 
 
 _LEVEL_WORDS = {

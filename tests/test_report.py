@@ -111,7 +111,7 @@ def test_text_has_summary_findings_and_advice() -> None:
     for row in ("records", "dialogues", "chains", "keys"):
         assert re.search(rf"^  {row} +\d+$", text, flags=re.M), row
     assert re.search(r"^  MANIFEST_RECORD_MISSING +error +1  MAN-4$", text, flags=re.M)
-    assert "First 2 of 5 finding(s):" in text
+    assert "First 2 of 5 finding group(s) (5 finding(s)):" in text
     assert "dialogue:d-1/entity:perspective/01#01" in text
     assert codes.MANIFEST_RECORD_MISSING.advice in text
     assert "MANIFEST_SIGNER_UNTRUSTED at" not in text  # beyond the limit
@@ -229,8 +229,21 @@ def test_text_lists_errors_before_notices() -> None:
         Finding(codes.AUTHENTICATION_FAILED, "dialogue:d/entity:meta", "tag does not verify")
     )
     out = render_text(result, Summary(command="verify", subject="x"))
-    first = out.split("First 20 of 26 finding(s):")[1]
+    first = out.split("First 2 of 2 finding group(s) (26 finding(s)):")[1]
     assert first.index("AUTHENTICATION_FAILED") < first.index("KEY_SHREDDED")
+    assert "(+24 more like it)" in first  # 25 identical notices are one group
+
+
+def test_findings_group_by_code_message_and_values() -> None:
+    from chainaudit.report import group_findings
+
+    a = Finding(codes.KEY_SHREDDED, "x#1", "key k1 destroyed")
+    b = Finding(codes.KEY_SHREDDED, "x#2", "key k1 destroyed")
+    c = Finding(codes.KEY_SHREDDED, "x#3", "key k2 destroyed")
+    d = Finding(codes.AUTHENTICATION_FAILED, "x#4", "key k1 destroyed")
+    e = Finding(codes.KEY_SHREDDED, "x#5", "key k1 destroyed", expected="1")
+    groups = group_findings([a, b, c, d, e])
+    assert [(g.where, n) for g, n in groups] == [("x#4", 1), ("x#1", 2), ("x#3", 1), ("x#5", 1)]
 
 
 def test_passwords_holding_at_or_slash_are_hidden_whole() -> None:

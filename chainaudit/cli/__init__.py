@@ -81,8 +81,15 @@ def _one_line(text: str) -> str:
     return " ".join(text.split())
 
 
-@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(__version__, prog_name="chainaudit")
+@click.group(
+    cls=_Group,
+    context_settings={
+        "help_option_names": ["-h", "--help"],
+        # CLI-8: every option defaults from CHAINAUDIT_<COMMAND>_<OPTION>.
+        "auto_envvar_prefix": "CHAINAUDIT",
+    },
+)
+@click.version_option(__version__, "-V", "--version", prog_name="chainaudit")
 def main() -> None:
     """Prove encrypted, hash-chained records are complete, untampered, bound and decryptable.
 
@@ -94,6 +101,27 @@ def main() -> None:
     Exit codes: 0 sound, 1 integrity findings, 2 usage or unreadable input,
     3 could not verify everything (missing key, store unreachable, partial).
     """
+
+
+def _env_defaults(group: click.Group, prefix: str = "CHAINAUDIT") -> None:
+    """CLI-8: every option without an environment variable of its own defaults
+    from ``CHAINAUDIT_<COMMAND>_<OPTION>``, named after the command path and the
+    option's long name (``--trusted-keys`` of ``verify``:
+    ``CHAINAUDIT_VERIFY_TRUSTED_KEYS``; of ``gate post``:
+    ``CHAINAUDIT_GATE_POST_TRUSTED_KEYS``), shown in ``--help``."""
+    for name, command in group.commands.items():
+        path = f"{prefix}_{name.upper().replace('-', '_')}"
+        if isinstance(command, click.Group):
+            _env_defaults(command, path)
+            continue
+        for param in command.params:
+            if not isinstance(param, click.Option) or param.envvar:
+                continue
+            if "--help" in param.opts:
+                continue
+            longest = max(param.opts, key=len).lstrip("-")
+            param.envvar = f"{path}_{longest.upper().replace('-', '_')}"
+            param.show_envvar = True
 
 
 for command in (
@@ -109,3 +137,5 @@ for command in (
     demo,
 ):
     main.add_command(command)
+
+_env_defaults(main)

@@ -12,9 +12,10 @@ import contextlib
 import datetime
 import errno
 import functools
+import hashlib
 import math
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, TypeVar, cast
 
@@ -85,9 +86,34 @@ def store_timeouts() -> StoreTimeouts:
     )
 
 
+#: click context key of --profile (read by open_source and load_umk).
+_AWS_PROFILE = "chainaudit.aws_profile"
+
+
+def _remember_profile(ctx: click.Context, param: click.Parameter, value: str | None) -> None:
+    if value is not None:
+        ctx.meta[_AWS_PROFILE] = value
+
+
+def aws_profile() -> str | None:
+    """The ``--profile`` of the running command (None: boto3's default chain,
+    which honours ``AWS_PROFILE``)."""
+    ctx = click.get_current_context(silent=True)
+    value = None if ctx is None else ctx.meta.get(_AWS_PROFILE)
+    return value if isinstance(value, str) else None
+
+
 def store_options(f: F) -> F:
     """Options of live stores: where DynamoDB is, how to scan it, and how long
     to wait for either store (STORE-12; read by :func:`open_source`)."""
+    f = click.option(
+        "--profile",
+        metavar="NAME",
+        expose_value=False,
+        callback=_remember_profile,
+        help="AWS named profile for DynamoDB and KMS (default: AWS_PROFILE, then the "
+        "default credential chain).",
+    )(f)
     f = click.option(
         "--read-timeout",
         type=float,
@@ -156,8 +182,17 @@ def open_source(
         if not table:
             raise InputError(spec, "name the table: dynamodb://TABLE")
         return DynamoDBStore(
-            table, endpoint_url=endpoint_url, region=region, segments=segments, timeouts=timeouts
+            table,
+            endpoint_url=endpoint_url,
+            region=region,
+            segments=segments,
+            timeouts=timeouts,
+            profile=aws_profile(),
         )
+    if spec == "-":
+        from chainaudit.sources.multi import spool_stdin
+
+        return spool_stdin()
     path = Path(spec)
     if not path.exists():
         raise InputError(spec, "no such file or directory")
@@ -208,7 +243,9 @@ def load_umk(
         from chainaudit.kms import KmsUmkSource
 
         try:
-            client = boto3.client("kms", region_name=region)
+            client = boto3.session.Session(profile_name=aws_profile()).client(
+                "kms", region_name=region
+            )
         except Exception as exc:
             problem = config_problem(exc)  # the local AWS configuration: exit 2 (CLI-3)
             if problem is None:
@@ -308,6 +345,10 @@ def report_options(f: F) -> F:
 
     @functools.wraps(command)
     def run(*args: Any, **kwargs: Any) -> Any:
+        ctx = click.get_current_context(silent=True)
+        limit = kwargs.pop("max_findings", None)
+        if ctx is not None:
+            ctx.meta[_MAX_FINDINGS] = limit
         try:
             return command(*args, **kwargs)
         except (click.exceptions.Exit, click.Abort, KeyboardInterrupt):
@@ -335,7 +376,60 @@ def report_options(f: F) -> F:
     f = click.option(
         "-q", "--quiet", is_flag=True, help="No progress on stderr (also off when not a terminal)."
     )(f)
+    f = click.option(
+        "--max-findings",
+        type=click.IntRange(min=0),
+        metavar="N",
+        help="Text: show the first N finding groups (default 20). JSON: list at most N "
+        "findings (default all; the counts always cover every finding).",
+    )(f)
     return f
+
+
+#: click context key carrying --max-findings from report_options to emit.
+_MAX_FINDINGS = "chainaudit.max_findings"
+
+
+def _max_findings() -> int | None:
+    ctx = click.get_current_context(silent=True)
+    value = None if ctx is None else ctx.meta.get(_MAX_FINDINGS)
+    return value if isinstance(value, int) else None
+
+
+def file_digest(spec: str) -> str | None:
+    """SHA-256 of an input file, for the report's provenance (REP-2.2); None for
+    a directory, a store or anything that is not a regular file."""
+    path = Path(spec)
+    try:
+        if not path.is_file():
+            return None
+        h = hashlib.sha256()
+        with path.open("rb") as f:
+            while chunk := f.read(1 << 20):
+                h.update(chunk)
+        return h.hexdigest()
+    except OSError:
+        return None
+
+
+def provenance(
+    specs: Sequence[str],
+    srcs: Sequence[Source],
+    options: AuditOptions | None = None,
+    checkpoints: Sequence[str] = (),
+) -> dict[str, Any]:
+    """What the run was given, for the report header (REP-2.2): never a key, only
+    the UMK's fingerprint and the pinned keys' ids."""
+    umk = options.umk if options is not None else None
+    return {
+        "inputs": [
+            {"name": src.describe(), "sha256": getattr(src, "sha256", None) or file_digest(spec)}
+            for spec, src in zip(specs, srcs, strict=True)
+        ],
+        "umk_fingerprint": umk.fingerprint() if umk is not None else None,
+        "pinned": sorted(options.trust.keys) if options is not None else [],
+        "checkpoints": list(checkpoints),
+    }
 
 
 class Progress:
@@ -376,6 +470,7 @@ def run_facts(
         pinned=bool(options.trust.keys),
         audit_log=evidence.audit_log,
         source_kind=str(getattr(src, "kind", "store")),
+        source_kinds=frozenset(getattr(src, "kinds", ())),
     )
 
 
@@ -399,6 +494,7 @@ def emit(
     evidence: Evidence | None = None,
     required: tuple[str, ...] = (),
     facts: RunFacts | None = None,
+    provenance: dict[str, Any] | None = None,
 ) -> None:
     """Render the report, write it, and exit with the documented code.
 
@@ -422,17 +518,25 @@ def emit(
         mode=mode,
         assurance=assurance,
         required=required,
+        provenance=provenance or {},
     )
-    _deliver(_render(result, summary, fmt, plan(command, facts or RunFacts(), result)), output)
+    junit_plan = plan(command, facts or RunFacts(), result)
+    _deliver(_render(result, summary, fmt, junit_plan, _max_findings()), output)
     sys.exit(exit_code_for(result))
 
 
-def _render(result: Result, summary: Summary, fmt: str, junit_plan: dict[str, str | None]) -> str:
+def _render(
+    result: Result,
+    summary: Summary,
+    fmt: str,
+    junit_plan: dict[str, str | None],
+    max_findings: int | None = None,
+) -> str:
     if fmt == "json":
-        return render_json(result, summary)
+        return render_json(result, summary, max_findings)
     if fmt == "junit":
         return render_junit(result, summary, junit_plan)
-    return render_text(result, summary)
+    return render_text(result, summary, 20 if max_findings is None else max_findings)
 
 
 def _deliver(text: str, output: str | None) -> None:
@@ -458,6 +562,9 @@ def _error_exit(exc: BaseException) -> tuple[int, str]:
 
 
 def _subject_of(params: dict[str, Any]) -> str:
+    sources = params.get("sources")
+    if isinstance(sources, tuple) and sources:
+        return " + ".join(str(s) for s in sources)
     for name in ("source", "target", "proof"):
         if isinstance(params.get(name), str):
             return str(params[name])

@@ -13,6 +13,7 @@ from chainaudit.cli.common import (
     load_trust,
     load_umk,
     open_source,
+    provenance,
     report_options,
     require_option,
     run_audit,
@@ -20,10 +21,11 @@ from chainaudit.cli.common import (
     store_options,
     trust_option,
 )
+from chainaudit.sources.multi import MultiSource
 
 
 @click.command()
-@click.argument("source")
+@click.argument("sources", nargs=-1, required=True, metavar="SOURCE...")
 @key_options
 @trust_option
 @click.option(
@@ -45,7 +47,7 @@ from chainaudit.cli.common import (
 @store_options
 @report_options
 def verify(
-    source: str,
+    sources: tuple[str, ...],
     umk_file: str | None,
     kms_umk_blob: str | None,
     kms_key_id: str | None,
@@ -60,18 +62,21 @@ def verify(
     output: str | None,
     quiet: bool,
 ) -> None:
-    """Verify every record, envelope and chain in SOURCE.
+    """Verify every record, envelope and chain in SOURCE (several: one dataset).
 
     SOURCE is an NDJSON export (.ndjson or .ndjson.gz), a DynamoDB Export to
     S3 directory, a PostgreSQL COPY file (TABLE.copy.json in COPY text format,
     or TABLE.jsonl of row_to_json lines; see docs/export.md), postgresql://...,
-    or dynamodb://TABLE. Keyless by default; with --umk (or KMS) it also
+    or dynamodb://TABLE; `-` is an export on standard input. Several sources
+    are checked as one dataset (nonce reuse and chains across them; their
+    order does not matter). Keyless by default; with --umk (or KMS) it also
     authenticates and decrypts every envelope.
 
     \b
     Example:
       chainaudit verify export.ndjson --umk umk.hex --trusted-keys trusted-keys.json
       chainaudit verify dynamodb://blue_dialogues --endpoint-url http://127.0.0.1:8000 --format json
+      zcat export.ndjson.gz | chainaudit verify - incremental-0001.ndjson
 
     The report says what was proven, family by family (authenticated,
     anchored, committed, complete, erasure; docs/report.md REP-7); --require
@@ -85,7 +90,10 @@ def verify(
         checkpoints=load_checkpoints(checkpoints),
         workers=workers,
     )
-    src = open_source(source, endpoint_url, region, segments)
+    if sources.count("-") > 1:
+        raise click.UsageError("standard input (-) can be named once")
+    opened = [open_source(s, endpoint_url, region, segments) for s in sources]
+    src = opened[0] if len(opened) == 1 else MultiSource(opened)
     evidence = Evidence()
     result = run_audit(src, options, quiet, evidence)
     facts = run_facts(evidence, options, src, bool(checkpoints))
@@ -98,4 +106,5 @@ def verify(
         evidence=evidence,
         required=require,
         facts=facts,
+        provenance=provenance(sources, opened, options, checkpoints),
     )

@@ -172,6 +172,7 @@ class DynamoDBStore:
         sleep: Callable[[float], None] = time.sleep,
         client: DynamoDBClient | None = None,
         timeouts: StoreTimeouts | None = None,
+        profile: str | None = None,
     ) -> None:
         if segments < 1 or write_workers < 1 or batch_attempts < 1:
             raise ValueError("segments, write_workers and batch_attempts must be at least 1")
@@ -203,6 +204,7 @@ class DynamoDBStore:
                     aws_secret_access_key=secret_access_key,
                     aws_session_token=session_token,
                     region_name=region,
+                    profile_name=profile,
                 )
                 client = session.client("dynamodb", endpoint_url=endpoint_url, config=config)
             except (botocore.exceptions.BotoCoreError, ValueError) as exc:

@@ -27,7 +27,9 @@ operation (:class:`_BoundedConnection`) backed by the session's
 
 from __future__ import annotations
 
+import getpass
 import math
+import os
 import re
 import time
 from collections.abc import Iterable, Iterator, Sequence
@@ -391,9 +393,16 @@ class PostgresStore:
             params = conninfo_to_dict(self.dsn)
         except psycopg.ProgrammingError:
             return "postgresql://?"
-        host = params.get("host", "localhost")
-        port = params.get("port", "5432")
-        return f"postgresql://{host}:{port}/{params.get('dbname', '')}"
+        # The effective target, as libpq resolves it: the DSN, then the PG*
+        # environment (PGHOST, PGPORT, PGDATABASE, PGUSER), then its defaults.
+        env = os.environ
+        host = str(params.get("host") or params.get("hostaddr") or env.get("PGHOST") or "")
+        port = str(params.get("port") or env.get("PGPORT") or "5432")
+        user = str(params.get("user") or env.get("PGUSER") or getpass.getuser())
+        dbname = str(params.get("dbname") or env.get("PGDATABASE") or user)
+        if not host or host.startswith("/"):
+            host = f"[socket {host or 'default'}]"
+        return f"postgresql://{host}:{port}/{dbname}"
 
     def _malformed(self, exc: psycopg.Error) -> InputError:
         """A connection string libpq refuses is the user's input (exit 2, CLI-3);

@@ -227,11 +227,12 @@ def describing_only(orig: ast.AST, mutant: ast.AST) -> bool:
             if first is not None and name == "keywords":
                 return True
             if first is not None and name == "args":
-                if index is not None:
-                    return index >= first
-                # an argument removed: the describing ones come last
-                m = mutant_node_at(mutant, path, node)
-                return m is not None and _same_prefix(node.args, m.args, first)
+                if index is None:  # an argument removed: the describing ones come last
+                    m = mutant_node_at(mutant, path, node)
+                    return m is not None and _same_prefix(node.args, m.args, first)
+                if index >= first:
+                    return True
+                # e.g. result.add(Finding(...)): look further down
         if isinstance(node, ast.Assign) and name == "value":
             targets = [t.id for t in node.targets if isinstance(t, ast.Name)]
             if targets and all(t in DESCRIBING_NAMES for t in targets):

@@ -28,7 +28,9 @@ broken by hand (the bug planted, the test run, the bug removed):
 from __future__ import annotations
 
 import dataclasses
+import json
 from collections import Counter
+from pathlib import Path
 
 import pytest
 from envelope_helpers import dek, kid, nonce, resolver_for, sealed_record
@@ -39,9 +41,10 @@ from chainaudit.chain import genesis_hash
 from chainaudit.checkpoint import ChainExpectation
 from chainaudit.digest import record_digest, record_key
 from chainaudit.envelope import NONCE_BYTES, aad_hash, seal
+from chainaudit.errors import InputError
 from chainaudit.findings import Finding, Result, Severity
 from chainaudit.gate import gate_post
-from chainaudit.manifest import ManifestBuilder, public_key_bytes
+from chainaudit.manifest import ManifestBuilder, leaves_line, public_key_bytes
 from chainaudit.model import AuditEvent, EntityRecord, Record
 from chainaudit.nonces import NonceLedger, NonceLimits
 from chainaudit.proof import make_proof, verify_proof
@@ -94,6 +97,45 @@ def test_verify_proof_of_a_record_whose_content_changed_is_proof_invalid() -> No
     assert f.expected == f"{record_key(rec)} {record_digest(rec).hex()}"
     assert f.actual == f"{record_key(rec)} {record_digest(edited).hex()}"
     assert not result.ok and exit_code_for(result) == 1
+
+
+def _leaves() -> list[bytes]:
+    return LEAVES.splitlines(keepends=True)
+
+
+def test_prove_refuses_leaves_of_the_right_size_that_do_not_hash_to_the_root() -> None:
+    """make_proof: size *or* root differing refuses the leaves file (MAN-6)."""
+    lines = _leaves()
+    key, _ = json.loads(lines[3])
+    lines[3] = leaves_line(key, bytes(32))  # same count, same order, another digest
+    with pytest.raises(InputError, match="does not hash to the manifest's Merkle root"):
+        make_proof(MANIFEST, lambda: lines, key)
+
+
+def test_prove_names_the_leaves_file_and_line_of_a_malformed_leaf(tmp_path: Path) -> None:
+    path = tmp_path / "m.leaves"
+    lines = _leaves()
+    path.write_bytes(b"".join([lines[0], b"not a leaf\n", *lines[2:]]))
+    with pytest.raises(InputError) as caught:
+        make_proof(MANIFEST, path, "dek#d-1#1")
+    assert caught.value.where == f"{path}:2"
+
+
+def test_verify_proof_against_an_unsupported_manifest_says_so() -> None:
+    doc = make_proof(MANIFEST, _leaves, "dek#d-1#1")
+    assert doc is not None
+    future = {k: v for k, v in MANIFEST.items() if k != "merkle"} | {"version": 2}
+    result = verify_proof(doc, future, PINNED)  # no exception: the finding says why
+    assert codes_of(result) == ["MANIFEST_VERSION_UNSUPPORTED"]
+    broken = {k: v for k, v in MANIFEST.items() if k != "merkle"}
+    with pytest.raises(InputError):
+        verify_proof(doc, broken, PINNED)
+
+
+def test_verify_proof_counts_one_proof() -> None:
+    doc = make_proof(MANIFEST, _leaves, "dek#d-1#1")
+    assert doc is not None
+    assert verify_proof(doc, MANIFEST, PINNED).checked == Counter({"proofs": 1})
 
 
 # --- verify_chain.py: genesis of a BLAKE3 chain -------------------------------

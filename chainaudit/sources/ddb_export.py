@@ -1,6 +1,9 @@
 """Read a DynamoDB "Export to S3" full export in DynamoDB JSON, natively (EXP-9).
 
-The directory is the local copy of ``<prefix>/AWSDynamoDB/<ExportId>/``:
+The directory is the local copy of ``<prefix>/AWSDynamoDB/<ExportId>/``, or
+that prefix in S3 itself (:class:`chainaudit.sources.s3.S3Tree`): the reader
+reads its files through a :class:`~chainaudit.sources.filetree.FileTree`, so
+both give the same records and findings:
 
 * ``manifest-summary.json``: one JSON object (``itemCount``,
   ``outputFormat`` = ``DYNAMODB_JSON``, ``exportType``, ``exportArn``,
@@ -40,7 +43,8 @@ from chainaudit.findings import Finding
 from chainaudit.item import record_from_item, typed_from_json
 from chainaudit.model import Item
 from chainaudit.sources import SourceItem
-from chainaudit.sources.jsonlines import MAX_LINE_BYTES, iter_lines, parse_json_line
+from chainaudit.sources.filetree import FileTree, LocalTree
+from chainaudit.sources.jsonlines import MAX_LINE_BYTES, parse_json_line
 
 SUMMARY_NAME = "manifest-summary.json"
 FILES_NAME = "manifest-files.json"
@@ -65,7 +69,8 @@ def is_export_dir(path: Path) -> bool:
 
 
 class DynamoDBExportSource:
-    """A DynamoDB Export to S3 directory as a :class:`~chainaudit.sources.Source`."""
+    """A DynamoDB Export to S3, a local directory or a :class:`FileTree` (an S3
+    prefix), as a :class:`~chainaudit.sources.Source`."""
 
     #: REP-4: which export checks apply to this source.
     kind = "ddb_export"
@@ -74,23 +79,23 @@ class DynamoDBExportSource:
         "the export's manifest files (item counts and MD5 checksums), which are not signed"
     )
 
-    def __init__(self, directory: Path | str, *, max_line_bytes: int = MAX_LINE_BYTES) -> None:
-        self.directory = Path(directory)
+    def __init__(
+        self, directory: Path | str | FileTree, *, max_line_bytes: int = MAX_LINE_BYTES
+    ) -> None:
+        self.tree: FileTree = (
+            LocalTree(directory) if isinstance(directory, Path | str) else directory
+        )
         self.max_line_bytes = max_line_bytes
 
     def describe(self) -> str:
-        return f"ddb-export:{self.directory}"
+        return f"ddb-export:{self.tree.root}"
 
     # -- manifests ------------------------------------------------------------
 
     def summary(self) -> dict[str, Any]:
         """The checked manifest summary (EXP-9.1)."""
-        path = self.directory / SUMMARY_NAME
-        where = f"{path}:1"
-        try:
-            data = path.read_bytes()
-        except OSError as exc:
-            raise InputError(str(path), f"cannot read: {exc.strerror or exc}") from None
+        where = f"{self.tree.name(SUMMARY_NAME)}:1"
+        data = self.tree.read_head(SUMMARY_NAME, _MAX_SUMMARY_BYTES + 1)
         if len(data) > _MAX_SUMMARY_BYTES:
             raise InputError(where, "manifest summary is larger than 1 MiB")
         obj = parse_json_line(data.strip(), where)
@@ -108,10 +113,10 @@ class DynamoDBExportSource:
 
     def data_files(self, summary: dict[str, Any]) -> list[DataFile]:
         """The entries of ``manifest-files.json``, keys resolved to local paths (EXP-9.2)."""
-        path = self.directory / FILES_NAME
-        root = _root_key(summary, f"{self.directory / SUMMARY_NAME}:1")
+        path = self.tree.name(FILES_NAME)
+        root = _root_key(summary, f"{self.tree.name(SUMMARY_NAME)}:1")
         out: list[DataFile] = []
-        for lineno, raw in iter_lines(path, self.max_line_bytes):
+        for lineno, raw in self.tree.lines(FILES_NAME, self.max_line_bytes):
             where = f"{path}:{lineno}"
             if not raw.strip():
                 continue
@@ -136,48 +141,48 @@ class DynamoDBExportSource:
         files = self.data_files(summary)
         total = 0
         for entry in files:
-            path = self.directory / entry.relative
-            if not path.is_file():
+            path = self.tree.name(entry.relative)
+            if self.tree.missing(entry.relative):
                 yield Finding(
                     codes.DDB_EXPORT_FILE_MISSING,
-                    f"{self.directory / FILES_NAME}:{entry.line}",
+                    f"{self.tree.name(FILES_NAME)}:{entry.line}",
                     f"listed data file {entry.relative} is missing",
-                    source=str(path),
+                    source=path,
                 )
                 continue
-            actual_md5 = _md5_b64(path)
+            actual_md5 = _md5_b64(self.tree, entry.relative)
             if not hmac.compare_digest(actual_md5.encode(), entry.md5.encode()):
                 yield Finding(
                     codes.DDB_EXPORT_CHECKSUM_MISMATCH,
-                    str(path),
+                    path,
                     "the data file's MD5 differs from manifest-files.json",
                     expected=entry.md5,
                     actual=actual_md5,
-                    source=str(path),
+                    source=path,
                 )
             n = 0
-            for lineno, raw in iter_lines(path, self.max_line_bytes):
+            for lineno, raw in self.tree.lines(entry.relative, self.max_line_bytes):
                 where = f"{path}:{lineno}"
                 n += 1
                 yield record_from_item(_item(raw, where), where)
             if n != entry.item_count:
                 yield Finding(
                     codes.DDB_EXPORT_COUNT_MISMATCH,
-                    str(path),
+                    path,
                     "the data file holds a different number of items than its manifest line",
                     expected=str(entry.item_count),
                     actual=str(n),
-                    source=str(path),
+                    source=path,
                 )
             total += n
         if total != summary["itemCount"]:
             yield Finding(
                 codes.DDB_EXPORT_COUNT_MISMATCH,
-                str(self.directory / SUMMARY_NAME),
+                self.tree.name(SUMMARY_NAME),
                 "the listed data files hold a different number of items than the summary",
                 expected=str(summary["itemCount"]),
                 actual=str(total),
-                source=str(self.directory),
+                source=self.tree.root,
             )
 
 
@@ -243,14 +248,15 @@ def _relative(key: str, root: _Root, where: str) -> str:
     return rel
 
 
-def _md5_b64(path: Path) -> str:
+def _md5_b64(tree: FileTree, relative: str) -> str:
+    """Base64 MD5 of a file's stored bytes, streamed (EXP-9.4)."""
     h = hashlib.md5(usedforsecurity=False)
-    try:
-        with open(path, "rb") as f:
+    with tree.open(relative) as f:
+        try:
             while chunk := f.read(1 << 16):
                 h.update(chunk)
-    except OSError as exc:
-        raise InputError(str(path), f"cannot read: {exc.strerror or exc}") from None
+        except OSError as exc:
+            raise InputError(tree.name(relative), f"cannot read: {exc.strerror or exc}") from None
     return base64.b64encode(h.digest()).decode("ascii")
 
 

@@ -22,10 +22,11 @@ of the cost, which matters for exports of a million lines.
 from __future__ import annotations
 
 import gzip
+import io
 import json
 import re
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import IO, Any, cast
 
@@ -67,14 +68,50 @@ def open_binary(path: Path) -> IO[bytes]:
     return raw
 
 
-def iter_lines(path: Path, max_line_bytes: int = MAX_LINE_BYTES) -> Iterator[tuple[int, bytes]]:
+class _GzipStream(gzip.GzipFile):
+    """A gzip reader that closes the stream it decompresses when it is closed."""
+
+    def __init__(self, stream: IO[bytes]) -> None:
+        super().__init__(fileobj=stream, mode="rb")
+        self._owned = stream
+
+    def close(self) -> None:
+        try:
+            super().close()
+        finally:
+            self._owned.close()
+
+
+def decompressed(stream: io.BufferedReader) -> IO[bytes]:
+    """``stream`` (read from its start, never seeked), decompressed when its
+    first bytes are gzip's magic; closing the result closes ``stream``."""
+    try:
+        magic = stream.peek(2)[:2]
+    except BaseException:
+        stream.close()
+        raise
+    if magic == _GZIP_MAGIC:
+        return cast(IO[bytes], _GzipStream(stream))
+    return cast(IO[bytes], stream)
+
+
+def iter_lines(
+    path: Path | str,
+    max_line_bytes: int = MAX_LINE_BYTES,
+    *,
+    opener: Callable[[], io.BufferedReader] | None = None,
+) -> Iterator[tuple[int, bytes]]:
     """Yield ``(line_number, bytes)`` for every line, LF included when present.
 
     Only the last line can lack its LF (the file ended there). A line longer
     than ``max_line_bytes`` raises :class:`InputError` after reading at most
     ``max_line_bytes + 1`` bytes of it. Line numbers start at 1.
+
+    ``opener``, when given, returns the stored bytes as a stream (an S3
+    object's body) and ``path`` is only the name messages give it; gzip is
+    detected on the stream the same way (:func:`decompressed`).
     """
-    f = open_binary(path)
+    f = open_binary(Path(path)) if opener is None else decompressed(opener())
     lineno = 0
     try:
         while True:

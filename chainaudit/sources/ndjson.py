@@ -26,6 +26,7 @@ from __future__ import annotations
 import gzip
 import hashlib
 import hmac
+import io
 import re
 import tempfile
 from collections import Counter
@@ -222,8 +223,17 @@ class NdjsonSource:
         "the export's trailer (counts and a digest of every line), which is not signed: whoever rewrote the file could recompute it"
     )
 
-    def __init__(self, path: Path | str, *, max_line_bytes: int = MAX_LINE_BYTES) -> None:
-        self.path = Path(path)
+    def __init__(
+        self,
+        path: Path | str,
+        *,
+        max_line_bytes: int = MAX_LINE_BYTES,
+        opener: Callable[[], io.BufferedReader] | None = None,
+    ) -> None:
+        #: The file; with ``opener`` (which returns the stored bytes, e.g. an
+        #: S3 object's body) only the name messages and origins give it.
+        self.path: Path | str = Path(path) if opener is None else str(path)
+        self.opener = opener
         self.max_line_bytes = max_line_bytes
         #: The parsed header, available once :meth:`read` has started.
         self.header: dict[str, Any] | None = None
@@ -233,7 +243,7 @@ class NdjsonSource:
 
     def read(self) -> Iterator[SourceItem]:
         """Stream every record of the export, then its integrity findings."""
-        lines = iter_lines(self.path, self.max_line_bytes)
+        lines = iter_lines(self.path, self.max_line_bytes, opener=self.opener)
         first = next(lines, None)
         if first is None or not first[1].endswith(b"\n"):
             raise InputError(f"{self.path}:1", "no complete header line: empty or truncated export")

@@ -136,11 +136,17 @@ def decode_payload(plaintext: bytes) -> tuple[dict[str, Any], bool]:
         raise PayloadError(f"not JSON ({exc.msg} at character {exc.pos})") from None
     except RecursionError:
         raise PayloadError("nested too deeply") from None
+    except ValueError:  # only Python's own limit on integer digits is left (CLI-4)
+        raise PayloadError("not JSON (a number has more digits than this reader takes)") from None
     if not isinstance(value, dict):
         raise PayloadError(f"a JSON {_json_kind(value)}, not an object")
     # Raw surrogates cannot survive strict UTF-8 decoding; only a \u escape
     # can produce one, so the walk is needed only when the text has one.
-    if "\\u" in text and _has_lone_surrogate(value):
+    try:
+        surrogate = "\\u" in text and _has_lone_surrogate(value)
+    except RecursionError:
+        raise PayloadError("nested too deeply") from None
+    if surrogate:
         raise PayloadError("a string contains a lone surrogate")
     try:
         canonical = rfc8785.dumps(_as_doubles(value)) == plaintext

@@ -41,6 +41,7 @@ from chainaudit.sources import Source
 from chainaudit.spool import EventSpool, read_spool
 from chainaudit.umk import Umk
 from chainaudit.verify_chain import ChainPolicy, ChainVerifier, Partial, resolve, verify_events
+from chainaudit.verify_commit import CommitmentVerifier
 from chainaudit.verify_envelope import EnvelopeVerifier
 
 Progress = Callable[[int], None]
@@ -81,7 +82,8 @@ def audit(source: Source, options: AuditOptions, progress: Progress | None = Non
             expectations.append(got)
 
     envelopes = EnvelopeVerifier(None) if ring is None else None
-    with EventSpool() as spool:
+    commits = CommitmentVerifier(options.trust, expectations)  # COMMIT-6, COMMIT-8
+    with EventSpool() as spool, commits:
         seen = 0
         for item in source.read():
             seen += 1
@@ -93,6 +95,7 @@ def audit(source: Source, options: AuditOptions, progress: Progress | None = Non
                 result.add(item)
                 continue
             history.feed(item)
+            commits.add(item)
             if isinstance(item, WrappedDek):
                 kinds["dek"] += 1
                 dialogues.add(item.dialogue)
@@ -116,6 +119,7 @@ def audit(source: Source, options: AuditOptions, progress: Progress | None = Non
                         result.add(event)
                     else:
                         spool.add(event)
+                        commits.add_event(event)
         if envelopes is not None:
             result.merge(envelopes.result())
         elif ring is not None:
@@ -139,6 +143,7 @@ def audit(source: Source, options: AuditOptions, progress: Progress | None = Non
         chains = _verify_spooled(spool, policy, options.workers)
         chain_count = spool.chains()
         result.merge(chains)
+        result.merge(commits.finish())  # COMMIT-6, COMMIT-8: records_committed, erasures_signed, ...
     for name in ("entity", "dek", "audit_event", "unreadable"):
         result.checked[_PLURAL[name]] = kinds[name]
     result.checked["records"] = sum(kinds.values())

@@ -77,6 +77,24 @@ LIFECYCLE_FIELDS: dict[str, str] = {
     "entity_id": "str",
     "principal": "str",
 }
+#: COMMIT-2 / COMMIT-7 (docs/commitments.md): the lifecycle event types that
+#: carry fields of their own, and those fields (CHAIN-5).
+COMMIT_EVENT_TYPE = "record_commit"
+RECEIPT_EVENT_TYPE = "erasure_receipt"
+COMMIT_OPS = frozenset({"put", "delete"})
+COMMIT_FIELDS: dict[str, str] = {
+    "record_key": "str",
+    "record_op": "str",
+    "record_digest": "hash",
+}
+RECEIPT_FIELDS: dict[str, str] = {
+    "erased_key_id": "str",
+    "destroyed_at": "ts",
+    "tip_count": "int",
+    "tip_hash": "hash",
+    "signer_key_id": "hash",
+    "signature": "sig",
+}
 #: CHAIN-12: fields of a boundary event beyond the core ones.
 BOUNDARY_FIELDS: dict[str, str] = {
     "event_kind": "str",
@@ -280,6 +298,7 @@ def shape_problem(chain_id: str, fields: Mapping[str, Any]) -> str | None:
         return f"unknown event_kind {fields['event_kind']!r}"
     elif is_lifecycle(chain_id):
         required.update(LIFECYCLE_FIELDS)
+        required.update(_TYPED_FIELDS.get(fields.get("event_type"), {}))
     else:
         required.update(AUDIT_FIELDS)
     for name, kind in required.items():
@@ -293,12 +312,63 @@ def shape_problem(chain_id: str, fields: Mapping[str, Any]) -> str | None:
             return f"boundary_version {fields['boundary_version']} is not 1"
         if is_lifecycle(chain_id) and fields.get("entity_type") != EntityType.META.value:
             return "a lifecycle boundary event must be stored under entity type meta"
-    elif not is_lifecycle(chain_id):
+    elif is_lifecycle(chain_id):
+        return _typed_problem(chain_id, fields)
+    else:
         if fields["operation"] not in OPERATIONS:
             return f"unknown operation {fields['operation']!r}"
         if fields["outcome"] not in OUTCOMES:
             return f"unknown outcome {fields['outcome']!r}"
     return None
+
+
+_TYPED_FIELDS: dict[object, dict[str, str]] = {
+    COMMIT_EVENT_TYPE: COMMIT_FIELDS,
+    RECEIPT_EVENT_TYPE: RECEIPT_FIELDS,
+}
+
+
+def _typed_problem(chain_id: str, fields: Mapping[str, Any]) -> str | None:
+    """COMMIT-2 / COMMIT-7: what a commitment or an erasure receipt adds to CHAIN-2."""
+    event_type = fields.get("event_type")
+    if event_type == COMMIT_EVENT_TYPE:
+        if fields["record_op"] not in COMMIT_OPS:
+            return f"record_op {fields['record_op']!r} is not put or delete"
+        dialogue = chain_id[len(LIFECYCLE_PREFIX) : -len(LIFECYCLE_SUFFIX)]
+        if committed_dialogue(fields["record_key"]) != dialogue:
+            return (
+                f"record_key {fields['record_key']!r} is not the record key of an entity "
+                "(other than an event) or a wrapped DEK of this chain's dialogue"
+            )
+    elif event_type == RECEIPT_EVENT_TYPE:
+        from chainaudit.keys import parse_key_id
+
+        try:
+            parse_key_id(fields["erased_key_id"])
+        except ValueError as exc:
+            return str(exc)
+    return None
+
+
+def committed_dialogue(record_key: str) -> str | None:
+    """COMMIT-2: the escaped dialogue of a committable record key, or None.
+
+    A committable key is the canonical address of an entity whose type is
+    not ``event`` (MAN-1.1), or a wrapped DEK's ``dek#{D}#{V}`` (KEY-2).
+    """
+    if record_key.startswith(LIFECYCLE_PREFIX):
+        try:
+            addr = Address.parse(record_key)
+        except AddressError:
+            return None
+        return None if addr.entity_type is EntityType.EVENT else addr.dialogue
+    from chainaudit.keys import parse_key_id
+
+    try:
+        dialogue, _ = parse_key_id(record_key)
+    except ValueError:
+        return None
+    return dialogue
 
 
 # --- lifecycle events (CHAIN-5) -------------------------------------------
@@ -315,6 +385,14 @@ LIFECYCLE_ATTRS: dict[str, str] = {
 }
 BOUNDARY_ATTRS: dict[str, str] = {
     name: ("N" if kind == "int" else "S") for name, kind in BOUNDARY_FIELDS.items()
+}
+#: CHAIN-5 / COMMIT-2 / COMMIT-7: further attributes of an ordinary item, by ``event_type``.
+TYPED_ATTRS: dict[str, dict[str, str]] = {
+    event_type: {name: ("N" if kind == "int" else "S") for name, kind in table.items()}
+    for event_type, table in (
+        (COMMIT_EVENT_TYPE, COMMIT_FIELDS),
+        (RECEIPT_EVENT_TYPE, RECEIPT_FIELDS),
+    )
 }
 
 
@@ -345,6 +423,10 @@ def chain_event_from_entity(record: EntityRecord) -> AuditEvent | Finding:
         wanted.update(BOUNDARY_ATTRS)
         wanted.pop("event_type")
         wanted.pop("principal")
+    else:
+        event_type = attrs.get("event_type")
+        if isinstance(event_type, dict) and list(event_type) == ["S"]:
+            wanted.update(TYPED_ATTRS.get(event_type["S"], {}))
     fields: dict[str, Any] = {
         "entity_type": addr.parts[0],
         "entity_id": entity_id,

@@ -148,7 +148,9 @@ KEY_SHREDDED = register(
     N,
     "KEY-6",
     "the record's key was destroyed (crypto-shredded); it cannot be decrypted by design",
-    "Not tampering: the erasure is recorded. Keyless checks still cover this record.",
+    "Erasure by design when an erasure receipt signed by a pinned key proves the destruction "
+    "(COMMIT-8); otherwise the run also reports ERASURE_UNSIGNED or a receipt finding. "
+    "Keyless checks still cover this record.",
 )
 KEY_MISSING = register(
     "KEY_MISSING",
@@ -595,6 +597,80 @@ PROOF_MANIFEST_MISMATCH = register(
     "Verify the proof against the manifest it was made from.",
 )
 
+# --- Record commitments and erasure receipts (docs/commitments.md) -----------
+COMMIT_MISMATCH = register(
+    "COMMIT_MISMATCH",
+    E,
+    "COMMIT-6",
+    "the record differs from its latest commitment and from every earlier committed version",
+    "The record (envelope or a cleartext attribute) was edited after it was committed, or "
+    "its commitment was forged: restore it from a trusted copy, find who wrote it.",
+)
+COMMIT_ROLLBACK = register(
+    "COMMIT_ROLLBACK",
+    E,
+    "COMMIT-6",
+    "the record is an older committed version of itself, not the latest one",
+    "A validly sealed older version was put back (rollback, or a delete undone): restore "
+    "the latest version; the finding names the position of both commitments.",
+)
+COMMIT_MISSING = register(
+    "COMMIT_MISSING",
+    E,
+    "COMMIT-6",
+    "a record no commitment names, in a dialogue whose records are committed",
+    "The record was planted, or written around the committing writer: find who wrote it.",
+)
+COMMIT_RECORD_MISSING = register(
+    "COMMIT_RECORD_MISSING",
+    E,
+    "COMMIT-6",
+    "a record whose latest commitment puts it is absent from the source",
+    "The record was deleted without a delete commitment: restore it from a trusted copy.",
+)
+ERASURE_UNSIGNED = register(
+    "ERASURE_UNSIGNED",
+    U,
+    "COMMIT-8",
+    "a key was destroyed, but no erasure receipt in its dialogue's lifecycle chain proves it",
+    "Anyone who can write the store can mark a key destroyed: treat the data as possibly "
+    "destroyed by sabotage until the erasure authority confirms it (chainaudit keys destroy "
+    "--erasure-key writes the receipt).",
+)
+ERASURE_SIGNER_UNTRUSTED = register(
+    "ERASURE_SIGNER_UNTRUSTED",
+    U,
+    "COMMIT-8",
+    "an erasure receipt is signed by a key that is not pinned",
+    "Pin the erasure authority's public key with --trusted-keys if you trust it; until then "
+    "the destruction is not proven lawful.",
+)
+ERASURE_RECEIPT_INVALID = register(
+    "ERASURE_RECEIPT_INVALID",
+    E,
+    "COMMIT-8",
+    "an erasure receipt's signature does not verify under the pinned key",
+    "The receipt was altered or forged: the destruction it claims is not evidence of a "
+    "lawful erasure.",
+)
+ERASURE_RECEIPT_MISMATCH = register(
+    "ERASURE_RECEIPT_MISMATCH",
+    E,
+    "COMMIT-8",
+    "an erasure receipt names another dialogue's key, a key that is not destroyed, another "
+    "destruction time, or a chain tip other than where it is stored",
+    "A valid receipt copied or moved, or an erasure that did not take effect: check the key "
+    "record and the chain at the named position.",
+)
+ERASURE_RECORD_AFTER = register(
+    "ERASURE_RECORD_AFTER",
+    E,
+    "COMMIT-8",
+    "a record sealed under a destroyed key is not committed before the key's erasure receipt",
+    "The record appeared after the erasure (planted, or restored from a copy): remove it, "
+    "find who wrote it.",
+)
+
 # --- Runs (docs/cli.md) ------------------------------------------------------
 NOTHING_CHECKED = register(
     "NOTHING_CHECKED",
@@ -623,4 +699,23 @@ SIGNATURES_UNCHECKED = register(
     "CLI-2",
     "no public key was pinned, so signatures on boundaries and checkpoints were not checked",
     "Pass --trusted-keys FILE (a trusted-keys file, e.g. the one `chainaudit keys signer` wrote) to check them.",
+)
+
+# --- Assurance (docs/report.md REP-7, docs/threat-model.md) --------------------
+CHAIN_UNANCHORED = register(
+    "CHAIN_UNANCHORED",
+    N,
+    "REP-7",
+    "no signed checkpoint or manifest anchors this chain (or its newest events): a chain "
+    "rewritten from genesis, or cut at its tail, would verify the same",
+    "Pass a checkpoint of the chain (--checkpoint) signed by a pinned key; writers should "
+    "checkpoint every chain periodically (docs/threat-model.md#anchoring).",
+)
+ASSURANCE_NOT_MET = register(
+    "ASSURANCE_NOT_MET",
+    U,
+    "REP-7",
+    "an assurance the run was required to prove (--require) was not proven",
+    "Supply the evidence the assurance rests on (keys, checkpoints, a manifest, commitments, "
+    "erasure receipts; docs/threat-model.md), or do not require it.",
 )

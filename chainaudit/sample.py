@@ -4,7 +4,11 @@
 It holds several dialogues with every entity type, a UMK and wrapped DEKs
 per dialogue, the crypto audit log chain, each dialogue's lifecycle chain,
 a key rotation, a crypto-shredded dialogue, and a dialogue whose lifecycle
-chain already crossed a migration boundary (DynamoDB → PostgreSQL).
+chain already crossed a migration boundary (DynamoDB → PostgreSQL). Every
+record version it writes (entities and each state of each wrapped DEK) is
+committed in its dialogue's lifecycle chain, and the shredded dialogue's
+key carries an erasure receipt signed by the sample's erasure authority
+(docs/commitments.md COMMIT-9).
 
 Everything derives from a seed label (SHA-256 of label and counter), and
 time is a parameter, so the same seed gives the same bytes: the demo's
@@ -23,9 +27,10 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from chainaudit.address import Address, EntityType, escape_component
+from chainaudit.address import Address, EntityType, escape_component, unescape_component
 from chainaudit.boundary import make_boundary
 from chainaudit.chain import genesis_hash, lifecycle_chain_id, lifecycle_record, seal
+from chainaudit.commitment import commit_fields, receipt_fields
 from chainaudit.envelope import seal as seal_envelope
 from chainaudit.keys import derive_kek, destroy, format_key_id, retire, wrap_dek
 from chainaudit.model import AttrValue, AuditEvent, EntityRecord, Record, WrappedDek
@@ -62,6 +67,10 @@ class Sample:
     umk: Umk | None = None
     signer: Ed25519PrivateKey | None = None
     notes: list[str] = field(default_factory=list)
+    #: The erasure authority that signs destruction receipts (COMMIT-7).
+    erasure_signer: Ed25519PrivateKey | None = None
+    #: Every chain's final (chain id, count, tip hash, hash_alg), for checkpoints.
+    tips: list[tuple[str, int, str, str]] = field(default_factory=list)
 
 
 class SampleWriter:
@@ -73,6 +82,7 @@ class SampleWriter:
         self._counter = 0
         self.umk = Umk.from_hex(self._bytes("umk").hex())
         self.signer = private_key_from_label(f"{seed}/migration-signer")
+        self.erasure_signer = private_key_from_label(f"{seed}/erasure-authority")
         self.records: list[Record] = []
         self._deks: dict[str, tuple[WrappedDek, bytes]] = {}
         self._chains: dict[str, _Chain] = {}
@@ -141,6 +151,24 @@ class SampleWriter:
         )
         self.records.append(lifecycle_record(d, fields))
 
+    def commit(self, record: Record, op: str = "put") -> None:
+        """COMMIT-4: commit a record version just written (or deleted) in its
+        dialogue's lifecycle chain, with the digest the verifier computes."""
+        if isinstance(record, EntityRecord):
+            d = record.address.dialogue
+        elif isinstance(record, WrappedDek):
+            d = record.dialogue
+        else:
+            raise TypeError("only entity and wrapped-DEK records are committed")
+        chain_id = lifecycle_chain_id(d)
+        alg = self._chains.setdefault(chain_id, _Chain(chain_id)).alg
+        stamp = self._tick(300)
+        fields = self._append(
+            chain_id,
+            commit_fields(record, op=op, alg=alg, timestamp=stamp, principal="svc:dialogues"),
+        )
+        self.records.append(lifecycle_record(d, fields))
+
     # -- keys ------------------------------------------------------------------
 
     def new_key(self, dialogue_id: str, owner: str) -> str:
@@ -153,6 +181,7 @@ class SampleWriter:
             old_id = format_key_id(d, max(versions))
             old, old_dek = self._deks[old_id]
             self._deks[old_id] = (retire(old), old_dek)
+            self.commit(self._deks[old_id][0])
         self.audit("derive_kek", key_id)
         dek = self._bytes("dek")
         record = wrap_dek(
@@ -160,15 +189,35 @@ class SampleWriter:
             self._bytes("wrap-nonce", 12), self._tick(100),
         )  # fmt: skip
         self._deks[key_id] = (record, dek)
+        self.commit(record)
         self.audit("wrap_dek", key_id)
         if versions:
             self.audit("rotate_dek", format_key_id(d, max(versions)))  # CHAIN-9: the retired key
         return key_id
 
-    def shred(self, key_id: str) -> None:
-        """Crypto-shred a key (KEY-6), logged as ``destroy_dek``."""
+    def shred(self, key_id: str, signed: bool = True) -> None:
+        """Crypto-shred a key (KEY-6): the erasure authority's receipt at the
+        dialogue's chain tip (COMMIT-7), the destroyed record and its
+        commitment, and the ``destroy_dek`` audit event."""
         record, _ = self._deks[key_id]
-        self._deks[key_id] = (destroy(record, self._tick(100)), b"")
+        at = self._tick(100)
+        chain_id = lifecycle_chain_id(record.dialogue)
+        ch = self._chains.setdefault(chain_id, _Chain(chain_id))
+        if signed:
+            stamp = self._tick(300)
+            fields = receipt_fields(
+                self.erasure_signer, chain_id, key=key_id, destroyed_at=at,
+                tip_count=ch.seq, tip_hash=ch.tip or genesis_hash(chain_id, ch.alg),
+                event_id=self._uuid(), timestamp=stamp, hash_alg=ch.alg,
+                principal="erasure:authority",
+                entity_id=unescape_component(record.dialogue),
+            )  # fmt: skip
+            sealed = seal(fields)
+            ch.seq += 1
+            ch.tip = sealed["event_hash"]
+            self.records.append(lifecycle_record(record.dialogue, sealed))
+        self._deks[key_id] = (destroy(record, at), b"")
+        self.commit(self._deks[key_id][0])
         self.audit("destroy_dek", key_id)
 
     # -- entities --------------------------------------------------------------
@@ -192,6 +241,7 @@ class SampleWriter:
             envelope = seal_envelope(address, payload, dek, key_id, self._bytes("nonce", 12))
             self.audit("encrypt", key_id)
         self.records.append(EntityRecord(address, cleartext, envelope))
+        self.commit(self.records[-1])
         self.lifecycle(dialogue_id, "created", address)
         return address
 
@@ -223,7 +273,8 @@ class SampleWriter:
     def finish(self) -> Sample:
         """All records, with every wrapped DEK in its final state."""
         records = list(self.records) + [rec for rec, _ in self._deks.values()]
-        return Sample(records, self.umk, self.signer)
+        tips = [(c.chain_id, c.seq, c.tip, c.alg) for c in self._chains.values()]
+        return Sample(records, self.umk, self.signer, erasure_signer=self.erasure_signer, tips=tips)
 
 
 def _split(key_id: str) -> tuple[str, int]:
@@ -274,9 +325,11 @@ def build_sample(seed: str = DEFAULT_SEED) -> Sample:
     sample = w.finish()
     sample.notes = [
         "dlg-2026-002: key rotated to version 2 (version 1 retired, still decrypts old records)",
-        "dlg-2026-003: key destroyed (crypto-shredded): records remain, cannot be decrypted",
+        "dlg-2026-003: key destroyed (crypto-shredded) with a receipt signed by the erasure "
+        "authority: records remain, cannot be decrypted",
         "dlg/2026#004 Zürich: an id with '/', '#', a space and non-ASCII, escaped in keys",
         "dlg-2026-005: lifecycle chain crosses a signed migration boundary (sha256 -> blake3)",
+        "every record version is committed in its dialogue's lifecycle chain (docs/commitments.md)",
     ]
     return sample
 

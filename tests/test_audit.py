@@ -38,10 +38,11 @@ def sample() -> Sample:
 
 
 def run(sample: Sample, records: list[Record], keyed: bool = True, workers: int = 1) -> Result:
-    assert sample.signer is not None
+    assert sample.signer is not None and sample.erasure_signer is not None
     options = AuditOptions(
         umk=sample.umk if keyed else None,
-        trust=TrustStore.of([public_bytes(sample.signer)]),
+        # the migration signer and the erasure authority (COMMIT-7)
+        trust=TrustStore.of([public_bytes(sample.signer), public_bytes(sample.erasure_signer)]),
         workers=workers,
     )
     return audit(Memory(records), options)
@@ -94,10 +95,15 @@ def test_one_flipped_ciphertext_bit_is_named_by_address(sample: Sample) -> None:
     ct = bytearray(rec.envelope.ciphertext)
     ct[0] ^= 1
     records[i] = replace(rec, envelope=replace(rec.envelope, ciphertext=bytes(ct)))
-    assert run(sample, records, keyed=False).ok  # keyless cannot see it: GCM needs the key
+    # Keyless, GCM cannot see it; the record's commitment (COMMIT-6) does.
+    keyless = run(sample, records, keyed=False)
+    assert [(f.code.name, f.where) for f in keyless.errors] == [
+        ("COMMIT_MISMATCH", str(rec.address))
+    ]
     keyed = run(sample, records)
     assert [(f.code.name, f.where) for f in keyed.errors] == [
-        ("AUTHENTICATION_FAILED", str(rec.address))
+        ("AUTHENTICATION_FAILED", str(rec.address)),
+        ("COMMIT_MISMATCH", str(rec.address)),
     ]
     assert exit_code_for(keyed) == 1
 

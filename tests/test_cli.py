@@ -24,6 +24,7 @@ import stat
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import click
 import pytest
@@ -37,7 +38,7 @@ from chainaudit.sources.ndjson import write_export
 
 REPO = Path(__file__).resolve().parent.parent
 #: The demo's boundary-crossing lifecycle chain: its boundary is event 31.
-BOUNDARY_AT = "chain:dialogue:dlg-2026-005/events@31"
+BOUNDARY_AT = "chain:dialogue:dlg-2026-005/events@63"
 DEMO_KEY_IDS = (
     "dek#dlg%2F2026%23004 Zürich#1",
     "dek#dlg-2026-001#1",
@@ -60,7 +61,7 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
     run = Cli(Secrets())("demo", out)
     expect(run, 0)
     assert run.stdout == "", "demo writes files; its messages go to stderr"
-    assert "wrote 487 records" in run.stderr
+    assert "wrote 653 records" in run.stderr
     _DEMO_RUNS.append(run)
     return out
 
@@ -158,7 +159,7 @@ def test_verify_with_keys_and_checkpoint_json_report(cli: Cli, demo: Path) -> No
     assert report["verdict"] == "ok" and report["exit_code"] == 0
     assert report["mode"] == "keyed"
     assert report["command"] == "verify"
-    assert report["checked"]["records"] == 487
+    assert report["checked"]["records"] == 653
     # Keyed: every envelope whose key was not shredded was opened.
     assert report["checked"]["decrypted"] == 122
     assert report["counts"]["error"] == 0 and report["counts"]["unverified"] == 0
@@ -168,8 +169,15 @@ def test_verify_with_keys_and_checkpoint_json_report(cli: Cli, demo: Path) -> No
     assert run.stderr == ""
 
 
+def _audit_checkpoint(demo: Path) -> dict[str, Any]:
+    """The crypto audit log's member of the demo's checkpoint bundle (CHAIN-11)."""
+    bundle = json.loads((demo / "checkpoint.json").read_text())
+    doc: dict[str, Any] = next(c for c in bundle if c["chain_id"] == "crypto-audit")
+    return doc
+
+
 def test_verify_checkpoint_with_a_bad_signature_fails(cli: Cli, demo: Path, tmp_path: Path) -> None:
-    doc = json.loads((demo / "checkpoint.json").read_text())
+    doc = _audit_checkpoint(demo)
     doc["signature"] = ("0" if doc["signature"][0] != "0" else "1") + doc["signature"][1:]
     forged = tmp_path / "forged-checkpoint.json"
     forged.write_text(json.dumps(doc))
@@ -184,7 +192,7 @@ def test_verify_checkpoint_of_a_longer_log_reports_truncation(
     cli: Cli, demo: Path, tmp_path: Path
 ) -> None:
     """A genuine checkpoint signed when the log had one more event: the export lost its tail."""
-    doc = json.loads((demo / "checkpoint.json").read_text())
+    doc = _audit_checkpoint(demo)
     signer = load_signing_key(demo / "signer.key")
     longer = make_checkpoint(
         signer, doc["chain_id"], doc["count"] + 1, "ab" * 32, doc["hash_alg"], doc["time"]
@@ -250,10 +258,13 @@ def test_report_to_an_unwritable_path_names_that_path(cli: Cli, demo: Path, tmp_
 
 
 def test_text_report_names_the_address_and_what_to_do(cli: Cli, demo: Path, tmp_path: Path) -> None:
-    """Damage in an export, read by a person: the verdict, the code, the address, advice."""
+    """Damage in an export, read by a person: the verdict, the code, the address, advice.
+    The wrapped DEK was committed, so its removal is an error at its key (COMMIT-6);
+    the records under it are unverified."""
     gone = without(demo / "export.ndjson", tmp_path / "no-dek.ndjson", ["dek#dlg-2026-001#1"])
-    run = expect(cli("verify", gone, "--umk", demo / "umk.hex", *trust(demo)), 3)
-    assert run.stdout.splitlines()[0].endswith("UNVERIFIED (exit 3), keyed")
+    run = expect(cli("verify", gone, "--umk", demo / "umk.hex", *trust(demo)), 1)
+    assert run.stdout.splitlines()[0].endswith("FINDINGS (exit 1), keyed")
+    assert "COMMIT_RECORD_MISSING at dek#dlg-2026-001#1" in run.stdout
     assert "KEY_MISSING" in run.stdout
     assert "KEY_MISSING at dialogue:dlg-2026-001/entity:" in run.stdout
     assert "what to do:" in run.stdout
@@ -324,7 +335,7 @@ def test_export_of_one_dialogue_verifies(cli: Cli, demo: Path, tmp_path: Path) -
     one = tmp_path / "one.ndjson"
     run = expect(cli("export", demo / "export.ndjson", "--dialogue", "dlg-2026-001", "-o", one,
                      "--created-at", "2026-03-02T12:00:00.000Z"), 0)  # fmt: skip
-    assert run.stdout == "" and "exported 63 records" in run.stderr
+    assert run.stdout == "" and "exported 95 records" in run.stderr
     keyed = expect(
         cli("verify", one, "--umk", demo / "umk.hex", *trust(demo), "--format", "json"), 0
     )
@@ -637,8 +648,9 @@ def test_keys_needed_exit_3_when_a_wrapped_dek_is_gone(
 def test_verify_with_umk_reports_the_missing_key(cli: Cli, demo: Path, tmp_path: Path) -> None:
     gone = without(demo / "export.ndjson", tmp_path / "no-dek.ndjson", ["dek#dlg-2026-001#1"])
     run = expect(
-        cli("verify", gone, "--umk", demo / "umk.hex", *trust(demo), "--format", "json"), 3
+        cli("verify", gone, "--umk", demo / "umk.hex", *trust(demo), "--format", "json"), 1
     )
+    assert run.where("COMMIT_RECORD_MISSING") == ["dek#dlg-2026-001#1"]
     where = run.where("KEY_MISSING")
     assert where and all(w.startswith("dialogue:dlg-2026-001/") for w in where)
 

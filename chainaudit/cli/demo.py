@@ -12,9 +12,8 @@ import click
 
 from chainaudit.checkpoint import make_checkpoint
 from chainaudit.errors import InputError
-from chainaudit.model import AuditEvent
 from chainaudit.outfile import destination, write_output
-from chainaudit.sample import AUDIT_CHAIN, DEFAULT_SEED, build_sample
+from chainaudit.sample import DEFAULT_SEED, build_sample
 from chainaudit.signer import trusted_keys_document
 from chainaudit.signing import public_bytes
 from chainaudit.sources.ndjson import write_export
@@ -57,8 +56,9 @@ def demo(directory: str, seed: str) -> None:
       export.ndjson       the sample as a chainaudit NDJSON export
       umk.hex             the user master key (mode 0600)
       signer.key          the migration signer's Ed25519 seed (mode 0600)
-      trusted-keys.json   the signer's public key, to pin with --trusted-keys
-      checkpoint.json     a signed checkpoint of the crypto audit log
+      trusted-keys.json   the public keys of the signer and of the erasure
+                          authority, to pin with --trusted-keys
+      checkpoint.json     signed checkpoints of every chain at its tip
 
     \b
     Example:
@@ -69,18 +69,13 @@ def demo(directory: str, seed: str) -> None:
     out = _output_dir(directory)
     sample = build_sample(seed)
     assert sample.umk is not None and sample.signer is not None
-    audit_events = [
-        r for r in sample.records if isinstance(r, AuditEvent) and r.chain_id == AUDIT_CHAIN
+    assert sample.erasure_signer is not None
+    # CHAIN-11 bundle: every chain (the audit log and each dialogue's lifecycle
+    # chain) checkpointed at its tip, so every commitment is anchored (COMMIT-5).
+    checkpoints = [
+        make_checkpoint(sample.signer, chain_id, count, tip, alg, SAMPLE_CREATED_AT)
+        for chain_id, count, tip, alg in sorted(sample.tips)
     ]
-    tip = audit_events[-1].fields
-    checkpoint = make_checkpoint(
-        sample.signer,
-        AUDIT_CHAIN,
-        len(audit_events),
-        tip["event_hash"],
-        tip["hash_alg"],
-        SAMPLE_CREATED_AT,
-    )
     with tempfile.TemporaryDirectory() as tmp:
         staged = Path(tmp) / "export.ndjson"
         write_export(staged, sample.records, source="chainaudit demo", created_at=SAMPLE_CREATED_AT)
@@ -89,8 +84,10 @@ def demo(directory: str, seed: str) -> None:
     files = {
         "export.ndjson": export,
         **{name: (key.hex() + "\n").encode("ascii") for name, key in secrets.items()},
-        "trusted-keys.json": trusted_keys_document([public_bytes(sample.signer)]).encode("utf-8"),
-        "checkpoint.json": (json.dumps(checkpoint, indent=2) + "\n").encode("utf-8"),
+        "trusted-keys.json": trusted_keys_document(
+            [public_bytes(sample.signer), public_bytes(sample.erasure_signer)]
+        ).encode("utf-8"),
+        "checkpoint.json": (json.dumps(checkpoints, indent=2) + "\n").encode("utf-8"),
     }
     # The sample is deterministic: a regular file already there must be byte
     # for byte what this run writes (it is then left alone), or it is someone

@@ -214,7 +214,8 @@ def hostile(valid: bytes | None = None) -> st.SearchStrategy[bytes]:
 
 def invoke(*args: str | Path, env: dict[str, str] | None = None) -> Result:
     """``chainaudit ARGS`` in-process; an exception that escapes even the guard fails the test."""
-    return CliRunner().invoke(main, [str(a) for a in args], catch_exceptions=False, env=env)
+    argv = [str(a) for a in args]
+    return CliRunner().invoke(main, argv, catch_exceptions=False, env=env, prog_name="chainaudit")
 
 
 def assert_clean(code: int, stdout: str, stderr: str, names: Path | str | None, what: str) -> None:
@@ -558,6 +559,16 @@ def test_vectors_verify_case_file(tmp_path: Path, data: st.DataObject) -> None:
     case.parent.mkdir(parents=True)
     case.write_bytes(data.draw(hostile((VECTORS / rel).read_bytes()), "vector"))
     check(invoke("vectors", "verify", d), case)
+
+
+def test_usage_errors_are_one_line(tmp_path: Path, demo: Path, small: Path) -> None:
+    """A file an option requires that is not there, an unknown option: one line, exit 2."""
+    absent = tmp_path / "absent-manifest.json"
+    trust = ("--trusted-keys", demo / "trusted-keys.json")
+    check(invoke("gate", "post", small, "-m", absent, *trust), absent)
+    run = invoke("verify", small, "--no-such-option")
+    check(run, "--no-such-option")
+    assert run.exit_code == 2 and "chainaudit verify --help" in run.stderr
 
 
 # --- the last-resort guard ------------------------------------------------------------------------------------

@@ -48,6 +48,13 @@ class _Group(click.Group):
                 f"chainaudit: error: {_one_line(where + str(exc.strerror or exc))}", err=True
             )
             ctx.exit(EXIT_UNVERIFIED if exc.errno in RESOURCE_ERRNOS else EXIT_USAGE)
+        except click.UsageError as exc:  # a bad option value, a missing file: one line too
+            where = exc.ctx.command_path if exc.ctx is not None else ctx.command_path
+            click.echo(
+                f"chainaudit: error: {_one_line(exc.format_message())} (see '{where} --help')",
+                err=True,
+            )
+            ctx.exit(exc.exit_code)
         except (click.exceptions.Exit, click.ClickException, click.Abort):
             raise
         except KeyboardInterrupt:

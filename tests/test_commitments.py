@@ -198,3 +198,77 @@ def test_counters_are_always_set() -> None:
     result = verify_commitments([])
     assert set(COUNTERS) <= set(result.checked)
     assert all(result.checked[n] == 0 for n in COUNTERS)
+
+
+# --- the erasure writer (COMMIT-9) -----------------------------------------------------
+
+
+def _erase(records: list[Record], key: str, **kw: Any) -> tuple[list[Record], Any]:
+    from chainaudit.erasure import plan_erasure
+
+    plan = plan_erasure(key, records, "2026-11-01T10:00:00.000Z", **kw)
+    out = [plan.destroyed if isinstance(r, WrappedDek) and r.key_id == key else r for r in records]
+    return [*out, *plan.before, *plan.after], plan  # type: ignore[list-item]
+
+
+def _sample_trust() -> tuple[list[Record], TrustStore]:
+    from chainaudit.sample import build_sample
+
+    s = build_sample()
+    assert s.signer is not None and s.erasure_signer is not None
+    keys = [public_bytes(k) for k in (s.signer, s.erasure_signer, signer("erasure-authority"))]
+    return list(s.records), TrustStore.of(keys)
+
+
+def test_the_erasure_writer_signs_and_commits_and_the_verifier_agrees() -> None:
+    records, trust = _sample_trust()
+    after, plan = _erase(records, "dek#dlg-2026-001#1", erasure_key=signer("erasure-authority"))
+    assert plan.receipt_written and plan.destroyed is not None and len(plan.after) == 1
+    result = verify_commitments(after, trust)
+    assert result.findings == [] and result.checked["erasures_signed"] == 2
+    _, plan2 = _erase(after, "dek#dlg-2026-001#1", erasure_key=signer("erasure-authority"))
+    assert (plan2.before, plan2.destroyed, plan2.after) == ([], None, [])  # idempotent
+
+
+def test_the_erasure_writer_commits_a_legacy_dialogue_first() -> None:
+    records, trust = _sample_trust()
+    legacy = [
+        r
+        for r in records
+        if not (
+            isinstance(r, EntityRecord)
+            and r.address.dialogue == "dlg-2026-001"
+            and r.attributes.get("event_type") == {"S": "record_commit"}
+        )
+    ]
+    after, plan = _erase(legacy, "dek#dlg-2026-001#1", erasure_key=signer("erasure-authority"))
+    assert plan.committed_before == 32  # 31 entities and the key itself
+    result = verify_commitments(after, trust)
+    assert result.findings == [] and result.checked["records_uncommitted"] == 0
+
+
+def test_the_erasure_writer_refuses_to_certify_a_tampered_record() -> None:
+    import pytest
+
+    from chainaudit.erasure import ErasureRefused
+
+    records, _ = _sample_trust()
+    target = "dialogue:dlg-2026-001/entity:verdict/final"
+    i = next(
+        i for i, r in enumerate(records) if isinstance(r, EntityRecord) and str(r.address) == target
+    )
+    r = records[i]
+    assert isinstance(r, EntityRecord)
+    records[i] = EntityRecord(r.address, {**r.attributes, "status": {"S": "draft"}}, r.envelope)
+    with pytest.raises(ErasureRefused, match="verdict/final does not match its latest commitment"):
+        _erase(records, "dek#dlg-2026-001#1", erasure_key=signer("erasure-authority"))
+
+
+def test_an_unsigned_erasure_is_reported_unverified() -> None:
+    records, trust = _sample_trust()
+    after, plan = _erase(records, "dek#dlg-2026-001#1")
+    assert not plan.receipt_written and len(plan.after) == 1
+    result = verify_commitments(after, trust)
+    assert [(f.code.name, f.where) for f in result.findings] == [
+        ("ERASURE_UNSIGNED", "dek#dlg-2026-001#1")
+    ]

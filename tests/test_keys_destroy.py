@@ -15,7 +15,7 @@ from chainaudit.cli import main
 from chainaudit.model import KeyState, WrappedDek
 from chainaudit.report import exit_code_for
 from chainaudit.sample import build_sample
-from chainaudit.signing import TrustStore, public_bytes
+from chainaudit.signing import TrustStore, private_key_from_label, public_bytes
 from chainaudit.sources import Source
 from chainaudit.sources.dynamodb import DynamoDBStore
 from chainaudit.sources.postgres import PostgresStore
@@ -57,13 +57,25 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[Any,
         )
 
 
+#: The erasure authority whose key signs receipts in these tests (COMMIT-7).
+AUTHORITY = private_key_from_label("test-erasure-authority")
+
+
 def verify(src: Source) -> tuple[int, list[str]]:
     sample = build_sample()
-    assert sample.signer is not None
-    result = audit(
-        src, AuditOptions(umk=sample.umk, trust=TrustStore.of([public_bytes(sample.signer)]))
-    )
+    assert sample.signer is not None and sample.erasure_signer is not None
+    pinned = [public_bytes(k) for k in (sample.signer, sample.erasure_signer, AUTHORITY)]
+    result = audit(src, AuditOptions(umk=sample.umk, trust=TrustStore.of(pinned)))
     return exit_code_for(result), result.codes()
+
+
+@pytest.fixture
+def erasure_key(tmp_path: Path) -> str:
+    """A signing-key file holding AUTHORITY's seed, as `keys signer` writes it."""
+    path = tmp_path / "erasure.key"
+    path.write_text(AUTHORITY.private_bytes_raw().hex() + "\n")
+    path.chmod(0o600)
+    return str(path)
 
 
 def dek(src: Source) -> WrappedDek:
@@ -71,7 +83,7 @@ def dek(src: Source) -> WrappedDek:
 
 
 def test_destroy_shreds_logs_and_is_idempotent(
-    store: tuple[Any, list[str]], monkeypatch: pytest.MonkeyPatch
+    store: tuple[Any, list[str]], monkeypatch: pytest.MonkeyPatch, erasure_key: str
 ) -> None:
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "test")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "test")
@@ -79,8 +91,10 @@ def test_destroy_shreds_logs_and_is_idempotent(
     before_code, before = verify(src)
     assert before_code == 0 and before.count("KEY_SHREDDED") == 30  # dlg-2026-003 only
     runner = CliRunner()
-    run = runner.invoke(main, ["keys", "destroy", KEY, *target, "--at", AT])
+    args = ["keys", "destroy", KEY, *target, "--at", AT, "--erasure-key", erasure_key]
+    run = runner.invoke(main, args)
     assert run.exit_code == 0, run.output
+    assert "erasure receipt signed" in run.output
     record = dek(src)
     assert (
         record.state is KeyState.DESTROYED
@@ -94,10 +108,12 @@ def test_destroy_shreds_logs_and_is_idempotent(
     assert after.count("KEY_SHREDDED") == 60
     snapshot = sorted(str(x) for x in src.read())
     again = runner.invoke(
-        main, ["keys", "destroy", KEY, *target, "--at", "2026-11-02T00:00:00.000Z"]
-    )
+        main,
+        ["keys", "destroy", KEY, *target, "--at", "2026-11-02T00:00:00.000Z",
+         "--erasure-key", erasure_key],
+    )  # fmt: skip
     assert again.exit_code == 0, again.output
-    assert "already" in again.output
+    assert "already" in again.output and "erasure receipt already present" in again.output
     assert sorted(str(x) for x in src.read()) == snapshot
 
 
@@ -121,7 +137,23 @@ def test_destroy_refuses_a_time_before_the_audit_log_tip(
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "test")
     src, target = store
     before = sorted(str(x) for x in src.read())
-    run = CliRunner().invoke(main, ["keys", "destroy", KEY, *target, "--at", "2020-01-01T00:00:00Z"])
+    run = CliRunner().invoke(
+        main, ["keys", "destroy", KEY, *target, "--at", "2020-01-01T00:00:00Z"]
+    )
     assert run.exit_code == 2, run.output
     assert "is not after the last event of audit chain crypto-audit" in run.output
     assert sorted(str(x) for x in src.read()) == before  # nothing written
+
+
+def test_destroy_without_an_erasure_key_is_unsigned(
+    store: tuple[Any, list[str]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """COMMIT-8: a destruction without a receipt is never 'not tampering': exit 3."""
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "test")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "test")
+    src, target = store
+    run = CliRunner().invoke(main, ["keys", "destroy", KEY, *target, "--at", AT])
+    assert run.exit_code == 0, run.output
+    assert "no erasure receipt" in run.output
+    code, after = verify(src)
+    assert code == 3 and after.count("ERASURE_UNSIGNED") == 1, after

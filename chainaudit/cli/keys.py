@@ -9,14 +9,15 @@ import click
 
 from chainaudit.chain import timestamp_ms
 from chainaudit.cli.common import key_options, load_umk, now, open_source, store_options
+from chainaudit.erasure import ErasureRefused, plan_erasure
 from chainaudit.errors import ConflictError, InputError
 from chainaudit.keyring import KeyRing
 from chainaudit.keys import parse_key_id
 from chainaudit.manifest import ChainEvent, ChainTally
-from chainaudit.model import AuditEvent, EntityRecord, KeyState, WrappedDek
+from chainaudit.model import AuditEvent, EntityRecord, Record, WrappedDek
 from chainaudit.resolver import DekStatus
-from chainaudit.shred import destroyed_record, destruction_event
-from chainaudit.signer import create_signing_key
+from chainaudit.shred import destruction_event
+from chainaudit.signer import create_signing_key, load_signing_key
 from chainaudit.sources.migration import import_encrypted_batch
 from chainaudit.umk import create_umk_file
 
@@ -141,6 +142,14 @@ def keys_needed(
     help="Audit-log chain that records it.",
 )
 @click.option("--principal", default="svc:chainaudit", show_default=True, help="Who destroys it.")
+@click.option(
+    "--erasure-key",
+    "erasure_key_file",
+    type=click.Path(dir_okay=False),
+    help="The erasure authority's signing-key file (`chainaudit keys signer`): sign an "
+    "erasure receipt (COMMIT-7). Without it the destruction is unsigned: verify reports "
+    "ERASURE_UNSIGNED.",
+)
 @store_options
 def keys_destroy(
     key_id: str,
@@ -148,22 +157,28 @@ def keys_destroy(
     at: str | None,
     audit_chain: str,
     principal: str,
+    erasure_key_file: str | None,
     endpoint_url: str | None,
     region: str | None,
     segments: int,
 ) -> None:
-    """Crypto-shred KEY_ID in TARGET and record it in the audit log (KEY-6).
+    """Crypto-shred KEY_ID in TARGET and record it (KEY-6, COMMIT-9).
 
-    The wrapped-DEK record becomes `destroyed` (key material removed, by a
-    compare-and-set that never overwrites a concurrent change), and a
-    `destroy_dek` event is appended to the audit chain. The records sealed
-    under the key stay, verify keylessly, and are reported as KEY_SHREDDED.
-    Re-running after an interruption completes the act and changes nothing
-    more.
+    With --erasure-key, an erasure receipt signed by that key is appended to
+    the dialogue's lifecycle chain at its tip first (a dialogue never
+    committed before gets a commitment of every record as stored now; one
+    whose records do not match their commitments is refused, exit 1). Then
+    the wrapped-DEK record becomes `destroyed` (key material removed, by a
+    compare-and-set that never overwrites a concurrent change), its new
+    version is committed, and a `destroy_dek` event is appended to the audit
+    chain. The records sealed under the key stay, verify keylessly, and are
+    reported as KEY_SHREDDED. Re-running after an interruption completes the
+    act and changes nothing more.
 
     \b
     Example:
-      chainaudit keys destroy 'dek#dlg-2026-001#1' postgresql://127.0.0.1/audit
+      chainaudit keys destroy 'dek#dlg-2026-001#1' postgresql://127.0.0.1/audit \\
+          --erasure-key erasure.key
     """
     try:
         dialogue, version = parse_key_id(key_id)
@@ -175,16 +190,24 @@ def keys_destroy(
         raise InputError(
             target, "keys can be destroyed only in a live store (postgresql:// or dynamodb://)"
         )
+    erasure_key = load_signing_key(erasure_key_file) if erasure_key_file else None
     record: WrappedDek | None = None
+    mine: list[Record] = []  # the dialogue's records and lifecycle events (one dialogue)
     logged = False
     tally = ChainTally()
     latest: str | None = None
     for item in sink.read():
-        if isinstance(item, WrappedDek) and (item.dialogue, item.version) == (dialogue, version):
-            record = item
+        if isinstance(item, WrappedDek) and item.dialogue == dialogue:
+            mine.append(item)
+            if item.version == version:
+                record = item
+        elif isinstance(item, EntityRecord) and item.address.dialogue == dialogue:
+            mine.append(item)
         elif isinstance(item, AuditEvent) and item.chain_id == audit_chain:
             seq = item.fields.get("seq")
-            tally.add(ChainEvent(item.chain_id, seq if isinstance(seq, int) else None, item.fields, ""))
+            tally.add(
+                ChainEvent(item.chain_id, seq if isinstance(seq, int) else None, item.fields, "")
+            )
             stamp = item.fields.get("timestamp")
             if isinstance(stamp, str) and (latest is None or _after(stamp, latest)):
                 latest = stamp
@@ -205,9 +228,15 @@ def keys_destroy(
             f"is not after the last event of audit chain {audit_chain} ({last}); "
             "a destruction can only be recorded after it",
         )
+    try:
+        plan = plan_erasure(key_id, mine, when, erasure_key=erasure_key, principal=principal)
+    except ErasureRefused as exc:
+        raise ConflictError(f"{sink.describe()}: {exc}") from None
+    _write(sink, plan.before)
     changed = False
-    if record.state is not KeyState.DESTROYED:
-        changed = replace(record, destroyed_record(record, when))
+    if plan.destroyed is not None:
+        changed = replace(record, plan.destroyed)
+    _write(sink, plan.after)
     if not logged:
         event = destruction_event(
             key_id, audit_chain, tally.tips().get(audit_chain), when, principal
@@ -215,11 +244,29 @@ def keys_destroy(
         report = import_encrypted_batch(sink, [event])  # type: ignore[arg-type]
         if report.conflicts:
             raise ConflictError(f"{sink.describe()}: {report.conflicts[0]}")
+    receipt = (
+        "erasure receipt signed"
+        if plan.receipt_written
+        else "erasure receipt already present"
+        if plan.receipt_present
+        else "no erasure receipt (unsigned: pass --erasure-key)"
+    )
     click.echo(
         f"{key_id}: {'destroyed' if changed else 'was already destroyed'} at {when}; "
-        f"{'destroy_dek event appended to ' + audit_chain if not logged else 'already in the audit log'}",
+        f"{'destroy_dek event appended to ' + audit_chain if not logged else 'already in the audit log'}; "
+        f"{receipt}"
+        + (f"; {plan.committed_before} record(s) committed first" if plan.committed_before else ""),
         err=True,
     )
+
+
+def _write(sink: object, records: list[EntityRecord]) -> None:
+    """Append lifecycle events (commitments, a receipt); a conflict is exit 1."""
+    if not records:
+        return
+    report = import_encrypted_batch(sink, records)  # type: ignore[arg-type]
+    if report.conflicts:
+        raise ConflictError(f"{sink.describe()}: {report.conflicts[0]}")  # type: ignore[attr-defined]
 
 
 def _after(a: str, b: str) -> bool:

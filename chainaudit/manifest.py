@@ -396,7 +396,11 @@ DIALOGUE_COUNTS = ("records", "entities", "deks")
 
 
 def _count(v: Any) -> bool:
-    return isinstance(v, int) and not isinstance(v, bool) and v >= 0
+    # Counts are signed in RFC 8785 form, whose integers stop at 2**53 - 1.
+    return isinstance(v, int) and not isinstance(v, bool) and 0 <= v <= _MAX_SAFE_INT
+
+
+_MAX_SAFE_INT = 2**53 - 1
 
 
 def _hex(v: Any, n: int) -> bool:

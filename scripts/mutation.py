@@ -61,13 +61,24 @@ DESCRIBING_NAMES = {"where", "message", "msg", "extra", "detail", "expected", "a
 
 
 def read_scope() -> dict[str, list[str]]:
+    """Module -> its test files (empty: the whole no-server suite)."""
     scope: dict[str, list[str]] = {}
     for line in SCOPE.read_text().splitlines():
         line = line.split("#", 1)[0].strip()
-        if line:
+        if line and not line.startswith("deselect "):
             module, *tests = line.split()
             scope[module] = [] if tests == ["-"] else tests
     return scope
+
+
+def read_deselected() -> list[str]:
+    """The ``deselect TEST_ID`` lines of the scope file."""
+    out = []
+    for line in SCOPE.read_text().splitlines():
+        line = line.split("#", 1)[0].strip()
+        if line.startswith("deselect "):
+            out.append(line.split(None, 1)[1])
+    return out
 
 
 def read_equivalents() -> dict[str, tuple[str, str]]:
@@ -133,7 +144,13 @@ def configure(work: Path, module: str, tests: list[str]) -> None:
         "source_paths": ["chainaudit"],
         "only_mutate": [module],
         "also_copy": ALSO_COPY,
-        "pytest_add_cli_args": ["-m", SERVERLESS, "-p", "no:cacheprovider"],
+        "pytest_add_cli_args": [
+            "-m",
+            SERVERLESS,
+            "-p",
+            "no:cacheprovider",
+            *(arg for test in read_deselected() for arg in ("--deselect", test)),
+        ],
         "pytest_add_cli_args_test_selection": selection,
         "use_git_change_detection": False,
     }

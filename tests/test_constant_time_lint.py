@@ -334,4 +334,6 @@ def test_the_helper_is_constant_time() -> None:
     assert not any(isinstance(c, ast.Compare) for c in ast.walk(fn))
     assert crypto.equal(b"\x01" * 32, b"\x01" * 32)
     assert not crypto.equal(b"\x01" * 32, b"\x01" * 31 + b"\x02")
-    assert crypto.equal("ab", b"ab")
+    assert crypto.equal("ab", b"ab") and crypto.equal(b"ab", "ab") and crypto.equal("ab", "ab")
+    assert crypto.equal("é", "é".encode()) and crypto.equal("é".encode(), "é")  # UTF-8
+    assert not crypto.equal("ab", b"ac") and not crypto.equal(b"ab", "ac")

@@ -23,12 +23,16 @@ broken by hand (the bug planted, the test run, the bug removed):
   the empty chain's genesis with the default algorithm) — verify_chain.py;
 - a ``key_id`` whose dialogue is a prefix of the record's (planted:
   ``startswith`` for ``!=``) — verify_envelope.py.
+
+Below them, tests that kill mutants scripts/mutation.sh found surviving
+(docs/mutation.md), named after the behaviour they pin.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import json
+import re
 from collections import Counter
 from pathlib import Path
 
@@ -45,6 +49,15 @@ from chainaudit.errors import InputError
 from chainaudit.findings import Finding, Result, Severity
 from chainaudit.gate import gate_post
 from chainaudit.manifest import ManifestBuilder, leaves_line, public_key_bytes
+from chainaudit.merkle import (
+    InclusionCheck,
+    ProofError,
+    inclusion_proof,
+    leaf_hash,
+    root_from_inclusion_proof,
+    root_of,
+    verify_inclusion,
+)
 from chainaudit.model import AuditEvent, EntityRecord, Record
 from chainaudit.nonces import NonceLedger, NonceLimits
 from chainaudit.proof import make_proof, verify_proof
@@ -385,3 +398,43 @@ def test_key_id_dialogue_is_compared_whole_not_as_a_prefix(
     assert (
         check_record(EntityRecord(address, {}, seal(address, {}, dek(own), own, nonce("q")))) == []
     )
+
+
+# --- merkle.py: a failed inclusion check says why ----------------------------------
+
+_LEAVES5 = [leaf_hash(f"k{i}", bytes([i]) * 32) for i in range(5)]
+_ROOT5 = root_of(_LEAVES5)
+
+
+def test_inclusion_check_reports_the_outcome_and_both_roots() -> None:
+    proof = inclusion_proof(_LEAVES5, 5, 2)
+    assert verify_inclusion(2, 5, _LEAVES5[2], proof, _ROOT5) == InclusionCheck(
+        True, _ROOT5, _ROOT5
+    )
+    wrong = verify_inclusion(2, 5, _LEAVES5[3], proof, _ROOT5)
+    calculated = root_from_inclusion_proof(2, 5, _LEAVES5[3], proof)
+    assert wrong == InclusionCheck(False, _ROOT5, calculated, "the proof leads to a different root")
+    assert wrong.ok is False and calculated != _ROOT5
+    outside = verify_inclusion(5, 5, _LEAVES5[2], proof, _ROOT5)
+    assert outside == InclusionCheck(
+        False, _ROOT5, None, "leaf index 5 is outside a tree of size 5"
+    )
+    assert outside.ok is False
+
+
+@pytest.mark.parametrize(
+    ("index", "size", "leaf", "proof", "message"),
+    [
+        (5, 5, _LEAVES5[0], [], "leaf index 5 is outside a tree of size 5"),
+        (-1, 5, _LEAVES5[0], [], "leaf index -1 is outside a tree of size 5"),
+        (0, 5, _LEAVES5[0][:31], [], "leaf hash is 31 bytes, not 32"),
+        (0, 2, _LEAVES5[0], [_LEAVES5[1][:31]], "proof element 0 is 31 bytes, not 32"),
+        (0, 2, _LEAVES5[0], [_LEAVES5[1], _LEAVES5[2]], "proof has 2 elements, more than"),
+        (0, 5, _LEAVES5[0], [_LEAVES5[1]], "proof has 1 elements, fewer than"),
+    ],
+)
+def test_inclusion_proof_errors_name_the_fault(
+    index: int, size: int, leaf: bytes, proof: list[bytes], message: str
+) -> None:
+    with pytest.raises(ProofError, match=re.escape(message)):
+        root_from_inclusion_proof(index, size, leaf, proof)

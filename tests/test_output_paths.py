@@ -37,6 +37,7 @@ import pytest
 from e2e_cli import Cli, Run, Secrets, demo_secrets, expect
 
 from chainaudit.outfile import PARTIAL_MARK
+from chainaudit.sources.ndjson import write_export
 
 CREATED_AT = "2026-03-02T12:00:00.000Z"
 RECORD = "dialogue:dlg-2026-001/entity:meta"
@@ -426,6 +427,27 @@ def test_device_that_refuses_writes_is_one_error_line(inputs: Inputs, place: Pla
     st = place.out.lstat()
     assert stat.S_ISCHR(st.st_mode) and st.st_rdev == DEAD_DEVICE
     assert place.partials() == []
+
+
+def test_fifo_whose_reader_leaves_early_is_one_error_line(inputs: Inputs, tmp_path: Path) -> None:
+    """The reader reads a little and goes: the write fails (broken pipe) in one
+    line, exit 2, and the command does not wait forever reopening the FIFO to
+    leave an error report there (a report bigger than the pipe's buffer)."""
+    empty = tmp_path / "empty.ndjson"
+    write_export(empty, [], source="empty", created_at=CREATED_AT)
+    fifo = tmp_path / "report.json"
+    os.mkfifo(fifo)
+
+    def read_a_little() -> None:
+        with open(fifo, "rb", buffering=0) as f:
+            f.read(10)
+
+    reader = threading.Thread(target=read_a_little, daemon=True)
+    reader.start()
+    run = inputs.cli("diff", inputs.source, empty, "--format", "json", "-o", fifo, timeout=60)
+    reader.join(10)
+    assert "Broken pipe" in only_error_line(run, fifo)
+    assert stat.S_ISFIFO(fifo.lstat().st_mode)
 
 
 # --- the issue's own cases ------------------------------------------------------------------

@@ -581,6 +581,8 @@ def _error_report(exc: BaseException, params: dict[str, Any]) -> None:
     fmt, output = params.get("fmt", "text"), params.get("output")
     if fmt == "text" and not output:
         return  # the one line on stderr is the whole text report
+    if output and output in (getattr(exc, "where", None), getattr(exc, "filename", None)):
+        return  # the report's own destination failed: again would fail, or wait on a FIFO
     ctx = click.get_current_context(silent=True)
     command = ctx.command_path.split(" ", 1)[1] if ctx and " " in ctx.command_path else ""
     code, message = _error_exit(exc)

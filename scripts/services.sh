@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # bash scripts/services.sh COMMAND [ARGS...]
 #
-# Starts a throwaway PostgreSQL 15 and a dynalite (local DynamoDB) on free
-# loopback ports, exports CHAINAUDIT_TEST_PG_DSN and
-# CHAINAUDIT_TEST_DYNAMODB_ENDPOINT, runs COMMAND, and stops both servers on
-# exit whatever happened; exits with COMMAND's status. Used by
-# scripts/test.sh and by the benchmark (bench/bench_stores.py).
-# Needs postgresql-15 and `npm ci` done (scripts/test.sh installs both).
+# Starts a throwaway PostgreSQL 15, a dynalite (local DynamoDB) and an
+# s3rver (local S3) on free loopback ports, exports CHAINAUDIT_TEST_PG_DSN,
+# CHAINAUDIT_TEST_DYNAMODB_ENDPOINT and CHAINAUDIT_TEST_S3_ENDPOINT, runs
+# COMMAND, and stops the servers on exit whatever happened; exits with
+# COMMAND's status. Used by scripts/test.sh and by the benchmark
+# (bench/bench_stores.py).
+# Needs postgresql-15 and `npm ci` done (scripts/test.sh installs them).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -22,6 +23,7 @@ fi
 
 WORK="$(mktemp -d /tmp/chainaudit-test.XXXXXX)"
 DYNALITE_PID=""
+S3RVER_PID=""
 PG_STARTED=0
 
 as_postgres() {
@@ -39,11 +41,16 @@ cleanup() {
         kill "$DYNALITE_PID" 2>/dev/null
         wait "$DYNALITE_PID" 2>/dev/null
     fi
+    if [ -n "$S3RVER_PID" ]; then
+        kill -CONT "$S3RVER_PID" 2>/dev/null  # a test may have stopped it
+        kill "$S3RVER_PID" 2>/dev/null
+        wait "$S3RVER_PID" 2>/dev/null
+    fi
     if [ "$PG_STARTED" = 1 ]; then
         as_postgres "$PG_BIN/pg_ctl" -D "$WORK/pgdata" -m immediate -w stop >/dev/null 2>&1
     fi
     if [ "$rc" != 0 ]; then
-        for f in "$WORK/postgres.log" "$WORK/dynalite.log"; do
+        for f in "$WORK/postgres.log" "$WORK/dynalite.log" "$WORK/s3rver.log"; do
             [ -s "$f" ] && { log "last lines of $f:"; tail -n 20 "$f" >&2; }
         done
     fi
@@ -94,8 +101,20 @@ node node_modules/dynalite/cli.js --host 127.0.0.1 --port "$DYN_PORT" \
 DYNALITE_PID=$!
 wait_for_port dynalite "$DYN_PORT" 30
 
+# s3rver keeps buckets and objects as files under its --directory; it checks
+# signatures against its built-in credentials S3RVER / S3RVER (the tests'
+# AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY).
+S3_PORT="$(free_port)"
+log "starting s3rver on 127.0.0.1:$S3_PORT"
+mkdir -p "$WORK/s3rver"
+node node_modules/s3rver/bin/s3rver.js --directory "$WORK/s3rver" --address 127.0.0.1 \
+    --port "$S3_PORT" --silent --no-vhost-buckets >"$WORK/s3rver.log" 2>&1 &
+S3RVER_PID=$!
+wait_for_port s3rver "$S3_PORT" 30
+
 export CHAINAUDIT_TEST_PG_DSN="postgresql://postgres@127.0.0.1:$PG_PORT/postgres"
 export CHAINAUDIT_TEST_DYNAMODB_ENDPOINT="http://127.0.0.1:$DYN_PORT"
+export CHAINAUDIT_TEST_S3_ENDPOINT="http://127.0.0.1:$S3_PORT"
 
 
 "$@"

@@ -3,8 +3,9 @@
 #
 # Works on a fresh clone, as root, with nothing running (that is how CI runs
 # it through .ci/run). It installs what the tests need, starts a throwaway
-# PostgreSQL 15 and a dynalite (local DynamoDB) on loopback ports, runs ruff,
-# mypy and pytest against them, and always stops both servers on exit.
+# PostgreSQL 15, a dynalite (local DynamoDB) and an s3rver (local S3) on
+# loopback ports, runs ruff, mypy and pytest against them, and always stops
+# the servers on exit.
 #
 # Why real servers: the store adapters' correctness lives in the servers'
 # behaviour (pagination, conditional writes, triggers, cursors); an
@@ -39,12 +40,17 @@ if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
     log "Node.js missing: installing nodejs and npm"
     apt_install nodejs npm
 fi
+if [ ! -x /usr/bin/chromium ]; then
+    # tests/test_html_report.py opens the HTML report in a real headless browser.
+    log "Chromium missing: installing chromium"
+    apt_install chromium
+fi
 
-log "installing the pinned dynalite (npm ci)"
+log "installing the pinned dynalite and s3rver (npm ci)"
 npm ci --no-audit --no-fund --prefer-offline --loglevel=error
 
 # --- 2. servers and checks -------------------------------------------------
-# scripts/services.sh starts both servers, runs the checks, and stops the
+# scripts/services.sh starts the servers, runs the checks, and stops the
 # servers on exit; its status is the checks' status.
 
 exec bash scripts/services.sh bash -c '

@@ -1,14 +1,15 @@
 """Fixtures for the real servers that ``scripts/test.sh`` starts.
 
-A test that needs PostgreSQL or DynamoDB gets an isolated namespace on the
-shared server (a fresh schema, a fresh table) so tests never see each
-other's rows. When the server's environment variable is missing the fixture
+A test that needs PostgreSQL, DynamoDB or S3 gets an isolated namespace on
+the shared server (a fresh schema, a fresh table, a fresh bucket) so tests
+never see each other's rows. When the server's environment variable is missing the fixture
 FAILS rather than skips: a skipped store test is a silently untested store,
 and CI must never go green that way (docs/stores.md, STORE-9).
 
-Every test that reaches a server carries its marker, applied here and not
-by hand, so a new test cannot forget it: ``python3 -m pytest -m "not postgres
-and not dynamodb"`` runs the rest with no server at all. A test is marked
+Every test that reaches a server carries its marker (``postgres``,
+``dynamodb``, ``s3``), applied here and not by hand, so a new test cannot
+forget it: ``python3 -m pytest -m "not postgres and not dynamodb and not
+s3"`` runs the rest with no server at all. A test is marked
 when (``pytest_collection_modifyitems``):
 
 - it uses, directly or through other fixtures, a fixture of
@@ -50,6 +51,9 @@ pytest_plugins = ["pytester"]
 
 PG_ENV = "CHAINAUDIT_TEST_PG_DSN"
 DYNAMODB_ENV = "CHAINAUDIT_TEST_DYNAMODB_ENDPOINT"
+S3_ENV = "CHAINAUDIT_TEST_S3_ENDPOINT"
+#: s3rver checks request signatures against these built-in credentials.
+S3_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "S3RVER", "AWS_SECRET_ACCESS_KEY": "S3RVER"}
 
 #: The fixtures that reach a server, by the marker their users get. Any
 #: fixture depending on one of them is covered too: ``item.fixturenames`` is
@@ -57,11 +61,13 @@ DYNAMODB_ENV = "CHAINAUDIT_TEST_DYNAMODB_ENDPOINT"
 SERVER_FIXTURES: dict[str, frozenset[str]] = {
     "postgres": frozenset({"pg_server_dsn", "pg_dsn"}),
     "dynamodb": frozenset({"dynamodb_endpoint", "dynamodb_options", "dynamodb_table_name"}),
+    "s3": frozenset({"s3_endpoint", "s3_bucket"}),
 }
 #: Text in a test's own source that means it reaches a server without a fixture.
 SERVER_SOURCE_HINTS: dict[str, tuple[str, ...]] = {
     "postgres": (PG_ENV, "services.sh"),
     "dynamodb": (DYNAMODB_ENV, "services.sh"),
+    "s3": (S3_ENV, "services.sh"),
 }
 
 
@@ -119,7 +125,7 @@ def _require_env(name: str) -> str:
     if not value:
         pytest.fail(
             f"{name} is not set: run the tests with `bash scripts/test.sh`, "
-            "which starts PostgreSQL and dynalite and exports it",
+            "which starts PostgreSQL, dynalite and s3rver and exports it",
             pytrace=False,
         )
     return value
@@ -182,3 +188,27 @@ def dynamodb_table_name(dynamodb_options: dict[str, Any]) -> Iterator[str]:
     )
     with contextlib.suppress(client.exceptions.ResourceNotFoundException):
         client.delete_table(TableName=name)
+
+
+@pytest.fixture(scope="session")
+def s3_endpoint() -> str:
+    """Endpoint URL of the local s3rver server."""
+    return _require_env(S3_ENV)
+
+
+@pytest.fixture()
+def s3_bucket(s3_endpoint: str) -> str:
+    """A fresh, empty bucket on the local S3 server (its data goes with the server)."""
+    import boto3
+    import botocore.config
+
+    name = f"t-{uuid.uuid4().hex[:16]}"
+    boto3.client(
+        "s3",
+        endpoint_url=s3_endpoint,
+        region_name="us-east-1",
+        aws_access_key_id=S3_CREDENTIALS["AWS_ACCESS_KEY_ID"],
+        aws_secret_access_key=S3_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
+        config=botocore.config.Config(s3={"addressing_style": "path"}),
+    ).create_bucket(Bucket=name)
+    return name

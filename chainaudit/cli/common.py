@@ -103,6 +103,22 @@ def aws_profile() -> str | None:
     return value if isinstance(value, str) else None
 
 
+#: click context key of --s3-endpoint-url (read by open_source for s3:// sources).
+_S3_ENDPOINT = "chainaudit.s3_endpoint_url"
+
+
+def _remember_s3_endpoint(ctx: click.Context, param: click.Parameter, value: str | None) -> None:
+    if value is not None:
+        ctx.meta[_S3_ENDPOINT] = value
+
+
+def s3_endpoint_url() -> str | None:
+    """The ``--s3-endpoint-url`` of the running command (None: AWS S3)."""
+    ctx = click.get_current_context(silent=True)
+    value = None if ctx is None else ctx.meta.get(_S3_ENDPOINT)
+    return value if isinstance(value, str) else None
+
+
 def store_options(f: F) -> F:
     """Options of live stores: where DynamoDB is, how to scan it, and how long
     to wait for either store (STORE-12; read by :func:`open_source`)."""
@@ -111,7 +127,7 @@ def store_options(f: F) -> F:
         metavar="NAME",
         expose_value=False,
         callback=_remember_profile,
-        help="AWS named profile for DynamoDB and KMS (default: AWS_PROFILE, then the "
+        help="AWS named profile for DynamoDB, S3 and KMS (default: AWS_PROFILE, then the "
         "default credential chain).",
     )(f)
     f = click.option(
@@ -126,7 +142,8 @@ def store_options(f: F) -> F:
         callback=_store_timeout,
         help="Longest wait for any one answer from a store, then exit 3: each PostgreSQL "
         "statement, fetch or commit (also the session's statement_timeout), each DynamoDB "
-        "request (a timed-out request is not retried). docs/stores.md STORE-12.",
+        "or S3 request and each read of an S3 object's body (a timed-out request is not "
+        "retried). docs/stores.md STORE-12.",
     )(f)
     f = click.option(
         "--connect-timeout",
@@ -147,7 +164,16 @@ def store_options(f: F) -> F:
         envvar="CHAINAUDIT_DYNAMODB_ENDPOINT",
         help="DynamoDB endpoint (a local server); omit for AWS.",
     )(f)
-    f = click.option("--region", metavar="REGION", help="AWS region for DynamoDB and KMS.")(f)
+    f = click.option(
+        "--s3-endpoint-url",
+        metavar="URL",
+        envvar="CHAINAUDIT_S3_ENDPOINT",
+        show_envvar=True,
+        expose_value=False,
+        callback=_remember_s3_endpoint,
+        help="S3 endpoint for s3:// sources (an S3-compatible server, path-style); omit for AWS.",
+    )(f)
+    f = click.option("--region", metavar="REGION", help="AWS region for DynamoDB, S3 and KMS.")(f)
     f = click.option(
         "--segments",
         type=click.IntRange(1, 64),
@@ -167,8 +193,9 @@ def open_source(
     timeouts: StoreTimeouts | None = None,
 ) -> Source:
     """The adapter for ``spec``: a path (NDJSON export, ``.gz``, DynamoDB export
-    directory, PostgreSQL COPY file), ``postgresql://...`` or ``dynamodb://TABLE``.
-    Stores wait at most ``timeouts`` (default: the command's, :func:`store_timeouts`)."""
+    directory, PostgreSQL COPY file), ``postgresql://...``, ``dynamodb://TABLE`` or
+    ``s3://BUCKET/...`` (an export in S3, EXP-13). Stores wait at most ``timeouts``
+    (default: the command's, :func:`store_timeouts`)."""
     if timeouts is None:
         timeouts = store_timeouts()
     if spec.startswith(("postgresql://", "postgres://")):
@@ -188,6 +215,16 @@ def open_source(
             segments=segments,
             timeouts=timeouts,
             profile=aws_profile(),
+        )
+    if spec.startswith("s3://"):
+        from chainaudit.sources.s3 import open_s3
+
+        return open_s3(
+            spec,
+            endpoint_url=s3_endpoint_url(),
+            region=region,
+            profile=aws_profile(),
+            timeouts=timeouts,
         )
     if spec == "-":
         from chainaudit.sources.multi import spool_stdin

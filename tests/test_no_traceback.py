@@ -821,3 +821,30 @@ def test_an_import_refused_by_the_store_is_one_line(pg_server_dsn: str, demo: Pa
             with psycopg.connect(pg_server_dsn, autocommit=True) as conn:
                 conn.execute(f"DROP OWNED BY {role}")
                 conn.execute(f"DROP ROLE {role}")
+
+
+def test_a_deeply_nested_store_row_is_a_finding(pg_server_dsn: str, demo: Path) -> None:
+    """A row whose jsonb nests thousands of levels (PostgreSQL takes it; DynamoDB
+    stops at 32): RECORD_MALFORMED at that row, the rest still verified."""
+    import psycopg
+    from e2e_stores import pg_schema
+
+    deep = '{"x": ' + '{"L": [' * 3000 + '{"S": "a"}' + "]}" * 3000 + "}"
+    with pg_schema(pg_server_dsn) as url:
+        code, _out, err = run_cli(
+            "import", demo / "export.ndjson", url, "--create", env=dict(os.environ)
+        )
+        assert code == 0, err
+        schema = url.rsplit("search_path%3D", 1)[-1]
+        with psycopg.connect(pg_server_dsn, autocommit=True) as conn:
+            conn.execute(
+                f'INSERT INTO "{schema}".entities (dialogue_id, entity_type, subkey, attributes)'
+                " VALUES ('deep', 'meta', '', %s::jsonb)",
+                (deep,),
+            )
+        code, out, err = run_cli("verify", url, "--format", "json", env=dict(os.environ))
+        assert_clean(code, out, err, None, "verify a store with a deep row")
+        assert code == 1, err
+        malformed = [f for f in json.loads(out)["findings"] if f["code"] == "RECORD_MALFORMED"]
+        assert [f["where"] for f in malformed] == ["postgresql:entities('deep', 'meta', '')"]
+        assert "nested deeper than 100 levels" in malformed[0]["message"]

@@ -41,9 +41,9 @@ import psycopg
 from psycopg import sql
 from psycopg.abc import RV, PQGen
 from psycopg.conninfo import conninfo_to_dict
-from psycopg.types.json import Jsonb
+from psycopg.types.json import Jsonb, set_json_loads
 
-from chainaudit import codes
+from chainaudit import codes, strictjson
 from chainaudit.address import AddressError, EntityType
 from chainaudit.errors import ConflictError, InputError, StoreError
 from chainaudit.findings import Finding
@@ -121,6 +121,24 @@ def create_schema(conn: psycopg.Connection[Any]) -> None:
 # --- rows <-> items (STORE-3) -----------------------------------------------
 
 
+class _Unreadable:
+    """A jsonb value the strict reader refused (nested deeper than
+    chainaudit.strictjson allows, a huge number): its row is RECORD_MALFORMED."""
+
+    __slots__ = ("reason",)
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+
+
+def _load_jsonb(data: bytes | bytearray | memoryview | str) -> Any:
+    """psycopg's json/jsonb loader: chainaudit.strictjson, never a RecursionError (CLI-4)."""
+    try:
+        return strictjson.loads(data if isinstance(data, str) else bytes(data), unique=False)
+    except ValueError as exc:
+        return _Unreadable(str(exc))
+
+
 def _entity_item(row: Sequence[Any]) -> Item:
     dialogue_id, entity_type, subkey, attributes, ciphertext, nonce, key_id, aad_hash, ver = row
     # ADDR-4: the columns map to pk/sk by concatenation once entity_type is a
@@ -130,6 +148,8 @@ def _entity_item(row: Sequence[Any]) -> Item:
         raise AddressError(f"unknown entity type {entity_type!r}")
     sk = "meta" if entity_type == "meta" and subkey == "" else f"{entity_type}#{subkey}"
     item: Item = {"pk": {"S": f"dialogue#{dialogue_id}"}, "sk": {"S": sk}}
+    if isinstance(attributes, _Unreadable):
+        raise ValueError(f"attributes: {attributes.reason}")
     if not isinstance(attributes, dict):
         raise ValueError("attributes is not a JSON object")
     for name, value in attributes.items():
@@ -184,6 +204,8 @@ def _dek_item(row: Sequence[Any]) -> Item:
 
 def _audit_item(row: Sequence[Any]) -> Item:
     chain_id, event_id, fields = row
+    if isinstance(fields, _Unreadable):
+        raise ValueError(f"fields: {fields.reason}")
     if not isinstance(fields, dict):
         raise ValueError("fields is not a JSON object")
     item: Item = {
@@ -431,6 +453,7 @@ class PostgresStore:
             raise self._malformed(exc) from None
         except psycopg.Error as exc:
             raise StoreError(f"{self.describe()}: cannot connect: {exc}") from None
+        set_json_loads(_load_jsonb, conn)
         conn.read_bound = t.read
         conn.read_message = t.read_expired()
         try:

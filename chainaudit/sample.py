@@ -71,6 +71,9 @@ class Sample:
     erasure_signer: Ed25519PrivateKey | None = None
     #: Every chain's final (chain id, count, tip hash, hash_alg), for checkpoints.
     tips: list[tuple[str, int, str, str]] = field(default_factory=list)
+    #: Older versions of updated records, validly sealed and committed once:
+    #: what a rollback puts back (docs/commitments.md, tests).
+    superseded: list[EntityRecord] = field(default_factory=list)
 
 
 class SampleWriter:
@@ -84,6 +87,7 @@ class SampleWriter:
         self.signer = private_key_from_label(f"{seed}/migration-signer")
         self.erasure_signer = private_key_from_label(f"{seed}/erasure-authority")
         self.records: list[Record] = []
+        self.superseded: list[EntityRecord] = []
         self._deks: dict[str, tuple[WrappedDek, bytes]] = {}
         self._chains: dict[str, _Chain] = {}
 
@@ -245,6 +249,29 @@ class SampleWriter:
         self.lifecycle(dialogue_id, "created", address)
         return address
 
+    def update(
+        self, key_id: str, address: Address, payload: dict[str, Any], attrs: dict[str, AttrValue]
+    ) -> None:
+        """Store a new version of an entity (resealed under ``key_id``), committed;
+        the old version is kept in ``superseded``."""
+        i = next(
+            i for i, r in enumerate(self.records)
+            if isinstance(r, EntityRecord) and r.address == address
+        )  # fmt: skip
+        old = self.records[i]
+        assert isinstance(old, EntityRecord)
+        stamp = self._tick()
+        _, dek = self._deks[key_id]
+        envelope = seal_envelope(address, payload, dek, key_id, self._bytes("nonce", 12))
+        self.audit("encrypt", key_id)
+        new = EntityRecord(
+            address, {**old.attributes, "updated_at": {"S": stamp}, **attrs}, envelope
+        )
+        self.superseded.append(old)
+        self.records[i] = new
+        self.commit(new)
+        self.lifecycle(address.dialogue_id, "updated", address)
+
     def boundary(self, dialogue_id: str, source: str, target: str) -> None:
         """Cut the dialogue's lifecycle chain here with a signed boundary (CHAIN-12)."""
         d = escape_component(dialogue_id)
@@ -274,7 +301,10 @@ class SampleWriter:
         """All records, with every wrapped DEK in its final state."""
         records = list(self.records) + [rec for rec, _ in self._deks.values()]
         tips = [(c.chain_id, c.seq, c.tip, c.alg) for c in self._chains.values()]
-        return Sample(records, self.umk, self.signer, erasure_signer=self.erasure_signer, tips=tips)
+        return Sample(
+            records, self.umk, self.signer, erasure_signer=self.erasure_signer, tips=tips,
+            superseded=list(self.superseded),
+        )  # fmt: skip
 
 
 def _split(key_id: str) -> tuple[str, int]:
@@ -309,11 +339,17 @@ def _dialogue(w: SampleWriter, dialogue_id: str, owner: str, title: str) -> str:
 def build_sample(seed: str = DEFAULT_SEED) -> Sample:
     """The demo dataset (see the module docstring); deterministic in ``seed``."""
     w = SampleWriter(seed)
-    _dialogue(w, "dlg-2026-001", "user:ada", "Storage engine")
+    key1 = _dialogue(w, "dlg-2026-001", "user:ada", "Storage engine")
+    # An update: a second version of a claim under the same key (the first is superseded).
+    w.update(key1, Address.of("dlg-2026-001", EntityType.CLAIM, "01", "01"),
+             {"text": "claim 01.01 of Storage engine, revised"}, {"score": {"N": "12"}})  # fmt: skip
     key = _dialogue(w, "dlg-2026-002", "user:grace", "Key rotation policy")
     # Rotation: new version; later writes use it, earlier records stay under v1.
     key2 = w.new_key("dlg-2026-002", "user:grace")
     w.entity(key2, "dlg-2026-002", EntityType.VERDICT, ("addendum",), {"verdict": "rotate yearly"})
+    # An update after the rotation: the new version is under v2, the old one under retired v1.
+    w.update(key2, Address.of("dlg-2026-002", EntityType.CLAIM, "01", "01"),
+             {"text": "claim 01.01 of Key rotation policy, revised"}, {"score": {"N": "12"}})  # fmt: skip
     assert key != key2
     shredded = _dialogue(w, "dlg-2026-003", "user:linus", "Erased on request")
     w.shred(shredded)
@@ -324,6 +360,8 @@ def build_sample(seed: str = DEFAULT_SEED) -> Sample:
     w.entity(key5, "dlg-2026-005", EntityType.VERDICT, ("post-migration",), {"verdict": "kept"})
     sample = w.finish()
     sample.notes = [
+        "dlg-2026-001, dlg-2026-002: claim 01#01 updated once (under key v1; after the "
+        "rotation, under v2)",
         "dlg-2026-002: key rotated to version 2 (version 1 retired, still decrypts old records)",
         "dlg-2026-003: key destroyed (crypto-shredded) with a receipt signed by the erasure "
         "authority: records remain, cannot be decrypted",

@@ -61,7 +61,7 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
     run = Cli(Secrets())("demo", out)
     expect(run, 0)
     assert run.stdout == "", "demo writes files; its messages go to stderr"
-    assert "wrote 653 records" in run.stderr
+    assert "wrote 659 records" in run.stderr
     _DEMO_RUNS.append(run)
     return out
 
@@ -159,7 +159,7 @@ def test_verify_with_keys_and_checkpoint_json_report(cli: Cli, demo: Path) -> No
     assert report["verdict"] == "ok" and report["exit_code"] == 0
     assert report["mode"] == "keyed"
     assert report["command"] == "verify"
-    assert report["checked"]["records"] == 653
+    assert report["checked"]["records"] == 659
     # Keyed: every envelope whose key was not shredded was opened.
     assert report["checked"]["decrypted"] == 122
     assert report["counts"]["error"] == 0 and report["counts"]["unverified"] == 0
@@ -335,7 +335,7 @@ def test_export_of_one_dialogue_verifies(cli: Cli, demo: Path, tmp_path: Path) -
     one = tmp_path / "one.ndjson"
     run = expect(cli("export", demo / "export.ndjson", "--dialogue", "dlg-2026-001", "-o", one,
                      "--created-at", "2026-03-02T12:00:00.000Z"), 0)  # fmt: skip
-    assert run.stdout == "" and "exported 95 records" in run.stderr
+    assert run.stdout == "" and "exported 97 records" in run.stderr
     keyed = expect(
         cli("verify", one, "--umk", demo / "umk.hex", *trust(demo), "--format", "json"), 0
     )

@@ -63,7 +63,7 @@ pytestmark = [pytest.mark.postgres, pytest.mark.dynamodb]
 
 AUDIT_CHAIN = "crypto-audit"
 #: Records of the demo export: 315 entities, 6 wrapped DEKs, 166 audit events.
-DEMO_RECORDS = 653
+DEMO_RECORDS = 659
 #: Chains the import bridges: the audit log and five lifecycle chains.
 CHAINS = 6
 A = Address.parse("dialogue:dlg-2026-001/entity:perspective/01#01")
@@ -203,7 +203,7 @@ def test_story_gate_post_passes(story: tuple[Story, Cli]) -> None:
 
 def test_story_reimport_changes_nothing(story: tuple[Story, Cli]) -> None:
     s, _ = story
-    assert "0 written, 653 unchanged, 0 conflicts" in s.runs["re-import"].stderr
+    assert "0 written, 659 unchanged, 0 conflicts" in s.runs["re-import"].stderr
     assert s.fingerprints["after re-import"] == s.fingerprints["after import"]
 
 

@@ -237,6 +237,9 @@ class Address:
     @classmethod
     def from_dynamodb(cls, pk: str, sk: str) -> Address:
         """Map a DynamoDB ``pk``/``sk`` pair to its address (ADDR-4)."""
+        fast = _fast_from_dynamodb(pk, sk)
+        if fast is not None:
+            return fast
         if not pk.startswith("dialogue#"):
             raise AddressError(f"partition key {pk!r} does not start with 'dialogue#'")
         dialogue = pk[len("dialogue#") :]
@@ -304,6 +307,69 @@ class Address:
     def envelope_required(self) -> bool:
         """Whether items at this address must carry an encryption envelope (ENV-2)."""
         return self.has_envelope and self.entity_type not in ENVELOPE_OPTIONAL
+
+
+#: Sort keys already validated, with their type and parts: an entity's sort
+#: key (``claim#01#02``) recurs in every dialogue. Event sort keys carry a
+#: timestamp and never recur, so they are not kept. Bounded: cleared when full.
+_SORT_KEYS: dict[str, tuple[EntityType, tuple[str, ...]]] = {}
+_SORT_KEYS_MAX = 4096
+_new = object.__new__
+_set = object.__setattr__
+
+
+def _fast_from_dynamodb(pk: str, sk: str) -> Address | None:
+    """:meth:`Address.from_dynamodb` for a valid key, validating each part once
+    (components through :func:`unescape_component`'s cache, sort keys through
+    :data:`_SORT_KEYS`); None for anything else, which the full path then
+    rejects with its own message. The result equals the full path's."""
+    if not pk.startswith("dialogue#"):
+        return None
+    dialogue = pk[9:]
+    parsed = _SORT_KEYS.get(sk)
+    if parsed is None:
+        parsed = _sort_key(sk)
+        if parsed is None:
+            return None
+        if parsed[0] is not EntityType.EVENT:
+            if len(_SORT_KEYS) >= _SORT_KEYS_MAX:
+                _SORT_KEYS.clear()
+            _SORT_KEYS[sk] = parsed
+    try:
+        unescape_component(dialogue)
+    except AddressError:
+        return None
+    # str(address) is "dialogue:" D "/entity:" sk with sk's first '#' as '/'.
+    if 17 + len(dialogue.encode("utf-8")) + len(sk.encode("utf-8")) > MAX_ADDRESS_BYTES:
+        return None
+    address: Address = _new(Address)
+    _set(address, "dialogue", dialogue)
+    _set(address, "entity_type", parsed[0])
+    _set(address, "parts", parsed[1])
+    return address
+
+
+def _sort_key(sk: str) -> tuple[EntityType, tuple[str, ...]] | None:
+    """The type and validated parts of a sort key, or None when it is not valid."""
+    if sk == "meta":
+        return EntityType.META, ()
+    type_name, sep, subkey = sk.partition("#")
+    et = _TYPES.get(type_name)
+    if not sep or et is None or et is EntityType.META or not subkey or "/" in subkey:
+        return None
+    parts = tuple(subkey.split("#"))
+    kinds = SUBKEY_PARTS[et]
+    if len(parts) != len(kinds):
+        return None
+    try:
+        for kind, part in zip(kinds, parts, strict=True):
+            _check_part(kind, part)
+    except AddressError:
+        return None
+    return et, parts
+
+
+_TYPES = {t.value: t for t in EntityType}
 
 
 def _split_subkey(subkey: str) -> tuple[str, ...]:

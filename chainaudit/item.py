@@ -145,6 +145,10 @@ def _entity(
     item: Mapping[str, AttrValue], pk: str, sk: str, origin: str, canonical: bool = False
 ) -> EntityRecord:
     address = Address.from_dynamodb(pk, sk)
+    if canonical:
+        fast = _canonical_entity(item, address, origin)
+        if fast is not None:
+            return fast
     present = [a for a in ENVELOPE_ATTRS[:4] if a in item]
     envelope: Envelope | None = None
     if present:
@@ -178,6 +182,36 @@ def _entity(
             attrs[name] = canonical_typed(value, name)
         except ValueError as exc:
             raise _Malformed(str(exc)) from None
+    return EntityRecord(address, attrs, envelope, origin)
+
+
+_NOT_ATTRIBUTES = frozenset(("pk", "sk", *ENVELOPE_ATTRS))
+
+
+def _canonical_entity(
+    item: Mapping[str, AttrValue], address: Address, origin: str
+) -> EntityRecord | None:
+    """:func:`_entity` of a canonical item with no envelope or a complete
+    version-1 envelope without ``envelope_version``; None for anything else
+    (then :func:`_entity` decides, with its own messages)."""
+    ciphertext = item.get("content_encrypted")
+    envelope: Envelope | None = None
+    if ciphertext is None:
+        if "content_nonce" in item or "key_id" in item or "aad_hash" in item:
+            return None
+    else:
+        nonce, key_id, aad = item.get("content_nonce"), item.get("key_id"), item.get("aad_hash")
+        if nonce is None or key_id is None or aad is None:
+            return None
+        ct, nc, kid, ah = ciphertext.get("B"), nonce.get("B"), key_id.get("S"), aad.get("S")
+        if type(ct) is not bytes or type(nc) is not bytes or type(kid) is not str:
+            return None
+        if type(ah) is not str:
+            return None
+        envelope = Envelope(ct, nc, kid, ah)
+    if "envelope_version" in item:
+        return None
+    attrs = {k: v for k, v in item.items() if k not in _NOT_ATTRIBUTES}
     return EntityRecord(address, attrs, envelope, origin)
 
 
@@ -227,6 +261,11 @@ def _audit_event(item: Mapping[str, AttrValue], pk: str, sk: str, origin: str) -
     for k, v in item.items():
         if k in ("pk", "sk"):
             continue
+        if type(v) is dict and len(v) == 1:
+            text = v.get("S")
+            if type(text) is str:  # fast path: plain_from_typed of a string
+                fields[k] = text
+                continue
         if not isinstance(v, dict) or len(v) != 1:
             raise _Malformed(f"attribute {k} is not a typed value")
         fields[k] = plain_from_typed(v)
@@ -302,8 +341,13 @@ def typed_from_json(obj: Any, where: str = "value") -> AttrValue:
     """
     if type(obj) is dict and len(obj) == 1:
         ((tag, val),) = obj.items()
-        if tag == "S" and type(val) is str:  # fast path: most attributes are strings
-            return {"S": val}
+        if type(val) is str:  # fast paths: strings, unsigned integers, binary
+            if tag == "S":
+                return {"S": val}
+            if tag == "N" and len(val) <= MAX_NUMBER_DIGITS and val.isascii() and val.isdigit():
+                return {"N": val}  # what is_number accepts without an exponent
+            if tag == "B":
+                return {"B": _b64(val, where)}
     return _typed_from_json(obj, where)
 
 
@@ -415,6 +459,14 @@ def _utf8(s: str) -> bytes:
 def _b64(val: Any, where: str) -> bytes:
     if not isinstance(val, str):
         raise ValueError(f"{where}: binary value must be a base64 string")
+    if val.isascii():  # fast path: the decoded bytes re-encode to exactly this text
+        try:
+            raw = binascii.a2b_base64(val, strict_mode=True)
+        except binascii.Error:
+            pass
+        else:
+            if binascii.b2a_base64(raw, newline=False) == val.encode("ascii"):
+                return raw
     try:
         raw = base64.b64decode(val, validate=True)
     except (binascii.Error, ValueError):

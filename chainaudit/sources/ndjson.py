@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import IO, Any, cast
 
 import blake3
+import orjson
 
 from chainaudit import codes
 from chainaudit.errors import InputError
@@ -52,6 +53,7 @@ from chainaudit.sources.jsonlines import (
     parse_json_line,
 )
 from chainaudit.sources.sortrun import sorted_lines
+from chainaudit.strictjson import REFUSED, quick_loads
 
 #: EXP-1
 FORMAT_TYPE = "chainaudit-export"
@@ -72,6 +74,15 @@ _TIMESTAMP = re.compile(
 _DIGEST_TEXT = re.compile(r"([a-z0-9]+):([0-9a-f]{64})\Z")
 #: A set type tag in a record line (EXP-4: members must be in canonical order).
 _SET_TAG = re.compile(rb'"[SNB]S":')
+#: Whether records lines are read through :meth:`NdjsonSource._fast_record` first;
+#: the tests turn it off to compare with the reference reading.
+FAST_PATH = True
+#: In every line with a set tag (``"SS":[``, ``"NS":[``, ``"BS":[``), and in
+#: no other valid one: names and ``M`` keys are followed by an object, and a
+#: string cannot hold an unescaped quote.
+_SET_OPEN = b'S":['
+#: A byte that starts the UTF-8 of U+E000 or above (see _fast_record).
+_HIGH_BYTE = re.compile(rb"[\xee-\xff]")
 
 
 def kind_of(record: Record) -> str:
@@ -264,7 +275,10 @@ class NdjsonSource:
                 return
             # Duplicate names are ruled out by the canonical check in _record,
             # which re-parses strictly when a line is not canonical.
-            obj = parse_json_line(raw[:-1], where, check_duplicates=False)
+            obj = quick_loads(raw) if FAST_PATH else REFUSED
+            fast = obj is not REFUSED
+            if not fast:
+                obj = parse_json_line(raw[:-1], where, check_duplicates=False)
             if isinstance(obj, dict) and "type" in obj:
                 obj = parse_json_line(raw[:-1], where)
                 yield from self._summary_findings(state)
@@ -282,6 +296,12 @@ class NdjsonSource:
                 return
             hasher.update(raw)
             state.lines += 1
+            done = self._fast_record(obj, raw, lineno, where, state) if fast else None
+            if done is not None:
+                yield from done
+                continue
+            if fast:  # the reference reading of a line the fast path left alone
+                obj = parse_json_line(raw[:-1], where, check_duplicates=False)
             yield from self._record(obj, raw, lineno, where, state)
         yield from self._summary_findings(state)
         yield Finding(
@@ -292,6 +312,68 @@ class NdjsonSource:
         )
 
     # -- one line -------------------------------------------------------------
+
+    def _fast_record(
+        self, obj: Any, raw: bytes, lineno: int, where: str, state: _ReadState
+    ) -> list[SourceItem] | None:
+        """:meth:`_record` for the common line, or None to leave it to :meth:`_record`.
+
+        ``obj`` is ``orjson``'s parse of ``raw``. Handled here: a canonical
+        record line (EXP-3) without a byte from U+E000 up, whose item holds
+        valid typed values; for such a line the result is exactly
+        :meth:`_record`'s. Anything else (an input error, a line that is not
+        canonical, sets) returns None *before* ``state`` is touched, and
+        :meth:`_record` reads the line from the standard library's parse, so
+        every error and notice stays the reference reader's.
+
+        Why the shortcuts are exact: a line that gets past the typed-value
+        checks holds no JSON number (typed values carry numbers as strings),
+        so ``orjson``'s value equals the standard library's; for such values
+        ``orjson``'s sorted compact output is :func:`canonical_json`'s
+        whenever the line has no byte >= 0xEE (below U+E000, code-point
+        order of names is UTF-16 order), which ``tests/test_ndjson.py``
+        checks; and two equal names cannot survive a byte-exact re-encoding.
+        """
+        if type(obj) is not dict or len(obj) != 2:
+            return None
+        kind = obj.get("kind")
+        raw_item = obj.get("item")
+        if type(kind) is not str or kind not in KINDS or type(raw_item) is not dict:
+            return None
+        if "" in raw_item or _SET_OPEN in raw:
+            return None
+        if not raw.isascii() and _HIGH_BYTE.search(raw) is not None:
+            return None
+        if orjson.dumps(obj, option=orjson.OPT_SORT_KEYS) != raw[:-1]:
+            return None
+        # The item is mapped in place: strings stay as parsed, the rest become
+        # typed_from_json's canonical values (binary as bytes).
+        for name, value in raw_item.items():
+            if type(value) is dict and len(value) == 1 and type(value.get("S")) is str:
+                continue  # a string: already canonical
+            try:
+                raw_item[name] = typed_from_json(value, name)
+            except ValueError:
+                return None
+        state.counts[kind] += 1
+        duplicate = self._check_order(raw_item, lineno, where, state)
+        result = record_from_item(raw_item, where, canonical=True)
+        out: list[SourceItem] = [result]
+        if duplicate is not None:
+            out.append(duplicate)
+        actual_kind = _kind_of_result(result)
+        if actual_kind is not None and actual_kind != kind:
+            out.append(
+                Finding(
+                    codes.EXPORT_KIND_MISMATCH,
+                    where,
+                    "the line's kind is not the kind its item maps to",
+                    expected=actual_kind,
+                    actual=kind,
+                    source=where,
+                )
+            )
+        return out
 
     def _record(
         self, obj: Any, raw: bytes, lineno: int, where: str, state: _ReadState

@@ -37,6 +37,7 @@ from typing import Any
 
 from chainaudit import codes
 from chainaudit.findings import Code, Finding, Result
+from chainaudit.model import AuditEvent
 
 #: The assurance families in report order (REP-7).
 FAMILIES = ("authenticated", "anchored", "committed", "complete", "erasure")
@@ -112,6 +113,68 @@ class Evidence:
     commitments_checked: bool = False
     #: Filled once the statement is made (chainaudit.cli.common.conclude).
     assurance: dict[str, Assurance] | None = None
+    #: Notable events per chain, for the HTML report's timelines (REP-8):
+    #: chain id -> (seq, kind, label), kinds in :data:`TIMELINE_KINDS`, at
+    #: most :data:`TIMELINE_CAP` per chain, filled by :meth:`note_event`.
+    timeline: dict[str, list[tuple[int, str, str]]] = field(default_factory=dict)
+
+    def note_event(self, event: AuditEvent) -> None:
+        """Keep ``event`` for the timeline of its chain when it is notable
+        (:func:`timeline_entry`); bounded: :data:`TIMELINE_CAP` per chain."""
+        entry = timeline_entry(event)
+        if entry is None:
+            return
+        kept = self.timeline.setdefault(event.chain_id, [])
+        if len(kept) < TIMELINE_CAP:
+            kept.append(entry)
+
+
+#: REP-8: the kinds of notable chain event a timeline marks.
+TIMELINE_KINDS = ("genesis", "rotate", "destroy", "boundary", "receipt")
+#: REP-8: notable events kept per chain (memory stays bounded on hostile data).
+TIMELINE_CAP = 200
+#: REP-8: longest label kept (labels come from data: key ids, backends, times).
+TIMELINE_LABEL_MAX = 160
+
+
+def timeline_entry(event: AuditEvent) -> tuple[int, str, str] | None:
+    """``(seq, kind, label)`` when ``event`` is notable for a timeline, else None.
+
+    Notable: the genesis (``seq`` 0), a key rotation or destruction in the
+    crypto audit log (``operation`` ``rotate_dek``/``destroy_dek``; label:
+    the key id), a migration boundary (``event_kind``
+    ``migration_boundary``; label: the backends it joins), and an erasure
+    receipt (``event_type`` ``erasure_receipt``, docs/commitments.md
+    COMMIT-7; label: the erased key id). Labels name keys, never hold them.
+
+    >>> timeline_entry(AuditEvent("a", {"seq": 5, "operation": "rotate_dek", "key_id": "dek#d#1"}))
+    (5, 'rotate', 'dek#d#1')
+    >>> timeline_entry(AuditEvent("a", {"seq": 6, "operation": "decrypt"})) is None
+    True
+    """
+    f = event.fields
+    seq = f.get("seq")
+    if not isinstance(seq, int) or isinstance(seq, bool) or seq < 0:
+        return None
+
+    def text(name: str) -> str:
+        value = f.get(name)
+        return value if isinstance(value, str) else "?"
+
+    if f.get("event_kind") == "migration_boundary":
+        kind, label = "boundary", f"from {text('source_backend')} to {text('target_backend')}"
+    elif f.get("event_type") == "erasure_receipt":
+        kind, label = "receipt", text("erased_key_id")
+    elif f.get("operation") in ("rotate_dek", "destroy_dek"):
+        kind = "rotate" if f["operation"] == "rotate_dek" else "destroy"
+        label = text("key_id")
+        if f.get("outcome", "success") != "success":
+            label += f" ({text('outcome')})"
+    elif seq == 0:
+        kind, label = "genesis", text("timestamp")
+    else:
+        return None
+    return seq, kind, label[:TIMELINE_LABEL_MAX]
 
 
 def parse_require(text: str | None) -> tuple[str, ...]:
@@ -213,7 +276,10 @@ def _anchored(result: Result, ev: Evidence) -> Assurance:
         c for c, (tail, a) in per_chain.items() if a is not None and tail > 0 and c not in broken
     ]
     total = len(per_chain)
-    origins = sorted({a.origin for _, a in per_chain.values() if a is not None and a.origin})
+    # A checkpoint file holding an array names each member FILE[i]: name the file.
+    origins = sorted(
+        {a.origin.split("[", 1)[0] for _, a in per_chain.values() if a is not None and a.origin}
+    )
     signers = sorted({a.signer[:16] for _, a in per_chain.values() if a is not None and a.signer})
     by = ""
     if origins:

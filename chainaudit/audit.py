@@ -28,6 +28,7 @@ from pathlib import Path
 
 from chainaudit import codes
 from chainaudit.address import EntityType
+from chainaudit.assurance import Anchor, Evidence
 from chainaudit.chain import chain_event_from_entity
 from chainaudit.checkpoint import ChainExpectation, verify_checkpoint
 from chainaudit.findings import Finding, Result
@@ -59,8 +60,18 @@ class AuditOptions:
     key_history: bool = True
 
 
-def audit(source: Source, options: AuditOptions, progress: Progress | None = None) -> Result:
+def audit(
+    source: Source,
+    options: AuditOptions,
+    progress: Progress | None = None,
+    evidence: Evidence | None = None,
+) -> Result:
     """Verify everything in ``source``; see the module docstring for the passes.
+
+    ``evidence``, when given, is filled with what the assurance statement
+    (REP-7) needs beyond the result: whether envelopes were opened with
+    keys, the anchors that verified, every chain's length, what the source
+    offers against removal.
 
     ``result.checked`` says what was covered: ``records`` (every item read),
     ``entities``, ``deks``, ``audit_events``, ``unreadable``, ``dialogues``,
@@ -74,12 +85,21 @@ def audit(source: Source, options: AuditOptions, progress: Progress | None = Non
     dialogues: set[str] = set()
     keys: set[str] = set()
     expectations = list(options.expectations)
+    ev = evidence if evidence is not None else Evidence()
+    ev.umk_fingerprint = options.umk.fingerprint() if options.umk is not None else None
+    ev.integrity_basis = getattr(source, "integrity_basis", ev.integrity_basis)
+    for x in options.expectations:
+        ev.anchors.append(Anchor(x.chain_id, x.count, x.kind, x.origin))
     for origin, doc in options.checkpoints:
         got = verify_checkpoint(doc, options.trust, origin)
         if isinstance(got, Finding):
             result.add(got)
         else:
             expectations.append(got)
+            signer = doc.get("signer_key_id")
+            ev.anchors.append(
+                Anchor(got.chain_id, got.count, got.kind, origin, signer if isinstance(signer, str) else "")
+            )
 
     envelopes = EnvelopeVerifier(None) if ring is None else None
     commits = CommitmentVerifier(options.trust, expectations)  # COMMIT-6, COMMIT-8
@@ -106,6 +126,7 @@ def audit(source: Source, options: AuditOptions, progress: Progress | None = Non
             elif isinstance(item, AuditEvent):
                 kinds["audit_event"] += 1
                 spool.add(item)
+                ev.note_event(item)  # REP-8: the HTML report's timeline
             else:
                 kinds["entity"] += 1
                 dialogues.add(item.address.dialogue)
@@ -119,12 +140,15 @@ def audit(source: Source, options: AuditOptions, progress: Progress | None = Non
                         result.add(event)
                     else:
                         spool.add(event)
+                        ev.note_event(event)  # REP-8: the HTML report's timeline
                         commits.add_event(event)
         if envelopes is not None:
             result.merge(envelopes.result())
         elif ring is not None:
             usable = _check_key_ring(ring, options.umk, result)
+            ev.keyed = usable
             result.merge(_keyed_pass(source, ring if usable else None))
+        ev.audit_log = kinds["audit_event"] > 0
         if options.key_history:
             if kinds["audit_event"]:
                 result.extend(history.findings())
@@ -143,7 +167,9 @@ def audit(source: Source, options: AuditOptions, progress: Progress | None = Non
         chains = _verify_spooled(spool, policy, options.workers)
         chain_count = spool.chains()
         result.merge(chains)
+        ev.chain_lengths.update(chains.chain_lengths)
         result.merge(commits.finish())  # COMMIT-6, COMMIT-8: records_committed, erasures_signed, ...
+        ev.commitments_checked = True
     for name in ("entity", "dek", "audit_event", "unreadable"):
         result.checked[_PLURAL[name]] = kinds[name]
     result.checked["records"] = sum(kinds.values())
@@ -166,7 +192,13 @@ _PLURAL = {
 
 
 _ITEM_CODES = frozenset({codes.RECORD_MALFORMED, codes.ADDRESS_INVALID})
-_UNTRUSTED = frozenset({codes.BOUNDARY_SIGNER_UNTRUSTED, codes.CHECKPOINT_SIGNER_UNTRUSTED})
+_UNTRUSTED = frozenset(
+    {
+        codes.BOUNDARY_SIGNER_UNTRUSTED,
+        codes.CHECKPOINT_SIGNER_UNTRUSTED,
+        codes.ERASURE_SIGNER_UNTRUSTED,  # COMMIT-8: a receipt is a signature like the others
+    }
+)
 
 
 def _check_key_ring(ring: KeyRing, umk: Umk | None, result: Result) -> bool:
@@ -225,8 +257,8 @@ def _fold_untrusted(result: Result) -> None:
         Finding(
             codes.SIGNATURES_UNCHECKED,
             untrusted[0].where,
-            f"no --trusted-keys given: {len(untrusted)} signature(s) on boundary events or "
-            f"checkpoints were not checked (signer key ids: {', '.join(signers) or 'unknown'})",
+            f"no --trusted-keys given: {len(untrusted)} signature(s) on boundary events, "
+            f"checkpoints or erasure receipts were not checked (signer key ids: {', '.join(signers) or 'unknown'})",
             extra={"signatures": len(untrusted), "first": [f.where for f in untrusted[:5]]},
         )
     )

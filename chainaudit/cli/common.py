@@ -398,7 +398,7 @@ def report_options(f: F) -> F:
     f = click.option(
         "--format",
         "fmt",
-        type=click.Choice(["text", "json", "junit"]),
+        type=click.Choice(["text", "json", "junit", "html"]),
         default="text",
         show_default=True,
         help="Report format (docs/report.md).",
@@ -418,7 +418,8 @@ def report_options(f: F) -> F:
         type=click.IntRange(min=0),
         metavar="N",
         help="Text: show the first N finding groups (default 20). JSON: list at most N "
-        "findings (default all; the counts always cover every finding).",
+        "findings (default all; the counts always cover every finding). HTML: list the "
+        "first N finding groups (default 1000).",
     )(f)
     return f
 
@@ -558,7 +559,7 @@ def emit(
         provenance=provenance or {},
     )
     junit_plan = plan(command, facts or RunFacts(), result)
-    _deliver(_render(result, summary, fmt, junit_plan, _max_findings()), output)
+    _deliver(_render(result, summary, fmt, junit_plan, _max_findings(), evidence), output)
     sys.exit(exit_code_for(result))
 
 
@@ -568,9 +569,20 @@ def _render(
     fmt: str,
     junit_plan: dict[str, str | None],
     max_findings: int | None = None,
+    evidence: Evidence | None = None,
 ) -> str:
     if fmt == "json":
         return render_json(result, summary, max_findings)
+    if fmt == "html":  # REP-8: the chains' timelines come from the evidence
+        from chainaudit.report_html import render_html
+
+        return render_html(
+            result,
+            summary,
+            evidence.timeline if evidence is not None else None,
+            anchors=evidence.anchors if evidence is not None else (),
+            max_findings=max_findings,
+        )
     if fmt == "junit":
         return render_junit(result, summary, junit_plan)
     return render_text(result, summary, 20 if max_findings is None else max_findings)

@@ -346,6 +346,12 @@ def _provenance_lines(summary: Summary) -> list[str]:
     for item in p.get("inputs") or ():
         digest = item.get("sha256")
         rows.append(("input", _safe(item["name"]) + (f" sha256:{digest}" if digest else "")))
+    manifest = p.get("manifest")
+    if isinstance(manifest, Mapping) and manifest.get("name"):
+        digest = manifest.get("sha256")
+        rows.append(
+            ("manifest", _safe(str(manifest["name"])) + (f" sha256:{digest}" if digest else ""))
+        )
     if p.get("umk_fingerprint"):
         rows.append(("umk", f"fingerprint {p['umk_fingerprint']}"))
     pinned = list(p.get("pinned") or ())

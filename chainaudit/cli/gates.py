@@ -22,12 +22,14 @@ from chainaudit.audit import AuditOptions
 from chainaudit.cli.common import (
     conclude,
     emit,
+    file_digest,
     key_options,
     load_json,
     load_trust,
     load_umk,
     now,
     open_source,
+    provenance,
     report_options,
     require_option,
     run_audit,
@@ -186,7 +188,17 @@ def gate_pre(
                 f"signed manifest written to {manifest_out} (leaves: {leaves_path})", err=True
             )
     facts = run_facts(evidence, options, src, False)
-    emit(result, "gate pre", src.describe(), fmt, output, evidence=evidence, facts=facts)
+    emit(
+        result,
+        "gate pre",
+        src.describe(),
+        fmt,
+        output,
+        evidence=evidence,
+        required=require,
+        facts=facts,
+        provenance=provenance((source,), (src,), options),
+    )
 
 
 @gate.command("post")
@@ -280,6 +292,10 @@ def gate_post_cmd(
         evidence=evidence,
         required=require,
         facts=facts,
+        provenance={
+            **provenance((target,), (src,), options),
+            "manifest": {"name": manifest, "sha256": file_digest(manifest)},
+        },
     )
 
 

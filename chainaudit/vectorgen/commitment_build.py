@@ -335,7 +335,7 @@ def check_case(doc: Mapping[str, Any]) -> list[str]:
     by_key = {record_key(r): r for r in records_of(doc)}
     for d in doc.get("digests", []):
         r = by_key.get(d["record_key"])
-        if r is None or item_digest(r, d["hash_alg"]) != d["digest"]:
+        if r is None or item_digest(r, d["hash_alg"]) != d["digest"]:  # ct-ok: public vector values
             problems.append(f"digest of {d['record_key']} is not {d['digest']}")
         elif canonical_record_json(r).decode("utf-8") != d["canonical_json"]:
             problems.append(f"canonical JSON of {d['record_key']} differs")

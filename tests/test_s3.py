@@ -346,6 +346,28 @@ def test_an_s3_url_without_a_bucket_is_exit_2() -> None:
     _one_error_line(run, 2, "name the bucket")
 
 
+@pytest.mark.parametrize(
+    ("env", "args", "reason"),
+    [
+        (
+            {"AWS_ACCESS_KEY_ID": "", "AWS_SECRET_ACCESS_KEY": "", "AWS_CONFIG_FILE": "/nonexistent",
+             "AWS_SHARED_CREDENTIALS_FILE": "/nonexistent", "AWS_EC2_METADATA_DISABLED": "true"},
+            (),
+            "no usable AWS credentials",
+        ),
+        ({}, ("--profile", "no-such-profile"), "'no-such-profile' is not in the AWS config files"),
+        ({}, ("--s3-endpoint-url", "not a url"), "Invalid endpoint"),
+    ],
+)  # fmt: skip
+def test_a_local_aws_configuration_problem_is_exit_2(
+    env: dict[str, str], args: tuple[str, ...], reason: str
+) -> None:
+    """CLI-3: found before any request leaves (the endpoint is never reached)."""
+    endpoint = ("--s3-endpoint-url", "http://127.0.0.1:9")
+    run = _chainaudit("verify", "s3://bucket/prefix/", *(args or endpoint), env=env)
+    _one_error_line(run, 2, "s3://bucket/prefix/", reason)
+
+
 def test_an_unreachable_endpoint_is_exit_3() -> None:
     with _free_port_closed() as port:
         run = _chainaudit("verify", "s3://bucket/prefix/", "--s3-endpoint-url",

@@ -67,7 +67,9 @@ def verify(
     SOURCE is an NDJSON export (.ndjson or .ndjson.gz), a DynamoDB Export to
     S3 directory, a PostgreSQL COPY file (TABLE.copy.json in COPY text format,
     or TABLE.jsonl of row_to_json lines; see docs/export.md), postgresql://...,
-    or dynamodb://TABLE; `-` is an export on standard input. Several sources
+    dynamodb://TABLE, or an export read in S3: s3://BUCKET/PREFIX/AWSDynamoDB/ID/
+    (a DynamoDB Export to S3), s3://BUCKET/KEY.ndjson, or s3://BUCKET/PREFIX/ (every
+    .ndjson and .ndjson.gz object under it); `-` is an export on standard input. Several sources
     are checked as one dataset (nonce reuse and chains across them; their
     order does not matter). Keyless by default; with --umk (or KMS) it also
     authenticates and decrypts every envelope.
@@ -76,6 +78,7 @@ def verify(
     Example:
       chainaudit verify export.ndjson --umk umk.hex --trusted-keys trusted-keys.json
       chainaudit verify dynamodb://blue_dialogues --endpoint-url http://127.0.0.1:8000 --format json
+      chainaudit verify s3://my-exports/prod/AWSDynamoDB/01700000000000-0a1b2c3d/ --region eu-west-1
       zcat export.ndjson.gz | chainaudit verify - incremental-0001.ndjson
 
     The report says what was proven, family by family (authenticated,

@@ -389,6 +389,10 @@ def check_shape(m: Mapping[str, Any]) -> None:
     )
     need(_hex(m.get("signer_key_id"), 32), "signer_key_id must be 64 hex digits")
     need(_hex(m.get("signature"), 64), "signature must be 128 hex digits")
+    try:  # signed and digested in RFC 8785 form (MAN-3.3, MAN-3.5): it must have one
+        rfc8785.dumps(dict(m))
+    except rfc8785.CanonicalizationError as exc:
+        need(False, f"no RFC 8785 form ({exc})")
 
 
 TOTALS = ("records", "entities", "deks", "audit_events", "dialogues", "chains")

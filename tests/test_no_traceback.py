@@ -462,6 +462,57 @@ def test_proof_file(
     check(invoke("verify-proof", path, "-m", gated["manifest"], *trust), path)
 
 
+@pytest.mark.parametrize("command", ["gate post", "prove", "verify-proof", "import"])
+def test_a_manifest_without_an_rfc8785_form(
+    tmp_path: Path, demo: Path, gated: dict[str, Path], command: str
+) -> None:
+    """A well-shaped manifest holding an integer beyond 2**53 somewhere: it cannot
+    be canonicalized, hence neither digested nor checked; exit 2 naming it."""
+    doc = json.loads(gated["manifest"].read_bytes())
+    doc["source"]["name"] = 2**60
+    path = _write(tmp_path, "manifest.json", json.dumps(doc).encode())
+    trust = ("--trusted-keys", demo / "trusted-keys.json")
+    leaves = ("--leaves", gated["leaves"])
+    if command == "gate post":
+        run = invoke("gate", "post", demo / "export.ndjson", "-m", path, *leaves, *trust)
+    elif command == "prove":
+        run = invoke("prove", str(gated["key"]), "-m", path, *leaves)
+    elif command == "verify-proof":
+        run = invoke("verify-proof", gated["proof"], "-m", path, *trust)
+    else:
+        key = ("--boundary-key", demo / "signer.key")
+        run = invoke("import", demo / "export.ndjson", UNREACHABLE_PG, *key, "--manifest", path)
+    check(run, path, command)
+    assert run.exit_code == 2, run.stderr
+
+
+#: A PostgreSQL target nothing listens on: an import that gets that far is exit 3.
+UNREACHABLE_PG = "postgresql://u@127.0.0.1:9/db?connect_timeout=2"
+
+
+@FUZZ_SLOW
+@given(data=st.data())
+def test_import_reads_its_files_before_writing(
+    tmp_path: Path, demo: Path, gated: dict[str, Path], data: st.DataObject
+) -> None:
+    """``import --boundary-key K --manifest M --boundary-time T``: a bad K, M or T is
+    exit 2 naming it, before the target is even reached."""
+    d = fresh(tmp_path)
+    which = data.draw(st.sampled_from(["manifest", "key", "time"]), "which")
+    key, manifest, when = demo / "signer.key", gated["manifest"], "2026-03-02T12:00:00.000Z"
+    named: Path | str
+    if which == "manifest":
+        manifest = named = _write(d, "m.json", data.draw(hostile(manifest.read_bytes())))
+    elif which == "key":
+        key = named = _write(d, "k.key", data.draw(hostile(key.read_bytes())))
+    else:
+        when = data.draw(st.text(max_size=30).filter(lambda t: not t.startswith("-")))
+        named = "--boundary-time"
+    args = ("--boundary-key", key, "--manifest", manifest, "--boundary-time", when)
+    run = invoke("import", demo / "export.ndjson", UNREACHABLE_PG, *args)
+    check(run, named if run.exit_code == 2 else None, which)
+
+
 # --- DynamoDB Export to S3 directories and PostgreSQL COPY files -----------------------------------------
 
 

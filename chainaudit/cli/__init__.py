@@ -84,8 +84,12 @@ def _quiet_driver_loggers() -> None:
 
 
 def _one_line(text: str) -> str:
-    """CLI-4: a deliberate error is one line, even when a driver's message is not."""
-    return " ".join(text.split())
+    """CLI-4: a deliberate error is one line, even when a driver's message is not,
+    and no control character from a file name or a value reaches the terminal."""
+    line = " ".join(text.split())
+    if line.isprintable():
+        return line
+    return "".join(c if c.isprintable() else ascii(c)[1:-1] for c in line)
 
 
 @click.group(

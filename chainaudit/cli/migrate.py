@@ -14,10 +14,11 @@ from collections.abc import Iterator
 import click
 
 from chainaudit.bridge import boundary_records, chain_tips
+from chainaudit.chain import timestamp_ms
 from chainaudit.cli.common import load_json, now, open_source, store_options
-from chainaudit.errors import EXIT_FINDINGS, EXIT_OK, InputError
+from chainaudit.errors import EXIT_FINDINGS, EXIT_OK, InputError, naming_files
 from chainaudit.findings import Finding
-from chainaudit.manifest import manifest_digest
+from chainaudit.manifest import check_shape, manifest_digest
 from chainaudit.model import Record
 from chainaudit.signer import load_signing_key
 from chainaudit.sources.migration import export_encrypted_batch, import_encrypted_batch
@@ -141,6 +142,16 @@ def import_cmd(
       chainaudit import batch.ndjson postgresql://localhost/audit --create \\
           --boundary-key signer.key --manifest manifest.json
     """
+    # Every file named is read before anything is written (CLI-10).
+    signer = load_signing_key(boundary_key) if boundary_key else None
+    doc = load_json(manifest, "manifest") if manifest else None
+    if manifest and doc is not None:
+        with naming_files(manifest=manifest):
+            check_shape(doc)
+    when = boundary_time or (doc or {}).get("created_at")
+    if signer is not None and when is not None and timestamp_ms(str(when)) is None:
+        given = f"--boundary-time {boundary_time}" if boundary_time else f"{manifest}: created_at"
+        raise InputError(given, "is not an RFC 3339 UTC timestamp (YYYY-MM-DDThh:mm:ss[.f]Z)")
     src = open_source(file, None, None, 1)
     sink = open_source(target, endpoint_url, region, segments)
     if not hasattr(sink, "import_records"):
@@ -173,12 +184,10 @@ def import_cmd(
     conflicts = list(report.conflicts)
     bridged = 0
     already: set[str] = set()
-    if boundary_key:
-        signer = load_signing_key(boundary_key)
+    if signer is not None:
         digest = None
         time = boundary_time
-        if manifest:
-            doc = load_json(manifest, "manifest")
+        if doc is not None:
             digest = manifest_digest(doc)
             time = time or str(doc.get("created_at"))
         tips = chain_tips(export_encrypted_batch(src))

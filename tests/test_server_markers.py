@@ -1,6 +1,6 @@
 """Every test that reaches a server carries its marker, without anyone adding it.
 
-``python3 -m pytest -m "not postgres and not dynamodb"`` is the fast run with
+``python3 -m pytest -m "not postgres and not dynamodb and not s3"`` is the fast run with
 no server at all: it only works if no server test slips through unmarked.
 The markers come from tests/conftest.py (``pytest_collection_modifyitems``);
 these tests prove the hook marks a new test that forgot, and that the tests
@@ -12,7 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import DYNAMODB_ENV, PG_ENV, servers_needed
+from conftest import DYNAMODB_ENV, PG_ENV, S3_ENV, servers_needed
 
 CONFTEST = Path(__file__).with_name("conftest.py")
 
@@ -43,6 +43,10 @@ def test_dynamodb(dynamodb_table_name):
 
 
 def test_both(dynamodb_options, pg_dsn):
+    pass
+
+
+def test_s3(s3_bucket):
     pass
 
 
@@ -79,10 +83,11 @@ def suite(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> pytest.
     pytester.makeconftest(CONFTEST.read_text())
     pytester.makepyfile(test_new=NEW_TESTS)
     pytester.makeini(
-        "[pytest]\naddopts = --strict-markers\nmarkers =\n    postgres\n    dynamodb\n"
+        "[pytest]\naddopts = --strict-markers\nmarkers =\n    postgres\n    dynamodb\n    s3\n"
     )
     monkeypatch.delenv(PG_ENV, raising=False)
     monkeypatch.delenv(DYNAMODB_ENV, raising=False)
+    monkeypatch.delenv(S3_ENV, raising=False)
     return pytester
 
 
@@ -103,7 +108,8 @@ def test_the_hook_marks_every_test_that_reaches_a_server(suite: pytest.Pytester)
         "test_both",
         "test_reads_the_env_itself",
     }
-    assert selected(suite, "not postgres and not dynamodb") == {
+    assert selected(suite, "s3") == {"test_s3"}
+    assert selected(suite, "not postgres and not dynamodb and not s3") == {
         "test_no_server",
         "test_store[file]",
         "test_sloppy[file]",
@@ -112,8 +118,8 @@ def test_the_hook_marks_every_test_that_reaches_a_server(suite: pytest.Pytester)
 
 
 def test_the_fast_run_needs_no_server(suite: pytest.Pytester) -> None:
-    result = suite.runpytest("-m", "not postgres and not dynamodb", "-k", "not sloppy")
-    result.assert_outcomes(passed=2, deselected=8)
+    result = suite.runpytest("-m", "not postgres and not dynamodb and not s3", "-k", "not sloppy")
+    result.assert_outcomes(passed=2, deselected=9)
 
 
 def test_a_server_reached_by_an_unmarked_param_fails_and_says_why(

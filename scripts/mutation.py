@@ -8,7 +8,7 @@ named on the command line) it:
    working tree instead) into ``.mutation/<commit>/<module>/``: the checkout
    you work in is never touched, so no mutant can be left in it;
 2. runs ``mutmut run`` there, mutating that one module, with the module's
-   test files and ``-m "not postgres and not dynamodb"`` (no server needed);
+   test files and ``-m "not postgres and not dynamodb and not s3"`` (no server);
 3. classifies every mutant (killed, survived, no tests, timeout, ...), and
    every *surviving* one as
    - ``equivalent``: listed in docs/mutation.md with the reason;
@@ -45,7 +45,7 @@ SCOPE = ROOT / "scripts" / "mutation-scope.txt"
 DOC = ROOT / "docs" / "mutation.md"
 WORK = ROOT / ".mutation"
 RESULTS = WORK / "results.json"
-SERVERLESS = "not postgres and not dynamodb"
+SERVERLESS = "not postgres and not dynamodb and not s3"
 ALSO_COPY = ["vectors", "docs", "README.md", "scripts", "bench"]
 
 KILLED = {1, 3, 37, 36, 24, -24, 152, 255}  # killed, type check, timeout

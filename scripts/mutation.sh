@@ -8,7 +8,7 @@
 #   bash scripts/mutation.sh --worktree gate # mutate uncommitted work, not HEAD
 #
 # Not part of scripts/test.sh: a full run takes hours on two cores. It needs no
-# server (only tests outside the postgres/dynamodb markers run), installs
+# server (only tests outside the postgres/dynamodb/s3 markers run), installs
 # mutmut into the current environment when missing, and mutates an exported
 # copy of the tree under .mutation/ (git-ignored): the checkout is never
 # modified, so no mutant can be left in it or committed.

@@ -216,6 +216,9 @@ class Address:
     @classmethod
     def parse(cls, text: str) -> Address:
         """Parse the canonical text form (ADDR-1); the inverse of ``str()``."""
+        fast = _fast_parse(text)
+        if fast is not None:
+            return fast
         if not text.startswith("dialogue:"):
             raise AddressError(f"address {text!r} does not start with 'dialogue:'")
         rest = text[len("dialogue:") :]
@@ -347,6 +350,21 @@ def _fast_from_dynamodb(pk: str, sk: str) -> Address | None:
     _set(address, "entity_type", parsed[0])
     _set(address, "parts", parsed[1])
     return address
+
+
+def _fast_parse(text: str) -> Address | None:
+    """:meth:`Address.parse` of a valid address through the cached checks of
+    :func:`_fast_from_dynamodb` (the text form is ``dialogue:D/entity:T/S``
+    for ``pk = dialogue#D``, ``sk = T#S``); None for anything else."""
+    if not text.startswith("dialogue:"):
+        return None
+    dialogue, sep, rest = text[9:].partition("/entity:")
+    if not sep or "/" in dialogue:
+        return None
+    type_name, slash, subkey = rest.partition("/")
+    if "#" in type_name or (type_name == "meta") == bool(slash):
+        return None
+    return _fast_from_dynamodb("dialogue#" + dialogue, f"{type_name}#{subkey}" if slash else "meta")
 
 
 def _sort_key(sk: str) -> tuple[EntityType, tuple[str, ...]] | None:

@@ -18,12 +18,12 @@ from __future__ import annotations
 import calendar
 import functools
 import hashlib
-import json
 import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
 import blake3
+import orjson
 import rfc8785
 
 from chainaudit import codes
@@ -148,17 +148,13 @@ def hashed_bytes(fields: Mapping[str, Any]) -> bytes:
     return DOMAIN_EVENT + _jcs(body)
 
 
-_FLAT_ENCODER = json.JSONEncoder(
-    ensure_ascii=False, separators=(",", ":"), sort_keys=True, allow_nan=False
-)
-
-
 def _jcs(body: dict[Any, Any]) -> bytes:
     """RFC 8785 bytes of ``body``; a fast path for the flat objects events are.
 
     For an object whose keys are ASCII strings and whose values are strings,
-    null or integers of magnitude at most 2^53-1, Python's compact encoder
-    gives exactly the RFC 8785 bytes: code-point key order equals UTF-16
+    null or integers of magnitude at most 2^53-1, ``orjson``'s sorted compact
+    output (the same bytes as Python's compact encoder, faster) is exactly
+    the RFC 8785 bytes: code-point key order equals UTF-16
     order for ASCII keys, strings escape only ``"``, ``\\`` and controls
     (``\\b\\t\\n\\f\\r``, else ``\\u00xx`` lower-case), and such
     integers print as their decimal digits. Anything else (and a lone
@@ -175,8 +171,8 @@ def _jcs(body: dict[Any, Any]) -> bytes:
         if t is not int or not -MAX_INT <= v <= MAX_INT:
             return rfc8785.dumps(body)
     try:
-        return _FLAT_ENCODER.encode(body).encode("utf-8")
-    except UnicodeEncodeError:
+        return orjson.dumps(body, option=orjson.OPT_SORT_KEYS)
+    except orjson.JSONEncodeError:  # a lone surrogate: rfc8785 raises its own error
         return rfc8785.dumps(body)
 
 
@@ -279,6 +275,97 @@ def shape_problem(chain_id: str, fields: Mapping[str, Any]) -> str | None:
     The value of ``hash_alg`` and the form of ``event_id`` are not judged
     here: they have their own findings (CHAIN-3, CHAIN-6).
     """
+    if _well_formed(chain_id, fields):
+        return None
+    return _shape_problem(chain_id, fields)
+
+
+#: _well_formed's value checks, one small int per CHAIN-2 kind.
+_K_STR, _K_INT, _K_HASH, _K_HASH_OR_NULL, _K_SIG, _K_TS = range(6)
+_KIND_CODES = {"str": _K_STR, "int": _K_INT, "hash": _K_HASH, "hash?": _K_HASH_OR_NULL}
+_KIND_CODES.update(sig=_K_SIG, ts=_K_TS)
+_HEX_DIGITS = "0123456789abcdef"
+
+
+def _table(*tables: dict[str, str]) -> tuple[tuple[str, int], ...]:
+    merged: dict[str, str] = {}
+    for t in tables:
+        merged.update(t)
+    return tuple((name, _KIND_CODES[kind]) for name, kind in merged.items())
+
+
+_AUDIT_TABLE = _table(CORE_FIELDS, AUDIT_FIELDS)
+_BOUNDARY_TABLE = _table(CORE_FIELDS, BOUNDARY_FIELDS)
+_LIFECYCLE_TABLE = _table(CORE_FIELDS, LIFECYCLE_FIELDS)
+_LIFECYCLE_TABLES: dict[Any, tuple[tuple[str, int], ...]] = {
+    COMMIT_EVENT_TYPE: _table(CORE_FIELDS, LIFECYCLE_FIELDS, COMMIT_FIELDS),
+    RECEIPT_EVENT_TYPE: _table(CORE_FIELDS, LIFECYCLE_FIELDS, RECEIPT_FIELDS),
+}
+
+
+def _well_formed(chain_id: str, fields: Mapping[str, Any]) -> bool:
+    """True only when :func:`_shape_problem` finds nothing; False when it may.
+
+    The same rules, in one pass with exact types (what JSON gives), so
+    that checking an event costs a few
+    dictionary lookups; anything else is left to :func:`_shape_problem`,
+    which then names the problem. ``tests/test_chain_shape.py`` compares
+    the two on generated and mutated events.
+    """
+    for name, value in fields.items():
+        if type(name) is not str or not (name.isascii() or _is_utf8(name)):
+            return False
+        t = type(value)
+        if t is str:
+            if not (value.isascii() or _is_utf8(value)):
+                return False
+        elif t is int:
+            if not -MAX_INT <= value <= MAX_INT:
+                return False
+        elif value is not None:
+            return False
+    kind = fields.get("event_kind", _ABSENT)
+    if kind is not _ABSENT:
+        if kind != BOUNDARY_KIND:
+            return False
+        table = _BOUNDARY_TABLE
+    elif chain_id.startswith(LIFECYCLE_PREFIX):
+        table = _LIFECYCLE_TABLES.get(fields.get("event_type"), _LIFECYCLE_TABLE)
+    else:
+        table = _AUDIT_TABLE
+    for name, check in table:
+        value = fields.get(name, _ABSENT)
+        if check == _K_STR:
+            if type(value) is not str:
+                return False
+        elif check == _K_INT:
+            if type(value) is not int or value < 0:
+                return False
+        elif check == _K_TS:
+            if type(value) is not str or timestamp_ms(value) is None:
+                return False
+        elif value is None and check == _K_HASH_OR_NULL:
+            continue
+        elif (
+            type(value) is not str
+            or len(value) != (128 if check == _K_SIG else 64)
+            or value.strip(_HEX_DIGITS)
+        ):
+            return False
+    if table is _BOUNDARY_TABLE:
+        if fields["boundary_version"] != 1:
+            return False
+        return not chain_id.startswith(LIFECYCLE_PREFIX) or fields.get("entity_type") == "meta"
+    if table is _AUDIT_TABLE:
+        return fields["operation"] in OPERATIONS and fields["outcome"] in OUTCOMES
+    return _typed_problem(chain_id, fields) is None
+
+
+_ABSENT: Any = object()
+
+
+def _shape_problem(chain_id: str, fields: Mapping[str, Any]) -> str | None:
+    """:func:`shape_problem` in full: every rule in turn, naming the first broken."""
     for name, value in fields.items():
         if not isinstance(name, str) or not _is_utf8(name):
             return "field names must be strings of Unicode scalar values"
@@ -399,16 +486,76 @@ TYPED_ATTRS: dict[str, dict[str, str]] = {
 def chain_event_from_entity(record: EntityRecord) -> AuditEvent | Finding:
     """CHAIN-5: the chain event of a lifecycle ``event#...`` entity, or a finding why not."""
     addr = record.address
-    where = str(addr)
     if addr.entity_type is not EntityType.EVENT:
-        raise ValueError(f"{where} is not a lifecycle event entity")
+        raise ValueError(f"{addr} is not a lifecycle event entity")
+    parts = addr.parts
     try:
-        entity_id = unescape_component(addr.parts[1])
+        entity_id = unescape_component(parts[1])
         dialogue_id = addr.dialogue_id
     except AddressError as exc:  # pragma: no cover - Address already validated
-        return Finding(codes.CHAIN_EVENT_MALFORMED, where, str(exc), source=record.origin)
+        return Finding(codes.CHAIN_EVENT_MALFORMED, str(addr), str(exc), source=record.origin)
     attrs = record.attributes
     chain_id = lifecycle_chain_id(addr.dialogue)
+    boundary = "event_kind" in attrs
+    wanted = _WANTED_PLAIN
+    if boundary:
+        wanted = _WANTED_BOUNDARY
+    else:
+        event_type = attrs.get("event_type")
+        if isinstance(event_type, dict) and list(event_type) == ["S"]:
+            wanted = _WANTED_TYPED.get(event_type["S"], _WANTED_PLAIN)
+    fields: dict[str, Any] = {
+        "entity_type": parts[0],
+        "entity_id": entity_id,
+        "timestamp": parts[2],
+    }
+    for name, tag in wanted:
+        av = attrs.get(name)
+        if type(av) is dict and len(av) == 1:  # fast path: a value of the right type
+            value = av.get(tag, _ABSENT)
+            if tag == "S" and value is not _ABSENT:
+                fields[name] = value
+                continue
+            if type(value) is str and _CANONICAL_UINT.match(value):
+                fields[name] = int(value)
+                continue
+        if name == "manifest_digest" and av == {"NULL": True}:
+            fields[name] = None
+            continue
+        if not isinstance(av, dict) or list(av) != [tag]:
+            return _event_malformed(record, chain_id, f"attribute {name} must be present with type {tag}")
+        value = av[tag]
+        if tag == "N":
+            if not isinstance(value, str) or not _CANONICAL_UINT.match(value):
+                return _event_malformed(
+                    record, chain_id, f"attribute {name} must be a canonical non-negative integer"
+                )
+            value = int(value)
+        fields[name] = value
+    if boundary and entity_id != dialogue_id:
+        return _event_malformed(
+            record, chain_id, "a lifecycle boundary event's entity id must be its dialogue id"
+        )
+    return AuditEvent(chain_id, fields, record.origin or str(addr))
+
+
+#: CHAIN-5: the attributes read from a lifecycle item, in order: an ordinary
+#: event, a boundary, and an ordinary event of a type with fields of its own.
+_WANTED_PLAIN = tuple(LIFECYCLE_ATTRS.items())
+_WANTED_BOUNDARY = tuple(
+    {
+        **{k: v for k, v in LIFECYCLE_ATTRS.items() if k not in ("event_type", "principal")},
+        **BOUNDARY_ATTRS,
+    }.items()
+)
+_WANTED_TYPED = {
+    event_type: tuple({**LIFECYCLE_ATTRS, **table}.items())
+    for event_type, table in TYPED_ATTRS.items()
+}
+
+
+def _event_malformed(record: EntityRecord, chain_id: str, message: str) -> Finding:
+    attrs = record.attributes
     seq_av, id_av = attrs.get("seq", {}), attrs.get("event_id", {})
     seq_text = seq_av.get("N") if isinstance(seq_av, dict) else None
     extra: dict[str, Any] = {
@@ -418,54 +565,9 @@ def chain_event_from_entity(record: EntityRecord) -> AuditEvent | Finding:
         else None,
         "event_id": id_av.get("S") if isinstance(id_av, dict) else None,
     }
-    wanted = dict(LIFECYCLE_ATTRS)
-    if "event_kind" in attrs:
-        wanted.update(BOUNDARY_ATTRS)
-        wanted.pop("event_type")
-        wanted.pop("principal")
-    else:
-        event_type = attrs.get("event_type")
-        if isinstance(event_type, dict) and list(event_type) == ["S"]:
-            wanted.update(TYPED_ATTRS.get(event_type["S"], {}))
-    fields: dict[str, Any] = {
-        "entity_type": addr.parts[0],
-        "entity_id": entity_id,
-        "timestamp": addr.parts[2],
-    }
-    for name, tag in wanted.items():
-        av = attrs.get(name)
-        if name == "manifest_digest" and av == {"NULL": True}:
-            fields[name] = None
-            continue
-        if not isinstance(av, dict) or list(av) != [tag]:
-            return Finding(
-                codes.CHAIN_EVENT_MALFORMED,
-                where,
-                f"attribute {name} must be present with type {tag}",
-                source=record.origin,
-                extra=extra,
-            )
-        value = av[tag]
-        if tag == "N":
-            if not isinstance(value, str) or not _CANONICAL_UINT.match(value):
-                return Finding(
-                    codes.CHAIN_EVENT_MALFORMED,
-                    where,
-                    f"attribute {name} must be a canonical non-negative integer",
-                    source=record.origin,
-                    extra=extra,
-                )
-            value = int(value)
-        fields[name] = value
-    if "event_kind" in attrs and entity_id != dialogue_id:
-        return Finding(
-            codes.CHAIN_EVENT_MALFORMED,
-            where,
-            "a lifecycle boundary event's entity id must be its dialogue id",
-            source=record.origin,
-            extra=extra,
-        )
-    return AuditEvent(chain_id, fields, record.origin or where)
+    return Finding(
+        codes.CHAIN_EVENT_MALFORMED, str(record.address), message, source=record.origin, extra=extra
+    )
 
 
 def lifecycle_order_key(event: AuditEvent) -> tuple[int, str]:

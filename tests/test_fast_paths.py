@@ -275,3 +275,36 @@ def test_canonical_mapping_equals_the_checked_mapping(record: Record, change: st
     elif change == "extra":
         item["zz"] = {"S": "x"}
     assert record_from_item(dict(item), "o", canonical=True) == record_from_item(dict(item), "o")
+
+
+def _parsed(text: str) -> Any:
+    try:
+        a = Address.parse(text)
+    except AddressError as exc:
+        return ("AddressError", str(exc))
+    return (a, str(a))
+
+
+@st.composite
+def _texts(draw: st.DrawFn) -> str:
+    head = draw(st.sampled_from(["dialogue:", "dialogue", "Dialogue:", ""]))
+    sep = draw(st.sampled_from(["/entity:", "/entity", "/"]))
+    type_name = draw(st.sampled_from([*(t.value for t in EntityType), "claim#01", "Meta", ""]))
+    parts = draw(
+        st.lists(st.one_of(_component, st.sampled_from(["01", "2026-01-01T00:00:00Z"])), max_size=4)
+    )
+    tail = draw(st.sampled_from(["", "/", "/" + "#".join(parts), "#".join(parts)]))
+    return head + draw(_component) + sep + type_name + tail
+
+
+@settings(max_examples=800)
+@given(_texts())
+def test_cached_parse_equals_the_full_parse(text: str) -> None:
+    fast = _parsed(text)
+    original = address_mod._fast_parse
+    try:
+        address_mod._fast_parse = lambda text: None  # type: ignore[assignment]
+        full = _parsed(text)
+    finally:
+        address_mod._fast_parse = original
+    assert fast == full

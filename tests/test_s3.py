@@ -37,12 +37,13 @@ import pytest
 from conftest import S3_CREDENTIALS
 from test_timeouts import StallingProxy
 
+from chainaudit.errors import StoreError
 from chainaudit.findings import Finding
 from chainaudit.item import item_from_record
 from chainaudit.model import Record
 from chainaudit.sources.ddb_export import DynamoDBExportSource
 from chainaudit.sources.ndjson import NdjsonSource, write_export
-from chainaudit.sources.s3 import S3, S3NdjsonPrefix, S3NdjsonSource, open_s3
+from chainaudit.sources.s3 import S3, S3NdjsonPrefix, S3NdjsonSource, S3Tree, S3Url, open_s3
 from chainaudit.sources.timeouts import StoreTimeouts
 from chainaudit.vectorgen.export_fixtures import EXPORT_ID, write_ddb_export, write_ddb_manifests
 
@@ -312,6 +313,24 @@ def test_library_sources_for_each_url_form(
     records = [r for r in single.read() if not isinstance(r, Finding)]
     assert [r.origin for r in records][:1] == [f"s3://{s3_bucket}/p/one.ndjson:2"]
     assert len(list(prefix.read())) == 5
+
+
+def test_an_object_replaced_between_two_reads_stops_the_run(
+    s3_endpoint: str, s3_bucket: str, aws_env: None
+) -> None:
+    """Both passes over a data file (MD5, parse), and a keyed run's second
+    reading, must see the same bytes: a later read is pinned to the first ETag."""
+    client = _client(s3_endpoint)
+    client.put_object(Bucket=s3_bucket, Key="p/data/x.json.gz", Body=b"first")
+    tree = S3Tree(S3(endpoint_url=s3_endpoint), S3Url(s3_bucket, "p"))
+    with tree.open("data/x.json.gz") as f:
+        assert f.read() == b"first"
+    with tree.open("data/x.json.gz") as f:
+        assert f.read() == b"first"
+    client.put_object(Bucket=s3_bucket, Key="p/data/x.json.gz", Body=b"second")
+    with pytest.raises(StoreError, match="changed while chainaudit read it") as exc:
+        tree.open("data/x.json.gz")
+    assert str(exc.value).startswith(f"s3://{s3_bucket}/p/data/x.json.gz: ")
 
 
 # --- errors ------------------------------------------------------------------------

@@ -92,9 +92,18 @@ def servers_needed(item: pytest.Item) -> set[str]:
     }
 
 
+#: Markers that imply others. An S3 test reads a DynamoDB Export to S3 (or
+#: exports in S3) through the AWS SDK, like the DynamoDB tests: it carries
+#: ``dynamodb`` too, so ``-m "not postgres and not dynamodb"`` still selects
+#: exactly the tests that need no server.
+IMPLIED_MARKERS = {"s3": ("dynamodb",)}
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     for item in items:
-        for marker in sorted(servers_needed(item)):
+        needed = servers_needed(item)
+        needed |= {m for n in needed for m in IMPLIED_MARKERS.get(n, ())}
+        for marker in sorted(needed):
             if item.get_closest_marker(marker) is None:
                 item.add_marker(marker)
 

@@ -122,15 +122,12 @@ class CommitmentVerifier:
     def add(self, record: Record) -> None:
         """Take any record: committable ones are kept (COMMIT-4), others ignored.
 
-        A lifecycle ``event`` entity is turned into its chain event here; the
-        audit pipeline, which builds that event anyway, calls
-        :meth:`add_event` instead.
+        Lifecycle ``event`` entities are ignored here: feed their chain events
+        to :meth:`add_event` (the audit pipeline builds them anyway;
+        :func:`verify_commitments` converts them).
         """
         if isinstance(record, EntityRecord):
             if record.address.entity_type.value == "event":
-                event = chain_event_from_entity(record)
-                if isinstance(event, AuditEvent):
-                    self.add_event(event)
                 return
             dialogue = record.address.dialogue
             kid = record.envelope.key_id if record.envelope is not None else None
@@ -518,5 +515,10 @@ def verify_commitments(
     """COMMIT-6 and COMMIT-8 over ``records`` (any order): the reference entry point."""
     with CommitmentVerifier(trust, expectations) as v:
         for r in records:
-            v.add(r)
+            if isinstance(r, EntityRecord) and r.address.entity_type.value == "event":
+                event = chain_event_from_entity(r)
+                if isinstance(event, AuditEvent):
+                    v.add_event(event)
+            else:
+                v.add(r)
         return v.finish()

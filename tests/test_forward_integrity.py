@@ -363,3 +363,109 @@ def test_a_checkpoint_bundle_anchors_every_chain(demo: Path) -> None:
     bundle = json.loads((demo / "checkpoint.json").read_text())
     assert isinstance(bundle, list) and len(bundle) == 6
     assert {c["chain_id"] for c in bundle} >= {C1, "crypto-audit"}
+
+
+# --- live stores: the commitments survive a migration; attacks behind the CLI's back ---
+
+
+@pytest.fixture
+def pg_demo(cli: Cli, demo: Path, pg_server_dsn: str) -> Iterator[str]:
+    """The demo imported into a fresh PostgreSQL schema, every chain bridged by a boundary."""
+    from e2e_stores import pg_schema
+
+    with pg_schema(pg_server_dsn) as url:
+        run = cli(
+            "import", demo / "export.ndjson", url, "--create", "--boundary-key", demo / "signer.key"
+        )
+        expect(run, 0)
+        yield url
+
+
+def _verify_store(cli: Cli, demo: Path, url: str, *trusted: Path) -> Run:
+    keys: list[str | Path] = []
+    for path in (demo / "trusted-keys.json", *trusted):
+        keys += ["--trusted-keys", path]
+    return cli("verify", url, "--umk", demo / "umk.hex", *keys, "--format", "json")
+
+
+@pytest.mark.postgres
+def test_commitments_made_at_the_source_hold_in_postgresql(
+    cli: Cli, demo: Path, pg_demo: str
+) -> None:
+    """COMMIT-3 is store independent: every record still matches its commitment after
+    the move, and the boundaries anchor them (COMMIT-5) without any checkpoint."""
+    run = expect(_verify_store(cli, demo, pg_demo), 0)
+    checked = run.report()["checked"]
+    assert checked["records_committed"] == 163 and checked["erasures_signed"] == 1
+
+
+@pytest.mark.postgres
+def test_an_attribute_edited_with_sql_is_found(cli: Cli, demo: Path, pg_demo: str) -> None:
+    import psycopg
+
+    with psycopg.connect(pg_demo) as conn:
+        cur = conn.execute(
+            "UPDATE entities SET attributes = jsonb_set(attributes, '{score}', "
+            """'{"N": "99"}') WHERE dialogue_id = %s AND entity_type = 'claim' AND subkey = '01#02'""",
+            (D1,),
+        )
+        assert cur.rowcount == 1
+    run = expect(_verify_store(cli, demo, pg_demo), 1)
+    assert problems(run) == [("COMMIT_MISMATCH", CLAIM)]
+
+
+@pytest.mark.postgres
+def test_a_key_destroyed_with_sql_is_a_forged_erasure(cli: Cli, demo: Path, pg_demo: str) -> None:
+    import psycopg
+
+    with psycopg.connect(pg_demo) as conn:
+        cur = conn.execute(
+            "UPDATE wrapped_deks SET state = 'destroyed', wrapped_key = NULL, wrap_nonce = NULL,"
+            " destroyed_at = %s WHERE dialogue_id = %s AND version = 1",
+            (LATE, D1),
+        )
+        assert cur.rowcount == 1
+    run = expect(_verify_store(cli, demo, pg_demo), 1)
+    # and the audit log never saw it (CHAIN-9): that one was caught before commitments too
+    assert sorted(problems(run)) == [
+        ("COMMIT_MISMATCH", DEK1),
+        ("ERASURE_UNSIGNED", DEK1),
+        ("KEY_DESTRUCTION_UNLOGGED", DEK1),
+    ]
+
+
+@pytest.mark.postgres
+def test_keys_destroy_with_an_erasure_key_is_lawful(
+    cli: Cli, demo: Path, pg_demo: str, tmp_path: Path
+) -> None:
+    key, pinned = tmp_path / "erasure.key", tmp_path / "erasure-trusted.json"
+    expect(cli("keys", "signer", key, "--trusted-out", pinned), 0)
+    run = expect(cli("keys", "destroy", DEK1, pg_demo, "--erasure-key", key), 0)
+    assert "erasure receipt signed" in run.stderr
+    run = expect(_verify_store(cli, demo, pg_demo, pinned), 0)
+    checked = run.report()["checked"]
+    assert checked["erasures_signed"] == 2 and checked["erasures_unproven"] == 0
+    assert len(run.where("KEY_SHREDDED")) == 60
+    # The erasure authority not pinned: the destruction is not proven (exit 3).
+    run = expect(_verify_store(cli, demo, pg_demo), 3)
+    assert [c for c, _ in problems(run)] == ["ERASURE_SIGNER_UNTRUSTED"], problems(run)
+
+
+def test_an_erasure_authority_not_pinned_leaves_the_erasure_unproven(
+    cli: Cli, demo: Path, tmp_path: Path
+) -> None:
+    """Only the migration signer pinned: the shredded dialogue's receipt does not count
+    (COMMIT-8), exactly once, and the run cannot say "not tampering" (exit 3)."""
+    doc = json.loads((demo / "trusted-keys.json").read_text())
+    doc["keys"] = doc["keys"][:1]
+    only_signer = tmp_path / "signer-only.json"
+    only_signer.write_text(json.dumps(doc))
+    run = cli(
+        "verify", demo / "export.ndjson", "--umk", demo / "umk.hex", "--trusted-keys",
+        only_signer, "--checkpoint", demo / "checkpoint.json", "--format", "json",
+    )  # fmt: skip
+    expect(run, 3)
+    receipt = [(c, w) for c, w in problems(run)]
+    assert len(receipt) == 1 and receipt[0][0] == "ERASURE_SIGNER_UNTRUSTED"
+    assert receipt[0][1].startswith("chain:dialogue:dlg-2026-003/events@")
+    assert run.report()["checked"]["erasures_unproven"] == 1

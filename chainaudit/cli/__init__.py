@@ -49,6 +49,8 @@ class _Group(click.Group):
             )
             ctx.exit(EXIT_UNVERIFIED if exc.errno in RESOURCE_ERRNOS else EXIT_USAGE)
         except click.UsageError as exc:  # a bad option value, a missing file: one line too
+            if type(exc).__name__ == "NoArgsIsHelpError":  # click >= 8.2: show the help
+                raise
             where = exc.ctx.command_path if exc.ctx is not None else ctx.command_path
             click.echo(
                 f"chainaudit: error: {_one_line(exc.format_message())} (see '{where} --help')",

@@ -107,8 +107,13 @@ def test_the_hook_marks_every_test_that_reaches_a_server(suite: pytest.Pytester)
         "test_dynamodb",
         "test_both",
         "test_reads_the_env_itself",
+        "test_s3",  # an S3 test implies dynamodb (IMPLIED_MARKERS)
     }
     assert selected(suite, "s3") == {"test_s3"}
+    # The classic fast selection stays exactly the no-server tests.
+    assert selected(suite, "not postgres and not dynamodb") == selected(
+        suite, "not postgres and not dynamodb and not s3"
+    )
     assert selected(suite, "not postgres and not dynamodb and not s3") == {
         "test_no_server",
         "test_store[file]",

@@ -621,6 +621,9 @@ def test_usage_errors_are_one_line(tmp_path: Path, demo: Path, small: Path) -> N
     run = invoke("verify", small, "--no-such-option")
     check(run, "--no-such-option")
     assert run.exit_code == 2 and "chainaudit verify --help" in run.stderr
+    top = invoke("--no-such-option")
+    check(top, "--no-such-option")
+    assert top.exit_code == 2
     # A group named without its command still shows its help, not a squeezed line.
     help_run = invoke("gate")
     assert "Commands:" in help_run.output + help_run.stderr, help_run.stderr

@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import os
 import traceback
-from typing import Any
+from typing import Any, NoReturn
 
 import click
 
@@ -35,6 +35,12 @@ class _Group(click.Group):
     could not verify everything), never 1, which means integrity findings.
     """
 
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        try:
+            return super().parse_args(ctx, args)
+        except click.UsageError as exc:  # chainaudit --no-such-option
+            _usage_error(exc, ctx)
+
     def invoke(self, ctx: click.Context) -> Any:
         _quiet_driver_loggers()
         try:
@@ -49,14 +55,7 @@ class _Group(click.Group):
             )
             ctx.exit(EXIT_UNVERIFIED if exc.errno in RESOURCE_ERRNOS else EXIT_USAGE)
         except click.UsageError as exc:  # a bad option value, a missing file: one line too
-            if type(exc).__name__ == "NoArgsIsHelpError":  # click >= 8.2: show the help
-                raise
-            where = exc.ctx.command_path if exc.ctx is not None else ctx.command_path
-            click.echo(
-                f"chainaudit: error: {_one_line(exc.format_message())} (see '{where} --help')",
-                err=True,
-            )
-            ctx.exit(exc.exit_code)
+            _usage_error(exc, ctx)
         except (click.exceptions.Exit, click.ClickException, click.Abort):
             raise
         except KeyboardInterrupt:
@@ -71,6 +70,18 @@ class _Group(click.Group):
                 err=True,
             )
             ctx.exit(EXIT_UNVERIFIED)
+
+
+def _usage_error(exc: click.UsageError, ctx: click.Context) -> NoReturn:
+    """A usage error as one line naming the command's help (CLI-10); a group named
+    without its command still shows its help (click >= 8.2 raises that as an error)."""
+    if type(exc).__name__ == "NoArgsIsHelpError":
+        raise exc
+    where = exc.ctx.command_path if exc.ctx is not None else ctx.command_path
+    click.echo(
+        f"chainaudit: error: {_one_line(exc.format_message())} (see '{where} --help')", err=True
+    )
+    ctx.exit(exc.exit_code)
 
 
 def _quiet_driver_loggers() -> None:

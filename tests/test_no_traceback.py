@@ -45,7 +45,7 @@ from chainaudit.cli import main
 from chainaudit.envelope import PayloadError, decode_payload
 from chainaudit.findings import Finding
 from chainaudit.manifest import ManifestBuilder, dump_manifest, sign_manifest
-from chainaudit.model import EntityRecord, WrappedDek
+from chainaudit.model import AuditEvent, EntityRecord, WrappedDek
 from chainaudit.signer import load_signing_key
 from chainaudit.sources.ndjson import NdjsonSource, write_export
 from chainaudit.strictjson import MAX_DEPTH
@@ -905,3 +905,61 @@ def test_a_deeply_nested_store_row_is_a_finding(pg_server_dsn: str, demo: Path) 
         malformed = [f for f in json.loads(out)["findings"] if f["code"] == "RECORD_MALFORMED"]
         assert [f["where"] for f in malformed] == ["postgresql:entities('deep', 'meta', '')"]
         assert "nested deeper than 100 levels" in malformed[0]["message"]
+
+
+def test_every_temporary_store_names_a_full_directory(demo: Path, full_tmpdir: Path) -> None:
+    """The chain spool, the record index, the nonce ledger's spill files and an
+    import's staging file: on a full temporary directory each raises LocalFaultError
+    (exit 3) naming the directory, never an OSError or sqlite3 error of its own."""
+    from chainaudit.errors import EXIT_UNVERIFIED, LocalFaultError
+    from chainaudit.index import LeafIndex
+    from chainaudit.nonces import NonceLedger, NonceLimits
+    from chainaudit.sources import ImportReport
+    from chainaudit.sources.migration import import_encrypted_batch
+    from chainaudit.spool import EventSpool
+
+    records = [r for r in NdjsonSource(demo / "export.ndjson").read() if not isinstance(r, Finding)]
+
+    class NullSink:
+        def describe(self) -> str:
+            return "null"
+
+        def import_records(self, records: Any) -> ImportReport:
+            for _ in records:
+                pass
+            return ImportReport()
+
+    def spool() -> None:
+        with EventSpool(str(full_tmpdir)) as s:
+            for i in range(20_000):
+                s.add(AuditEvent("c", {"event_id": f"e{i:08d}", "pad": "x" * 64}))
+            s.seal()
+
+    def index() -> None:
+        with LeafIndex(full_tmpdir) as ix:
+            ix.add_all((f"k{i:09d}", bytes(32)) for i in range(20_000))
+            list(ix.sorted_leaves())
+
+    def nonces() -> None:
+        limits = NonceLimits(max_in_memory=10, tmp_dir=str(full_tmpdir))
+        with NonceLedger(limits) as ledger:
+            for i in range(20_000):
+                ledger.add("dek#d#1", i.to_bytes(12, "big"), f"dialogue:d/entity:meta{i}")
+            list(ledger.findings())
+
+    def staging() -> None:
+        import tempfile
+
+        tempfile.tempdir = str(full_tmpdir)
+        try:
+            import_encrypted_batch(NullSink(), records * 20, stage=True)
+        finally:
+            tempfile.tempdir = None
+
+    for name, run in [("spool", spool), ("index", index), ("nonces", nonces), ("staging", staging)]:
+        with pytest.raises(LocalFaultError) as info:
+            run()
+        assert info.value.exit_code == EXIT_UNVERIFIED, name
+        assert str(info.value).startswith(str(full_tmpdir)), (name, str(info.value))
+        assert "TMPDIR" in str(info.value), name
+        assert list(full_tmpdir.iterdir()) == [], f"{name} left files behind"

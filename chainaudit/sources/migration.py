@@ -18,6 +18,7 @@ This module is pure: it imports no backend library.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import tempfile
@@ -208,7 +209,7 @@ def import_encrypted_batch(
     staging = tempfile.gettempdir()
     with local_faults(staging, _STAGING):
         spool = tempfile.TemporaryFile()  # noqa: SIM115 (closed below)
-    with spool:
+    try:
         count = 0
         for record in records:  # an error here leaves the sink untouched
             doc = {k: typed_to_json(v) for k, v in item_from_record(record).items()}
@@ -219,6 +220,9 @@ def import_encrypted_batch(
             spool.flush()
             spool.seek(0)
         return sink.import_records(_unspool(spool, count))
+    finally:
+        with contextlib.suppress(OSError):  # unflushed staging data is discarded anyway
+            spool.close()
 
 
 def _unspool(spool: IO[bytes], count: int) -> Iterator[Record]:

@@ -125,7 +125,9 @@ def make_export(directory: Path, n: int) -> tuple[Path, Path, Path]:
         )
         umk.unlink(missing_ok=True)
         write_secret_file(umk, writer.umk.reveal(), "UMK file")
-        trusted.write_text(trusted_keys_document([public_bytes(writer.signer)]), encoding="utf-8")
+        # The migration signer and the erasure authority that signs the receipts (COMMIT-7).
+        pinned = [public_bytes(writer.signer), public_bytes(writer.erasure_signer)]
+        trusted.write_text(trusted_keys_document(pinned), encoding="utf-8")
     return export, umk, trusted
 
 

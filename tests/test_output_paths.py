@@ -113,41 +113,55 @@ def _json(data: bytes) -> dict[str, object]:
     return doc
 
 
-def report_ok(i: Inputs, data: bytes) -> None:
+def report_ok(i: Inputs, data: bytes) -> int:
+    """A whole report; its verdict is not this file's business, but the run's
+    exit code must be the one the report states."""
     doc = _json(data)
-    assert doc["type"] == "chainaudit/report" and doc["verdict"] == "ok", data[:300]
+    assert doc["type"] == "chainaudit/report", data[:300]
+    code = doc["exit_code"]
+    assert isinstance(code, int) and code != 2, data[:300]
+    return code
 
 
-def manifest_ok(i: Inputs, data: bytes) -> None:
+def manifest_ok(i: Inputs, data: bytes) -> int:
     doc = _json(data)
     assert doc["signature"] and doc["totals"], data[:300]
+    return 0
 
 
-def leaves_ok(i: Inputs, data: bytes) -> None:
+def leaves_ok(i: Inputs, data: bytes) -> int:
     lines = data.splitlines()
     records = len(i.source.read_bytes().splitlines()) - 2  # header and trailer
     assert len(lines) == records, (len(lines), records)
     assert all(isinstance(json.loads(line), list) for line in lines)
+    return 0
 
 
-def export_ok(i: Inputs, data: bytes) -> None:
+def export_ok(i: Inputs, data: bytes) -> int:
     assert data == i.export, "an export differs from the one written to a regular file"
+    return 0
 
 
-def proof_ok(i: Inputs, data: bytes) -> None:
+def proof_ok(i: Inputs, data: bytes) -> int:
     assert _json(data)["record_key"] == RECORD
+    return 0
 
 
-def trusted_ok(i: Inputs, data: bytes) -> None:
+def trusted_ok(i: Inputs, data: bytes) -> int:
     assert _json(data)["type"] == "chainaudit/trusted-keys"
+    return 0
 
 
-def checkpoint_ok(i: Inputs, data: bytes) -> None:
-    assert _json(data)["type"] == "chainaudit/checkpoint"
+def checkpoint_ok(i: Inputs, data: bytes) -> int:
+    doc = json.loads(data)  # one checkpoint, or a bundle of them
+    for checkpoint in doc if isinstance(doc, list) else [doc]:
+        assert checkpoint["type"] == "chainaudit/checkpoint", data[:300]
+    return 0
 
 
-def findings_ok(i: Inputs, data: bytes) -> None:
+def findings_ok(i: Inputs, data: bytes) -> int:
     assert "codes" in _json(data)
+    return 0
 
 
 Args = Callable[[Inputs, str, Path], list[str | Path]]
@@ -159,7 +173,8 @@ class Writer:
 
     name: str
     args: Args
-    check: Callable[[Inputs, bytes], None]
+    #: Checks what was written; returns the exit code the run must have had.
+    check: Callable[[Inputs, bytes], int]
     #: The command takes a DIRECTORY; the destination is this file in it.
     in_dir: str | None = None
     #: Whether an existing regular file is replaced (demo refuses foreign files).
@@ -325,8 +340,8 @@ def test_regular_file_is_written_and_stale_partials_removed(inputs: Inputs, plac
     live = place.out.parent / f".{name}{PARTIAL_MARK}{os.getpid()}-4567cdef"
     stale.write_bytes(b"half an old write")
     live.write_bytes(b"someone is still writing this")
-    expect(place.run(inputs), 0)
-    place.writer.check(inputs, place.out.read_bytes())
+    run = place.run(inputs)
+    expect(run, place.writer.check(inputs, place.out.read_bytes()))
     assert stat.S_ISREG(place.out.lstat().st_mode)
     assert not stale.exists(), "the next write removes a partial file its killed writer left"
     assert live.exists(), "a partial file whose writer still runs is never removed"
@@ -343,8 +358,7 @@ def test_existing_regular_file_is_replaced_keeping_its_mode(inputs: Inputs, plac
         only_error_line(run, place.out)  # demo never replaces a file that is not its own
         assert place.out.read_bytes() == b"old\n"
         return
-    expect(run, 0)
-    place.writer.check(inputs, place.out.read_bytes())
+    expect(run, place.writer.check(inputs, place.out.read_bytes()))
     assert stat.S_IMODE(place.out.stat().st_mode) == 0o640
     assert place.partials() == []
 
@@ -360,10 +374,10 @@ def test_symlink_stays_a_link_and_its_target_is_written(
     place.out.parent.mkdir(exist_ok=True)
     link_text = os.path.relpath(target, place.out.parent)
     place.out.symlink_to(link_text)
-    expect(place.run(inputs), 0)
+    run = place.run(inputs)
     assert place.out.is_symlink(), "the link itself was replaced"
     assert os.readlink(place.out) == link_text
-    place.writer.check(inputs, target.read_bytes())
+    expect(run, place.writer.check(inputs, target.read_bytes()))
     assert [p.name for p in elsewhere.iterdir()] == ["target.bin"], "no partial file left"
     assert place.partials() == []
 
@@ -373,17 +387,17 @@ def test_fifo_stays_a_fifo_and_its_reader_gets_everything(inputs: Inputs, place:
     os.mkfifo(place.out)
     with fifo_reader(place.out) as got:
         run = place.run(inputs)
-    expect(run, 0)
     assert stat.S_ISFIFO(place.out.lstat().st_mode), "the FIFO was replaced"
-    assert got, "the reader got nothing"
-    place.writer.check(inputs, got[0])
+    assert got, f"the reader got nothing\n{run.describe()}"
+    expect(run, place.writer.check(inputs, got[0]))
     assert place.partials() == []
 
 
 def test_character_device_stays_a_device(inputs: Inputs, place: Place) -> None:
     place.out.parent.mkdir(exist_ok=True)
     os.mknod(place.out, stat.S_IFCHR | 0o666, NULL_DEVICE)
-    expect(place.run(inputs), 0)
+    run = place.run(inputs)
+    assert run.returncode != 2 and "error" not in run.stderr, run.describe()  # a verdict
     st = place.out.lstat()
     assert stat.S_ISCHR(st.st_mode) and st.st_rdev == NULL_DEVICE, "the device was replaced"
     assert place.partials() == []
@@ -393,8 +407,8 @@ def test_character_device_stays_a_device(inputs: Inputs, place: Place) -> None:
 
 @pytest.mark.parametrize("writer", TO_STDOUT, ids=str)
 def test_dash_is_stdout(inputs: Inputs, writer: Writer, tmp_path: Path) -> None:
-    run = expect(inputs.cli(*writer.args(inputs, "-", tmp_path)), 0)
-    writer.check(inputs, run.stdout.encode("utf-8"))
+    run = inputs.cli(*writer.args(inputs, "-", tmp_path))
+    expect(run, writer.check(inputs, run.stdout.encode("utf-8")))
     assert not (tmp_path / "-").exists()
 
 
@@ -454,13 +468,10 @@ def test_fifo_whose_reader_leaves_early_is_one_error_line(inputs: Inputs, tmp_pa
 
 
 def test_dev_stdout_prints_the_report(inputs: Inputs) -> None:
-    run = expect(
-        inputs.cli(
-            "verify", inputs.source, *inputs.trust(), "--format", "json", "-o", "/dev/stdout"
-        ),
-        0,
+    run = inputs.cli(
+        "verify", inputs.source, *inputs.trust(), "--format", "json", "-o", "/dev/stdout"
     )
-    report_ok(inputs, run.stdout.encode("utf-8"))
+    expect(run, report_ok(inputs, run.stdout.encode("utf-8")))
 
 
 def test_dev_stdout_into_a_file_appends_at_its_offset(inputs: Inputs, tmp_path: Path) -> None:
@@ -475,10 +486,9 @@ def test_dev_stdout_into_a_file_appends_at_its_offset(inputs: Inputs, tmp_path: 
              "-o", "/dev/stdout"],
             stdout=f, stderr=subprocess.PIPE, check=False,
         )  # fmt: skip
-    assert proc.returncode == 0, proc.stderr
     data = log.read_bytes()
-    assert data.startswith(b"before\n{"), data[:100]
-    report_ok(inputs, data[len(b"before\n") :])
+    assert data.startswith(b"before\n{"), (data[:100], proc.stderr)
+    assert proc.returncode == report_ok(inputs, data[len(b"before\n") :]), proc.stderr
 
 
 @pytest.mark.parametrize("command", ["verify", "export"])
@@ -490,7 +500,7 @@ def test_real_dev_null_stays_a_character_device(inputs: Inputs, command: str) ->
                          "-o", "/dev/null")  # fmt: skip
     else:
         run = inputs.cli("export", inputs.source, "-o", "/dev/null")
-    expect(run, 0)
+    assert run.returncode != 2 and "error" not in run.stderr, run.describe()  # a verdict
     assert run.stdout == ""
     after = os.lstat("/dev/null")
     assert stat.S_ISCHR(after.st_mode) and after.st_rdev == before.st_rdev

@@ -12,6 +12,7 @@ key), the pinned keys and checkpoints; repeated findings are grouped and
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import subprocess
 from pathlib import Path
@@ -67,7 +68,6 @@ def test_stdin_is_an_export(cli: Cli, demo: Path) -> None:
         check=False,
         timeout=120,
     )
-    import json
 
     piped = json.loads(proc.stdout)
     assert proc.returncode == from_file.returncode, proc.stderr
@@ -138,7 +138,6 @@ def test_environment_defaults_for_options(cli: Cli, demo: Path) -> None:
         check=False,
         timeout=120,
     )
-    import json
 
     doc = json.loads(proc.stdout)
     assert doc["mode"] == "keyed", proc.stderr
@@ -179,3 +178,37 @@ def test_report_header_and_grouped_findings(cli: Cli, demo: Path, tmp_path: Path
     assert len(js["findings"]) == 2 and js["findings_truncated"] is True
     assert js["findings_total"] > 2
     assert js["provenance"]["umk_fingerprint"] and js["provenance"]["pinned"]
+
+
+def test_export_reports_as_verify_does(cli: Cli, demo: Path, tmp_path: Path) -> None:
+    out = tmp_path / "copy.ndjson"
+    args = ("export", demo / "export.ndjson", "-o", out, "--created-at", "2026-03-02T12:00:00Z")
+    text = expect(cli(*args), 0)
+    assert text.stdout == "" and "exported " in text.stderr and "{" not in text.stderr
+    assert expect(cli(*args, "-q"), 0).stderr == ""
+    doc = json.loads(expect(cli(*args, "--format", "json"), 0).stdout)
+    assert doc["type"] == "chainaudit/export-summary" and doc["records"] == sum(
+        doc["counts"].values()
+    )
+    whole = cli("verify", demo / "export.ndjson", "--format", "json").report()
+    assert doc["records"] == whole["checked"]["records"]
+    clash = expect(cli("export", demo / "export.ndjson", "-o", "-", "--format", "json"), 2)
+    assert "stdout" in clash.stderr and len(clash.stderr.splitlines()) == 1
+
+
+def test_import_reports_as_verify_does(cli: Cli, demo: Path, pg_server_dsn: str) -> None:
+    from e2e_stores import pg_schema
+
+    with pg_schema(pg_server_dsn) as url:
+        _import_twice(cli, demo, url)
+
+
+def _import_twice(cli: Cli, demo: Path, url: str) -> None:
+    args = ("import", demo / "export.ndjson", url, "--create")
+    first = json.loads(expect(cli(*args, "--format", "json"), 0).stdout)
+    assert first["type"] == "chainaudit/import-summary" and first["written"] > 0
+    assert first["exit_code"] == 0 and first["findings"] == [] and not first["refused"]
+    again = expect(cli(*args, "-q"), 0)
+    assert again.stderr == "" and again.stdout == ""
+    second = json.loads(expect(cli(*args, "--format", "json"), 0).stdout)
+    assert second["written"] == 0 and second["unchanged"] == first["written"]

@@ -8,8 +8,10 @@ moved with a signed migration-boundary event (CHAIN-12).
 
 from __future__ import annotations
 
+import json
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from typing import Any, TypeVar
 
 import click
 
@@ -23,6 +25,36 @@ from chainaudit.model import Record
 from chainaudit.signer import load_signing_key
 from chainaudit.sources.migration import export_encrypted_batch, import_encrypted_batch
 from chainaudit.sources.ndjson import write_export
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def summary_options(f: F) -> F:
+    """``--format text|json`` and ``-q`` for export and import (CLI-9): text goes
+    to stderr (stdout may carry the export itself), JSON to stdout."""
+    f = click.option(
+        "-q", "--quiet", is_flag=True, help="No summary on stderr (the exit code still tells)."
+    )(f)
+    f = click.option(
+        "--format",
+        "fmt",
+        type=click.Choice(["text", "json"]),
+        default="text",
+        show_default=True,
+        help="Summary of what was done: text on stderr, or a JSON object on stdout.",
+    )(f)
+    return f
+
+
+def _summarize(fmt: str, quiet: bool, text: str, doc: dict[str, Any]) -> None:
+    if fmt == "json":
+        click.echo(json.dumps(doc, indent=2, ensure_ascii=False))
+    elif not quiet:
+        click.echo(text, err=True)
+
+
+def _counts_text(counts: dict[str, int]) -> str:
+    return ", ".join(f"{kind} {n}" for kind, n in counts.items() if kind != "lines")
 
 
 @click.command("export")
@@ -48,6 +80,7 @@ from chainaudit.sources.ndjson import write_export
     help="Header time (RFC 3339 UTC); default now. Fix it for reproducible files.",
 )
 @store_options
+@summary_options
 def export_cmd(
     source: str,
     output: str,
@@ -56,6 +89,8 @@ def export_cmd(
     endpoint_url: str | None,
     region: str | None,
     segments: int,
+    fmt: str,
+    quiet: bool,
 ) -> None:
     """Export the encrypted records of SOURCE verbatim into a chainaudit NDJSON file.
 
@@ -68,12 +103,27 @@ def export_cmd(
     Example:
       chainaudit export dynamodb://blue_dialogues --endpoint-url http://127.0.0.1:8000 -o batch.ndjson
     """
+    if fmt == "json" and output == "-":
+        raise click.UsageError("--format json prints on stdout: give -o FILE for the export")
     src = open_source(source, endpoint_url, region, segments)
     records = export_encrypted_batch(src, dialogues or None)
     summary = write_export(output, records, source=src.describe(), created_at=created_at or now())
-    total = sum(n for kind, n in summary.counts.items() if kind != "lines")
-    click.echo(
-        f"exported {total} records {summary.counts} from {src.describe()} to {output}", err=True
+    counts = {k: n for k, n in summary.counts.items() if k != "lines"}
+    total = sum(counts.values())
+    _summarize(
+        fmt,
+        quiet,
+        f"exported {total} records ({_counts_text(counts)}) from {src.describe()} to {output}",
+        {
+            "type": "chainaudit/export-summary",
+            "version": 1,
+            "command": "export",
+            "source": src.describe(),
+            "output": output,
+            "records": total,
+            "counts": counts,
+            "digest": summary.digest,
+        },
     )
 
 
@@ -117,6 +167,7 @@ class _Damaged(Exception):
     help="Boundary timestamp (default: the manifest's created_at, else now).",
 )
 @store_options
+@summary_options
 def import_cmd(
     file: str,
     target: str,
@@ -130,6 +181,8 @@ def import_cmd(
     endpoint_url: str | None,
     region: str | None,
     segments: int,
+    fmt: str,
+    quiet: bool,
 ) -> None:
     """Import the records of FILE into TARGET verbatim, idempotently.
 
@@ -174,12 +227,16 @@ def import_cmd(
     try:
         report = import_encrypted_batch(sink, intact(), stage=True)  # type: ignore[arg-type]
     except _Damaged:
-        click.echo(
-            f"chainaudit: refusing to import {file}: {len(damage)} integrity finding(s); nothing was written",
-            err=True,
-        )
-        for finding in damage[:20]:
-            click.echo(f"  {finding}", err=True)
+        if fmt == "json":
+            _summarize(fmt, quiet, "", _import_doc(file, sink.describe(), damage, refused=True))
+        else:
+            click.echo(
+                f"chainaudit: refusing to import {file}: {len(damage)} integrity finding(s); "
+                "nothing was written",
+                err=True,
+            )
+            for finding in damage[:20]:
+                click.echo(f"  {finding}", err=True)
         sys.exit(EXIT_FINDINGS)
     conflicts = list(report.conflicts)
     bridged = 0
@@ -210,12 +267,40 @@ def import_cmd(
         extra = import_encrypted_batch(sink, bounds)  # type: ignore[arg-type]
         conflicts += extra.conflicts
         bridged = len(bounds)
-    click.echo(
+    text = (
         f"imported into {sink.describe()}: {report.written} written, {report.unchanged} unchanged, "
         f"{len(conflicts)} conflicts, {bridged} chains bridged"
-        + (f", {len(already)} already continued" if boundary_key else ""),
-        err=True,
+        + (f", {len(already)} already continued" if boundary_key else "")
     )
-    for finding in conflicts[:20]:
-        click.echo(f"  {finding}", err=True)
+    text += "".join(f"\n  {finding}" for finding in conflicts[:20])
+    doc = _import_doc(file, sink.describe(), conflicts, refused=False)
+    doc.update(
+        written=report.written,
+        unchanged=report.unchanged,
+        bridged=bridged,
+        already_continued=len(already),
+    )
+    _summarize(fmt, quiet, text, doc)
     sys.exit(EXIT_FINDINGS if conflicts else EXIT_OK)
+
+
+def _import_doc(
+    file: str, target: str, findings: list[Finding], *, refused: bool
+) -> dict[str, Any]:
+    """The JSON summary of an import (CLI-9): what was written, and every conflict
+    (or, when the export was refused, every integrity finding) as REP-3.1 objects."""
+    return {
+        "type": "chainaudit/import-summary",
+        "version": 1,
+        "command": "import",
+        "file": file,
+        "target": target,
+        "refused": refused,
+        "exit_code": EXIT_FINDINGS if findings else EXIT_OK,
+        "written": 0,
+        "unchanged": 0,
+        "bridged": 0,
+        "already_continued": 0,
+        "conflicts": 0 if refused else len(findings),
+        "findings": [f.to_json() for f in findings],
+    }

@@ -54,6 +54,7 @@ from chainaudit.merkle import (
     ProofError,
     inclusion_proof,
     leaf_hash,
+    proof_ranges,
     root_from_inclusion_proof,
     root_of,
     verify_inclusion,
@@ -438,3 +439,17 @@ def test_inclusion_proof_errors_name_the_fault(
 ) -> None:
     with pytest.raises(ProofError, match=re.escape(message)):
         root_from_inclusion_proof(index, size, leaf, proof)
+
+
+def test_inclusion_proof_of_a_short_input_is_a_value_error() -> None:
+    with pytest.raises(ValueError, match="expected 5 leaves, the input ended early"):
+        inclusion_proof([], 5, 0)  # the proven leaf itself is missing too
+    with pytest.raises(ValueError, match="expected 5 leaves, the input ended early"):
+        inclusion_proof(_LEAVES5[:3], 5, 0)
+
+
+def test_leaf_hash_and_proof_ranges_name_their_fault() -> None:
+    with pytest.raises(ValueError, match="a record digest is 32 bytes, got 31"):
+        leaf_hash("k", bytes(31))
+    with pytest.raises(ProofError, match="leaf index 5 is outside a tree of size 5"):
+        proof_ranges(5, 5)

@@ -775,27 +775,31 @@ def full_tmpdir(tmp_path: Path) -> Iterator[Path]:
         subprocess.run(["umount", "-l", str(mount)], check=False)
 
 
-def test_full_temporary_directory_is_one_line_exit_3(demo: Path, full_tmpdir: Path) -> None:
+def test_full_temporary_directory_is_one_line_exit_3(
+    demo: Path, full_tmpdir: Path, tmp_path: Path
+) -> None:
+    """Sources read in no useful order are spooled to TMPDIR (CLI-5), and diff
+    indexes both sides there: with TMPDIR full, one line naming it, exit 3."""
+    from chainaudit.item import item_from_record
+
+    items = [
+        item_from_record(r)
+        for r in NdjsonSource(demo / "export.ndjson").read()
+        if not isinstance(r, Finding)
+    ]
+    items.sort(key=lambda i: hashlib.sha256(repr(i).encode()).digest())  # a Scan's order
+    unsorted = tmp_path / "ddb-export"
+    write_ddb_export(unsorted, [items[:200], items[200:]])
     env = {**os.environ, "TMPDIR": str(full_tmpdir)}
-    trust = ("--trusted-keys", demo / "trusted-keys.json")
-    code, _out, err = run_cli("verify", demo / "export.ndjson", *trust, env=env)
-    assert_clean(code, "", err, full_tmpdir, "verify with a full TMPDIR")
-    assert code == 3, err
-    assert "TMPDIR" in err, err
-    code, _out, err = run_cli(
-        "gate",
-        "pre",
-        demo / "export.ndjson",
-        "--signing-key",
-        demo / "signer.key",
-        *trust,
-        "-m",
-        full_tmpdir.parent / "m.json",
-        env=env,
-    )
-    assert_clean(code, "", err, full_tmpdir, "gate pre with a full TMPDIR")
-    assert code == 3, err
-    assert list(full_tmpdir.iterdir()) == [], "temporary files are removed on the way out"
+    trust = ("--trusted-keys", str(demo / "trusted-keys.json"))
+    for argv in (
+        ("verify", unsorted, *trust),
+        ("diff", demo / "export.ndjson", demo / "export.ndjson"),
+    ):
+        code, _out, err = run_cli(*argv, env=env)
+        assert_clean(code, "", err, full_tmpdir, f"{argv[0]} with a full TMPDIR")
+        assert code == 3 and "TMPDIR" in err, err
+        assert list(full_tmpdir.iterdir()) == [], "temporary files are removed on the way out"
 
 
 def test_full_disk_under_an_export_is_exit_3(demo: Path, full_tmpdir: Path) -> None:

@@ -433,6 +433,11 @@ def main() -> int:
     ap.add_argument("--survivors", action="store_true", help="also print surviving mutants")
     ap.add_argument("--list", action="store_true", help="print the scope and exit")
     ap.add_argument("--fresh", action="store_true", help="discard an earlier run of this tree")
+    ap.add_argument(
+        "--reclassify",
+        action="store_true",
+        help="classify the stored runs again (after editing docs/mutation.md), run nothing",
+    )
     args = ap.parse_args()
 
     scope = read_scope()
@@ -441,7 +446,12 @@ def main() -> int:
             print(module, " ".join(tests) or "(whole no-server suite)")
         return 0
     modules = [resolve_module(m, scope) for m in args.modules] or list(scope)
-    if not args.report:
+    if args.reclassify:
+        for module, stored in load_results().items():
+            work = WORK / stored["tree"] / Path(module).stem
+            if module in modules and (work / "mutants" / (module + ".meta")).exists():
+                save(classify(work, module, stored["tree"]))
+    elif not args.report:
         tree = tree_id(args.worktree)
         for module in modules:
             work = WORK / tree / Path(module).stem

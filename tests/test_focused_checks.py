@@ -35,15 +35,24 @@ import json
 import re
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 import pytest
+import rfc8785
 from envelope_helpers import dek, kid, nonce, resolver_for, sealed_record
 
 from chainaudit import codes
 from chainaudit.address import Address, AddressError, unescape_component
 from chainaudit.chain import genesis_hash
 from chainaudit.checkpoint import ChainExpectation
-from chainaudit.digest import record_digest, record_key
+from chainaudit.digest import (
+    audit_record_key,
+    canonical_number,
+    canonical_record_json,
+    jcs,
+    record_digest,
+    record_key,
+)
 from chainaudit.envelope import NONCE_BYTES, aad_hash, seal
 from chainaudit.errors import InputError
 from chainaudit.findings import Finding, Result, Severity
@@ -453,3 +462,63 @@ def test_leaf_hash_and_proof_ranges_name_their_fault() -> None:
         leaf_hash("k", bytes(31))
     with pytest.raises(ProofError, match="leaf index 5 is outside a tree of size 5"):
         proof_ranges(5, 5)
+
+
+# --- digest.py: the canonical record form (MAN-1.2, MAN-1.3) ---------------------
+
+_D = Address.of("d-1", "meta")
+
+
+def _canonical(attrs: dict[str, Any]) -> dict[str, Any]:
+    doc: dict[str, Any] = json.loads(canonical_record_json(EntityRecord(_D, attrs, None)))
+    return doc
+
+
+def test_record_digest_canonicalises_sets_numbers_lists_and_maps() -> None:
+    doc = _canonical(
+        {
+            "ss": {"SS": ["b", "a", "é"]},
+            "ns": {"NS": ["1.50", "+1", "10"]},
+            "bs": {"BS": [b"\x02", b"\x01"]},
+            "l": {"L": [{"N": "1.50"}, {"SS": ["y", "x"]}]},
+            "m": {"M": {"k": {"N": "2.0"}, "s": {"NS": ["3", "2.00"]}}},
+        }
+    )
+    assert doc["ss"] == {"SS": ["a", "b", "é"]}
+    assert doc["ns"] == {"NS": ["1", "1.5", "10"]}
+    assert doc["bs"] == {"BS": ["AQ==", "Ag=="]}
+    assert doc["l"] == {"L": [{"N": "1.5"}, {"SS": ["x", "y"]}]}
+    assert doc["m"] == {"M": {"k": {"N": "2"}, "s": {"NS": ["2", "3"]}}}
+    same = EntityRecord(_D, {"ns": {"NS": ["10", "1", "1.5"]}}, None)
+    assert record_digest(same) == record_digest(
+        EntityRecord(_D, {"ns": {"NS": ["1.5", "+1", "10"]}}, None)
+    )
+
+
+def test_canonical_number_keeps_all_38_digits() -> None:
+    assert canonical_number("12345678901234567890123456789012345678") == (
+        "12345678901234567890123456789012345678"
+    )
+    assert canonical_number("1.2345678901234567890123456789012345678E+5") == (
+        "123456.78901234567890123456789012345678"
+    )
+
+
+def test_jcs_is_rfc8785_for_numbers_and_astral_member_names() -> None:
+    values: list[Any] = [
+        {"a": 1.0, "b": [1e21, 0.1]},
+        {"\U0001f600": "x", "\uffff": "y"},  # UTF-16 order differs from code points
+        [{"n": 2.50}],
+        1.0,
+    ]
+    for value in values:
+        assert jcs(value) == rfc8785.dumps(value), value
+
+
+def test_audit_record_key_escapes_exactly_percent_slash_and_controls() -> None:
+    assert audit_record_key("X a%/\x1f\x7f\x80é", "e") == "audit:X a%25%2F%1F%7F\x80é/e"
+
+
+def test_record_key_of_an_audit_event_without_event_id_says_so() -> None:
+    with pytest.raises(ValueError, match="audit event in chain 'c' has no string event_id"):
+        record_key(AuditEvent("c", {"seq": 0}))

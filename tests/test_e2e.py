@@ -173,7 +173,8 @@ def test_story_source_verifies_and_gate_pre_signs(story: tuple[Story, Cli]) -> N
     assert report["checked"]["decrypted"] == 122
     manifest = json.loads(s.manifest.read_text())
     pinned = json.loads((s.demo / "trusted-keys.json").read_text())["keys"]
-    assert [manifest["signer_key_id"]] == [key_id(bytes.fromhex(k)) for k in pinned]
+    # the first pinned key is the migration signer; the second the erasure authority
+    assert manifest["signer_key_id"] == key_id(bytes.fromhex(pinned[0])) and len(pinned) == 2
     assert len(manifest["signature"]) == 128
     assert Path(str(s.manifest) + ".leaves").is_file()
 
@@ -235,10 +236,12 @@ def test_changed_byte_in_a_ciphertext(story: tuple[Story, Cli], target: str) -> 
     )
     expect(keyed, 1)
     assert keyed.where("AUTHENTICATION_FAILED") == [str(A)]
-    assert errors(keyed) == {"AUTHENTICATION_FAILED"}
+    # The record no longer matches its commitment either (COMMIT-6), keyless too.
+    assert keyed.where("COMMIT_MISMATCH") == [str(A)]
+    assert errors(keyed) == {"AUTHENTICATION_FAILED", "COMMIT_MISMATCH"}
     expect(gated, 1)
     assert gated.where("MANIFEST_RECORD_CHANGED") == [str(A)]
-    assert errors(gated) == {"MANIFEST_RECORD_CHANGED", "MANIFEST_ROOT_MISMATCH"}
+    assert errors(gated) == {"MANIFEST_RECORD_CHANGED", "MANIFEST_ROOT_MISMATCH", "COMMIT_MISMATCH"}
 
 
 def test_changed_byte_in_a_wrapped_dek(story: tuple[Story, Cli], target: str) -> None:
@@ -254,21 +257,23 @@ def test_changed_byte_in_a_wrapped_dek(story: tuple[Story, Cli], target: str) ->
     # Once at the DEK record itself, then at each of its 30 envelopes.
     assert where[0] == "dek#dlg-2026-001#1"
     assert len(where) == 31 and all(w.startswith("dialogue:dlg-2026-001/entity:") for w in where[1:])
-    assert errors(keyed) == {"KEY_UNWRAP_FAILED"}
+    assert keyed.where("COMMIT_MISMATCH") == ["dek#dlg-2026-001#1"]  # COMMIT-6
+    assert errors(keyed) == {"KEY_UNWRAP_FAILED", "COMMIT_MISMATCH"}
     expect(gated, 1)
     assert gated.where("MANIFEST_RECORD_CHANGED") == ["dek#dlg-2026-001#1"]
 
 
 def test_changed_cleartext_attribute(story: tuple[Story, Cli], target: str) -> None:
-    """Cleartext attributes (status, scores) are outside the envelope by design, so only
-    the gate's manifest can notice an edit to them."""
+    """Cleartext attributes (status, scores) are outside the envelope by design; the
+    record's commitment (COMMIT-6) and the gate's manifest notice an edit to them."""
     s, cli = story
     meta = Address.parse("dialogue:dlg-2026-002/entity:meta")
     set_cleartext(target, meta, "status", "closed")
     keyed, gated = cli.many(
         ("verify", target, *s.umk(), *s.trust(), "--format", "json"), gate_args(s, target)
     )
-    expect(keyed, 0)
+    expect(keyed, 1)
+    assert keyed.where("COMMIT_MISMATCH") == [str(meta)] and errors(keyed) == {"COMMIT_MISMATCH"}
     expect(gated, 1)
     assert gated.where("MANIFEST_RECORD_CHANGED") == [str(meta)]
 
@@ -287,7 +292,7 @@ def test_deleted_tail_of_the_audit_log(story: tuple[Story, Cli], target: str) ->
     s, cli = story
     events = audit_events(target, AUDIT_CHAIN)
     last = events[-2]
-    assert last["seq"] == 165 and events[-1]["event_kind"] == "migration_boundary"
+    assert last["seq"] == 167 and events[-1]["event_kind"] == "migration_boundary"
     delete_audit_events(target, AUDIT_CHAIN, [e["event_id"] for e in events[-2:]])
     checkpoint = str(s.demo / "checkpoint.json")
     plain, checked, gated = cli.many(
@@ -297,7 +302,7 @@ def test_deleted_tail_of_the_audit_log(story: tuple[Story, Cli], target: str) ->
     )
     expect(plain, 0)
     expect(checked, 1)
-    assert checked.where("CHAIN_TRUNCATED") == [f"chain:{AUDIT_CHAIN}@165"]
+    assert checked.where("CHAIN_TRUNCATED") == [f"chain:{AUDIT_CHAIN}@167"]
     expect(gated, 1)
     assert gated.where("MANIFEST_RECORD_MISSING") == [f"audit:{AUDIT_CHAIN}/{last['event_id']}"]
 
@@ -458,7 +463,8 @@ def test_import_of_a_damaged_export_writes_nothing_to_dynamodb(
 
 def test_missing_key(story: tuple[Story, Cli], dynamodb_endpoint: str) -> None:
     """The wrapped DEK of one dialogue deleted from DynamoDB: its records cannot be
-    checked with keys, which is 'could not verify' (3), naming every such record."""
+    checked with keys ('could not verify', naming every such record), and the key
+    record was committed, so its deletion is an error (COMMIT-6): exit 1."""
     s, cli = story
     records = list(records_of(NdjsonSource(s.demo / "export.ndjson").read()))
     needs_key = sorted(
@@ -477,9 +483,10 @@ def test_missing_key(story: tuple[Story, Cli], dynamodb_endpoint: str) -> None:
             ("verify", src, *s.ddb(), *s.umk(), *s.trust(), "--format", "json"),
             ("keys", "needed", src, *s.ddb(), *s.umk()),
         )
-        expect(run, 3)
+        expect(run, 1)
         assert sorted(run.where("KEY_MISSING")) == needs_key
-        assert run.report()["verdict"] == "unverified"
+        assert run.where("COMMIT_RECORD_MISSING") == ["dek#dlg-2026-001#1"]
+        assert run.report()["verdict"] == "findings"
         expect(needed, 3)
         assert "dek#dlg-2026-001#1" in needed.stdout and "missing" in needed.stdout
 

@@ -316,7 +316,7 @@ class Address:
 #: key (``claim#01#02``) recurs in every dialogue. Event sort keys carry a
 #: timestamp and never recur, so they are not kept. Bounded: cleared when full.
 _SORT_KEYS: dict[str, tuple[EntityType, tuple[str, ...]]] = {}
-_SORT_KEYS_MAX = 4096
+_SORT_KEYS_MAX = 1024
 _new = object.__new__
 _set = object.__setattr__
 

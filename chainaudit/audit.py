@@ -1,36 +1,65 @@
-"""The full verification of one source: envelopes, keys, chains, key history.
+"""The full verification of one source: envelopes, keys, chains, key history, commitments.
 
 This is what ``chainaudit verify`` runs. It wires the pure verifiers to a
 :class:`~chainaudit.sources.Source` and returns one
 :class:`~chainaudit.findings.Result` whose ``checked`` counters say what was
 covered. No verifier here reads the clock or prints.
 
-Passes (bounded memory throughout):
+**One read of the source, keys or not** (docs/cli.md CLI-5). Every item is
+taken once: its source findings kept, wrapped-DEK records checked and fed to
+the key ring, the key-history and commitment checks fed, envelopes checked,
+chain events verified. Envelopes need their dialogue's wrapped DEKs, and a
+lifecycle chain its events in chain order, so each item waits where it must,
+in one of two ways:
 
-1. Read every item once: keep the source's own findings, check wrapped-DEK
-   records and feed the key ring, feed the key-history check, spool chain
-   events to disk (:mod:`chainaudit.spool`), and, without keys, run the
-   keyless envelope checks.
-2. With keys only: read the source again and run the envelope checks with
-   the key ring, now that every wrapped DEK is known (stores return DEK
-   items in no useful order relative to the records they open).
-3. Verify every chain from the spool, in chain order, optionally split by
-   chain across worker processes (CHAIN-8).
+* **grouped**, for a source whose ``grouped`` attribute is true (an NDJSON
+  export, sorted by key; the live stores, read partition by partition): it
+  promises that each dialogue's records (entities and wrapped DEKs) arrive
+  together and each crypto-audit chain's events in sort-key order. A
+  dialogue is held in memory until the next one starts (a sorted export
+  stores ``claim#...`` before ``dek#...``): then its keys are unwrapped, its
+  envelopes opened, its lifecycle events put in chain order and verified,
+  its commitments judged, and all of it released. Memory: one dialogue
+  (at most :data:`MAX_GROUP` items), plus the few facts kept per chain and
+  key (tips, lengths, counters).
+* **spooled**, for any other source: envelopes that need keys are spilled
+  to a temporary file until the last wrapped DEK is known, chain events go
+  to the on-disk spool (:mod:`chainaudit.spool`) and commitments to theirs;
+  all are checked at the end of the read. Memory stays bounded; disk use is
+  linear in the source.
+
+A grouped source that breaks its promise (a dialogue or an audit chain
+reappears after another began, an audit chain's sort keys go backwards, an
+audit-log partition names a lifecycle chain, a dialogue holds more than
+:data:`MAX_GROUP` items) is read a second time, spooled: the result is then
+exactly what a spooled read gives, and :func:`audit` returns only that.
+Both ways give the same result on the same data (tests/test_one_pass.py).
+
+The keys' verdict is global: a UMK that unwraps none of the keys is
+reported once (UMK_MISMATCH) and envelopes count as checked without keys.
+A grouped read learns that only at the end, so it drops then the per-record
+key findings (the only difference keys make when no key unwrapped).
 """
 
 from __future__ import annotations
 
+import copy
+import dataclasses
+import pickle
+import tempfile
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
+from typing import IO
 
 from chainaudit import codes
 from chainaudit.address import EntityType
 from chainaudit.assurance import Anchor, Evidence
-from chainaudit.chain import chain_event_from_entity
+from chainaudit.chain import chain_event_from_entity, is_lifecycle, lifecycle_order_key
 from chainaudit.checkpoint import ChainExpectation, verify_checkpoint
+from chainaudit.errors import local_faults
 from chainaudit.findings import Finding, Result
 from chainaudit.keyhistory import KeyHistory
 from chainaudit.keyring import KeyRing
@@ -38,7 +67,7 @@ from chainaudit.keys import check_dek_record
 from chainaudit.model import AuditEvent, EntityRecord, WrappedDek
 from chainaudit.resolver import DekStatus
 from chainaudit.signing import TrustStore
-from chainaudit.sources import Source
+from chainaudit.sources import Source, SourceItem
 from chainaudit.spool import EventSpool, read_spool
 from chainaudit.umk import Umk
 from chainaudit.verify_chain import ChainPolicy, ChainVerifier, Partial, resolve, verify_events
@@ -46,6 +75,16 @@ from chainaudit.verify_commit import CommitmentVerifier
 from chainaudit.verify_envelope import EnvelopeVerifier
 
 Progress = Callable[[int], None]
+
+#: The most items of one dialogue a grouped read holds in memory; a larger
+#: dialogue makes the run read the source again, spooled.
+MAX_GROUP = 200_000
+
+#: Per-record findings that only a key lookup produces (KEY-5): with a UMK
+#: that unwraps no key at all, they are all the keys added to the keyless checks.
+_LOOKUP_CODES = frozenset(
+    {codes.KEY_SHREDDED.name, codes.KEY_MISSING.name, codes.KEY_UNWRAP_FAILED.name}
+)
 
 
 @dataclass
@@ -66,7 +105,7 @@ def audit(
     progress: Progress | None = None,
     evidence: Evidence | None = None,
 ) -> Result:
-    """Verify everything in ``source``; see the module docstring for the passes.
+    """Verify everything in ``source``, reading it once; see the module docstring.
 
     ``evidence``, when given, is filled with what the assurance statement
     (REP-7) needs beyond the result: whether envelopes were opened with
@@ -76,111 +115,339 @@ def audit(
     ``result.checked`` says what was covered: ``records`` (every item read),
     ``entities``, ``deks``, ``audit_events``, ``unreadable``, ``dialogues``,
     ``chains``, ``keys``, and the verifiers' own counters (``envelopes``,
-    ``decrypted``, ``chain_events``).
+    ``decrypted``, ``chain_events``, the commitments').
     """
-    result = Result()
-    kinds: Counter[str] = Counter()
-    ring = KeyRing(options.umk) if options.umk is not None else None
-    history = KeyHistory()
-    dialogues: set[str] = set()
-    keys: set[str] = set()
-    expectations = list(options.expectations)
     ev = evidence if evidence is not None else Evidence()
-    ev.umk_fingerprint = options.umk.fingerprint() if options.umk is not None else None
-    ev.integrity_basis = getattr(source, "integrity_basis", ev.integrity_basis)
-    for x in options.expectations:
-        ev.anchors.append(Anchor(x.chain_id, x.count, x.kind, x.origin))
-    for origin, doc in options.checkpoints:
-        got = verify_checkpoint(doc, options.trust, origin)
-        if isinstance(got, Finding):
-            result.add(got)
+    if getattr(source, "grouped", False):
+        trial = copy.deepcopy(ev)
+        try:
+            result = _Run(source, options, trial, grouped=True).run(progress)
+        except _Ungrouped:
+            pass  # read it again, spooled; the trial's evidence is dropped
         else:
-            expectations.append(got)
-            signer = doc.get("signer_key_id")
-            ev.anchors.append(
-                Anchor(got.chain_id, got.count, got.kind, origin, signer if isinstance(signer, str) else "")
-            )
+            for f in dataclasses.fields(ev):
+                setattr(ev, f.name, getattr(trial, f.name))
+            return result
+    return _Run(source, options, ev, grouped=False).run(progress)
 
-    envelopes = EnvelopeVerifier(None) if ring is None else None
-    commits = CommitmentVerifier(options.trust, expectations)  # COMMIT-6, COMMIT-8
-    with EventSpool() as spool, commits:
-        seen = 0
-        for item in source.read():
-            seen += 1
-            if progress is not None and seen % 10_000 == 0:
-                progress(seen)
-            if isinstance(item, Finding):
-                if item.code in _ITEM_CODES:  # an item that did not map; not a file-level fact
-                    kinds["unreadable"] += 1
-                result.add(item)
-                continue
-            history.feed(item)
-            commits.add(item)
-            if isinstance(item, WrappedDek):
-                kinds["dek"] += 1
-                dialogues.add(item.dialogue)
-                keys.add(item.key_id)
-                result.extend(check_dek_record(item))
-                if ring is not None:
-                    ring.add(item)
-            elif isinstance(item, AuditEvent):
-                kinds["audit_event"] += 1
-                spool.add(item)
-                ev.note_event(item)  # REP-8: the HTML report's timeline
+
+class _Ungrouped(Exception):
+    """A grouped source broke its promise: the run must be spooled instead."""
+
+
+def _group_of(item: WrappedDek | AuditEvent | EntityRecord) -> str:
+    """The partition an item lives in: its ``pk``."""
+    if isinstance(item, EntityRecord):
+        return "dialogue#" + item.address.dialogue
+    if isinstance(item, WrappedDek):
+        return "dialogue#" + item.dialogue
+    return "audit#" + item.chain_id
+
+
+class _Run:
+    """One read of a source (see the module docstring); :meth:`run` once."""
+
+    def __init__(self, source: Source, options: AuditOptions, ev: Evidence, grouped: bool) -> None:
+        self.source = source
+        self.options = options
+        self.ev = ev
+        self.grouped = grouped
+        #: Checkpoint findings, then every finding made at an item as it was
+        #: read (source findings, wrapped-DEK records, unmappable events).
+        self.stream: list[Finding] = []
+        self.kinds: Counter[str] = Counter()
+        self.ring = KeyRing(options.umk) if options.umk is not None else None
+        self.history = KeyHistory()
+        self.dialogues: set[str] = set()
+        self.keys: set[str] = set()
+        self.expectations = list(options.expectations)
+        ev.umk_fingerprint = options.umk.fingerprint() if options.umk is not None else None
+        ev.integrity_basis = getattr(source, "integrity_basis", ev.integrity_basis)
+        for x in options.expectations:
+            ev.anchors.append(Anchor(x.chain_id, x.count, x.kind, x.origin))
+        for origin, doc in options.checkpoints:
+            got = verify_checkpoint(doc, options.trust, origin)
+            if isinstance(got, Finding):
+                self.stream.append(got)
             else:
-                kinds["entity"] += 1
-                dialogues.add(item.address.dialogue)
-                if item.envelope is not None:
-                    keys.add(item.envelope.key_id)
-                if envelopes is not None:
-                    envelopes.add(item)
-                if item.address.entity_type is EntityType.EVENT:
-                    event = chain_event_from_entity(item)
-                    if isinstance(event, Finding):
-                        result.add(event)
-                    else:
-                        spool.add(event)
-                        ev.note_event(event)  # REP-8: the HTML report's timeline
-                        commits.add_event(event)
-        if envelopes is not None:
-            result.merge(envelopes.result())
-        elif ring is not None:
-            usable = _check_key_ring(ring, options.umk, result)
-            ev.keyed = usable
-            result.merge(_keyed_pass(source, ring if usable else None))
+                self.expectations.append(got)
+                signer = doc.get("signer_key_id")
+                ev.anchors.append(
+                    Anchor(
+                        got.chain_id,
+                        got.count,
+                        got.kind,
+                        origin,
+                        signer if isinstance(signer, str) else "",
+                    )
+                )
+        self.policy = ChainPolicy(trust=options.trust, expectations=tuple(self.expectations))
+        # Keyless envelope checks need nothing else: they run as items arrive.
+        # With keys, a grouped read opens each dialogue's envelopes when it
+        # ends, a spooled one every envelope after the read.
+        self.envelopes = EnvelopeVerifier(self.ring if grouped else None)
+        self.opens_now = self.ring is None
+        self.found = 0
+        self.failed: list[tuple[str, str]] = []
+        self.commits = CommitmentVerifier(options.trust, self.expectations, grouped=grouped)
+        # grouped: the chains verified as each group ends
+        self.chains = ChainVerifier(self.policy)
+        self.chain_count = 0
+        self.group = ""
+        self.groups: set[str] = set()
+        self.held = 0
+        self.deks: list[WrappedDek] = []
+        self.pending: list[EntityRecord] = []
+        self.lifecycle: list[AuditEvent] = []
+        self.group_chains: set[str] = set()
+        self.last_key: dict[str, str] = {}
+        # spooled: the files
+        self.spool: EventSpool | None = None
+        self.spill: _RecordSpill | None = None
+
+    # -- the read ---------------------------------------------------------------
+
+    def run(self, progress: Progress | None) -> Result:
+        try:
+            if not self.grouped:
+                self.spool = EventSpool()
+                if not self.opens_now:
+                    self.spill = _RecordSpill()
+            items = self.source.read()
+            try:
+                for seen, item in enumerate(items, 1):
+                    if progress is not None and seen % 10_000 == 0:
+                        progress(seen)
+                    self._item(item)
+                if self.grouped:
+                    self._end_group()
+            finally:
+                close = getattr(items, "close", None)
+                if close is not None:
+                    close()
+            return self._finish()
+        finally:
+            self.envelopes.close()
+            self.commits.close()
+            if self.spool is not None:
+                self.spool.close()
+            if self.spill is not None:
+                self.spill.close()
+
+    def _item(self, item: SourceItem) -> None:
+        if isinstance(item, Finding):
+            if item.code in _ITEM_CODES:  # an item that did not map; not a file-level fact
+                self.kinds["unreadable"] += 1
+            self.stream.append(item)
+            return
+        if self.grouped:
+            group = _group_of(item)
+            if group != self.group:
+                self._end_group()
+                if group in self.groups:
+                    raise _Ungrouped(f"partition {group!r} reappears")
+                self.groups.add(group)
+                self.group = group
+        self.history.feed(item)
+        self.commits.add(item)
+        if isinstance(item, WrappedDek):
+            self.kinds["dek"] += 1
+            self.dialogues.add(item.dialogue)
+            self.keys.add(item.key_id)
+            self.stream.extend(check_dek_record(item))
+            if self.ring is not None:
+                self.ring.add(item)
+                if self.grouped:
+                    self.deks.append(item)
+                    self._hold()
+        elif isinstance(item, AuditEvent):
+            self.kinds["audit_event"] += 1
+            self._event(item)
+            self.ev.note_event(item)  # REP-8: the HTML report's timeline
+        else:
+            self.kinds["entity"] += 1
+            self.dialogues.add(item.address.dialogue)
+            if item.envelope is not None:
+                self.keys.add(item.envelope.key_id)
+            if self.opens_now:
+                self.envelopes.add(item)
+            elif self.spill is not None:
+                self.spill.add(item)
+            else:
+                self.pending.append(item)
+                self._hold()
+            if item.address.entity_type is EntityType.EVENT:
+                event = chain_event_from_entity(item)
+                if isinstance(event, Finding):
+                    self.stream.append(event)
+                else:
+                    self._event(event)
+                    self.ev.note_event(event)  # REP-8: the HTML report's timeline
+                    self.commits.add_event(event)
+
+    def _event(self, event: AuditEvent) -> None:
+        if self.spool is not None:
+            self.spool.add(event)
+            return
+        chain_id = event.chain_id
+        if is_lifecycle(chain_id):
+            # Chain order is (seq, event_id), not the sort-key order: put the
+            # dialogue's events in order when it ends.
+            if self.group.startswith("audit#"):
+                raise _Ungrouped(f"the audit-log partition {self.group!r} names a lifecycle chain")
+            self.lifecycle.append(event)
+            self._hold()
+        else:
+            # An audit chain is verified in stored (sort-key) order as it arrives.
+            key = str(event.fields.get("event_id"))
+            last = self.last_key.get(chain_id)
+            if last is not None and key < last:
+                raise _Ungrouped(f"chain {chain_id!r} is not in sort-key order")
+            self.last_key[chain_id] = key
+            self.chains.feed(event)
+        if chain_id not in self.group_chains:
+            self.group_chains.add(chain_id)
+            self.chain_count += 1
+
+    def _hold(self) -> None:
+        self.held += 1
+        if self.held > MAX_GROUP:
+            raise _Ungrouped(f"partition {self.group!r} holds more than {MAX_GROUP} items")
+
+    def _end_group(self) -> None:
+        """A grouped read has left a partition: check what waited for its end."""
+        if self.ring is not None and self.deks:
+            first: dict[str, WrappedDek] = {}
+            for record in self.deks:  # ring order: one record per key id, the first
+                first.setdefault(f"dek#{record.dialogue}#{record.version}", record)
+            found, failed = _resolve_keys(self.ring, first.values())
+            self.found += found
+            self.failed.extend(failed)
+        for entity in self.pending:
+            self.envelopes.add(entity)
+        if self.lifecycle:
+            # The spool's order: (seq, event_id), then arrival (sorted() is stable).
+            for event in sorted(self.lifecycle, key=lifecycle_order_key):
+                self.chains.feed(event)
+        for chain_id in self.group_chains:
+            self.chains.close_chain(chain_id)
+            self.last_key.pop(chain_id, None)
+        self.commits.end_group()
+        if self.ring is not None and self.group.startswith("dialogue#"):
+            self.ring.forget(self.group[len("dialogue#") :])
+        self.deks, self.pending, self.lifecycle = [], [], []
+        self.group_chains = set()
+        self.held = 0
+
+    # -- the result -------------------------------------------------------------
+
+    def _finish(self) -> Result:
+        options, ev, kinds = self.options, self.ev, self.kinds
+        result = Result()
+        result.extend(self.stream)
+        if self.ring is None:
+            result.merge(self.envelopes.result())
+        else:
+            if self.spill is not None:
+                found, failed = _resolve_keys(self.ring, self.ring.records())
+            else:
+                found, failed = self.found, self.failed
+            mismatch = _mismatch(found, failed, options.umk)
+            ev.keyed = not mismatch
+            result.extend(_key_ring_findings(found, failed, options.umk))
+            if self.spill is not None:
+                envelopes = EnvelopeVerifier(None if mismatch else self.ring)
+                with envelopes:
+                    for record in self.spill.records():
+                        envelopes.add(record)
+                    opened = envelopes.result()
+            else:
+                opened = self.envelopes.result()
+                if mismatch:  # what a keyless check of the same envelopes reports
+                    opened.findings = [
+                        f for f in opened.findings if f.code.name not in _LOOKUP_CODES
+                    ]
+            result.merge(opened)
         ev.audit_log = kinds["audit_event"] > 0
         if options.key_history:
             if kinds["audit_event"]:
-                result.extend(history.findings())
-            elif keys:
+                result.extend(self.history.findings())
+            elif self.keys:
                 # A per-dialogue export carries no crypto audit log: the key
                 # history cannot be checked here, which is not evidence of a gap.
                 result.add(
                     Finding(
                         codes.KEY_HISTORY_UNCHECKED,
-                        source.describe(),
-                        f"no crypto audit log events in this source; the history of {len(keys)} key(s) was not checked",
+                        self.source.describe(),
+                        "no crypto audit log events in this source; the history of "
+                        f"{len(self.keys)} key(s) was not checked",
                     )
                 )
-        spool.seal(max(1, options.workers))
-        policy = ChainPolicy(trust=options.trust, expectations=tuple(expectations))
-        chains = _verify_spooled(spool, policy, options.workers)
-        chain_count = spool.chains()
+        if self.spool is not None:
+            self.spool.seal(max(1, options.workers))
+            chains = _verify_spooled(self.spool, self.policy, options.workers)
+            chain_count = self.spool.chains()
+        else:
+            chains = resolve([self.chains.finish_partial()])
+            chain_count = self.chain_count
         result.merge(chains)
         ev.chain_lengths.update(chains.chain_lengths)
-        result.merge(commits.finish())  # COMMIT-6, COMMIT-8: records_committed, erasures_signed, ...
+        result.merge(self.commits.finish())  # COMMIT-6, COMMIT-8: records_committed, ...
         ev.commitments_checked = True
-    for name in ("entity", "dek", "audit_event", "unreadable"):
-        result.checked[_PLURAL[name]] = kinds[name]
-    result.checked["records"] = sum(kinds.values())
-    result.checked["dialogues"] = len(dialogues)
-    result.checked["keys"] = len(keys)
-    result.checked["chains"] = chain_count
-    if not options.trust.keys:
-        _fold_untrusted(result)
-    if result.checked["records"] == 0:
-        result.add(Finding(codes.NOTHING_CHECKED, source.describe(), "the source holds no records"))
-    return result
+        for name in ("entity", "dek", "audit_event", "unreadable"):
+            result.checked[_PLURAL[name]] = kinds[name]
+        result.checked["records"] = sum(kinds.values())
+        result.checked["dialogues"] = len(self.dialogues)
+        result.checked["keys"] = len(self.keys)
+        result.checked["chains"] = chain_count
+        if not options.trust.keys:
+            _fold_untrusted(result)
+        if result.checked["records"] == 0:
+            result.add(
+                Finding(
+                    codes.NOTHING_CHECKED, self.source.describe(), "the source holds no records"
+                )
+            )
+        return result
+
+
+class _RecordSpill:
+    """Entity records written to an anonymous temporary file in batches and read
+    back in order: the envelopes a spooled read opens after the last key."""
+
+    _BATCH = 2000
+    _WHAT = "the temporary envelope spill"
+
+    def __init__(self) -> None:
+        self._dir = tempfile.gettempdir()
+        with local_faults(self._dir, self._WHAT):
+            self._file: IO[bytes] = tempfile.TemporaryFile(prefix="chainaudit-envelopes-")  # noqa: SIM115
+        self._batch: list[EntityRecord] = []
+
+    def add(self, record: EntityRecord) -> None:
+        self._batch.append(record)
+        if len(self._batch) >= self._BATCH:
+            self._flush()
+
+    def _flush(self) -> None:
+        if self._batch:
+            with local_faults(self._dir, self._WHAT):
+                pickle.dump(self._batch, self._file, protocol=pickle.HIGHEST_PROTOCOL)
+            self._batch = []
+
+    def records(self) -> Iterator[EntityRecord]:
+        self._flush()
+        with local_faults(self._dir, self._WHAT):
+            self._file.seek(0)
+        while True:
+            try:
+                batch: list[EntityRecord] = pickle.load(self._file)  # our own file
+            except EOFError:
+                return
+            yield from batch
+
+    def close(self) -> None:
+        self._file.close()
 
 
 _PLURAL = {
@@ -201,27 +468,34 @@ _UNTRUSTED = frozenset(
 )
 
 
-def _check_key_ring(ring: KeyRing, umk: Umk | None, result: Result) -> bool:
-    """Unwrap every wrapped DEK once, before any envelope is opened.
-
-    A UMK that opens none of the wrapped keys is almost certainly the wrong
-    UMK, not a store where every key was tampered with: say so once
-    (UMK_MISMATCH, unverified) and check envelopes keylessly instead of
-    reporting every record as unopenable. Otherwise each key that does not
-    unwrap is named once, at its own record (KEY-4); the records sealed
-    under it report it too.
-    """
+def _resolve_keys(
+    ring: KeyRing, records: Iterable[WrappedDek]
+) -> tuple[int, list[tuple[str, str]]]:
+    """Unwrap each of ``records``'s keys once: how many unwrapped, and the
+    (location, origin) of each that did not, in the order given."""
     failed: list[tuple[str, str]] = []
     found = 0
-    for record in ring.records():
+    for record in records:
         location = f"dek#{record.dialogue}#{record.version}"
         lookup = ring.resolve(location)
         if lookup.status is DekStatus.FOUND:
             found += 1
         elif lookup.status is DekStatus.UNWRAP_FAILED:
             failed.append((location, record.origin))
+    return found, failed
+
+
+def _key_ring_findings(found: int, failed: list[tuple[str, str]], umk: Umk | None) -> list[Finding]:
+    """What the wrapped DEKs say once every one was unwrapped (or not).
+
+    A UMK that opens none of the wrapped keys is almost certainly the wrong
+    UMK, not a store where every key was tampered with: say so once
+    (UMK_MISMATCH, unverified); the run then reports envelopes as checked
+    without keys. Otherwise each key that does not unwrap is named once, at
+    its own record (KEY-4); the records sealed under it report it too.
+    """
     if failed and not found and umk is not None:
-        result.add(
+        return [
             Finding(
                 codes.UMK_MISMATCH,
                 f"umk:{umk.fingerprint()}",
@@ -230,19 +504,21 @@ def _check_key_ring(ring: KeyRing, umk: Umk | None, result: Result) -> bool:
                 "envelopes were checked without keys",
                 extra={"keys": len(failed)},
             )
+        ]
+    return [
+        Finding(
+            codes.KEY_UNWRAP_FAILED,
+            location,
+            "this wrapped DEK does not unwrap under its owner's KEK while others do: "
+            "the record was altered, or it belongs to another owner or UMK",
+            source=origin or None,
         )
-        return False
-    for location, origin in failed:
-        result.add(
-            Finding(
-                codes.KEY_UNWRAP_FAILED,
-                location,
-                "this wrapped DEK does not unwrap under its owner's KEK while others do: "
-                "the record was altered, or it belongs to another owner or UMK",
-                source=origin or None,
-            )
-        )
-    return True
+        for location, origin in failed
+    ]
+
+
+def _mismatch(found: int, failed: list[tuple[str, str]], umk: Umk | None) -> bool:
+    return bool(failed) and not found and umk is not None
 
 
 def _fold_untrusted(result: Result) -> None:
@@ -262,15 +538,6 @@ def _fold_untrusted(result: Result) -> None:
             extra={"signatures": len(untrusted), "first": [f.where for f in untrusted[:5]]},
         )
     )
-
-
-def _keyed_pass(source: Source, ring: KeyRing | None) -> Result:
-    """Pass 2: every envelope, checked and opened with the complete key ring."""
-    with EnvelopeVerifier(ring) as verifier:
-        for item in source.read():
-            if isinstance(item, EntityRecord):
-                verifier.add(item)
-        return verifier.result()
 
 
 def _verify_spooled(spool: EventSpool, policy: ChainPolicy, workers: int) -> Result:

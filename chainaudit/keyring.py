@@ -109,6 +109,16 @@ class KeyRing:
         """Known key ids of a dialogue (escaped id), oldest version first."""
         return [f"dek#{dialogue}#{v}" for v in sorted(self._by_dialogue.get(dialogue, ()))]
 
+    def forget(self, dialogue: str) -> None:
+        """Drop every key of ``dialogue`` (escaped id): records, conflicts, unwrapped
+        DEKs. For a reader that is done with the dialogue, so that the ring holds
+        one dialogue's keys at a time, not every key of the source."""
+        for version in self._by_dialogue.pop(dialogue, ()):
+            key_id = f"dek#{dialogue}#{version}"
+            self._records.pop(key_id, None)
+            self._cache.pop(key_id, None)
+            self._conflicts.discard(key_id)
+
     def records(self) -> list[WrappedDek]:
         """The records held, one per key id (the first seen on conflict)."""
         return list(self._records.values())

@@ -90,6 +90,7 @@ class ChainVerifier:
         self._part = part
         self._states: dict[str, _State] = {}
         self._claims: list[Claim] = []
+        self._closed = Partial()
         self._events = 0
         #: Final (count, tip) per chain, filled by :meth:`finish`.
         self.tips: dict[str, tuple[int, str]] = {}
@@ -383,48 +384,63 @@ class ChainVerifier:
 
     # -- end of stream --------------------------------------------------------
 
+    def close_chain(self, chain_id: str) -> None:
+        """End one chain now: every event of it has been fed. Its findings and
+        tip are kept for :meth:`finish_partial`, its state is released, so a
+        run that closes each chain as its source delivers it holds one chain
+        at a time. A closed chain must not be fed again."""
+        st = self._states.pop(chain_id, None)
+        if st is not None:
+            self._end(st, self._closed)
+
     def finish_partial(self) -> Partial:
         """End the stream for this worker: held events, expectations; claims stay open."""
-        out = Partial(events=self._events)
+        out, self._closed = self._closed, Partial()
+        out.events = self._events
         for st in self._states.values():
-            if st.held is not None:
-                held, st.held = st.held, None
-                self._gap(st, held)
-            count = st.n or 0
-            for x in st.expectations:
-                where = f"chain:{st.chain_id}@{count}"
-                extra = {"chain_id": st.chain_id, "seq": count, "event_id": None}
-                if count < x.count:
-                    self._add(
-                        st,
-                        codes.CHAIN_TRUNCATED,
-                        where,
-                        f"the chain has {count} event(s), the {x.kind} recorded {x.count}",
-                        {**extra, "expectation": x.kind},
-                        expected=str(x.count),
-                        actual=str(count),
-                        source=x.origin or None,
-                    )
-                elif x.kind == MIGRATION and count == x.count:
-                    self._boundary_missing_after_migration(st, x, where, extra)
-                if x.count == 0:  # CHAIN-11: the empty chain's tip is its genesis value
-                    genesis = genesis_hash(st.chain_id, x.hash_alg or "sha256")
-                    if not equal(genesis, x.tip_hash):
-                        self._add(
-                            st,
-                            codes.CHAIN_TIP_MISMATCH,
-                            f"chain:{st.chain_id}@0",
-                            f"the {x.kind} of the empty chain is not its genesis value",
-                            {**extra, "seq": 0, "expectation": x.kind},
-                            expected=genesis,
-                            actual=x.tip_hash,
-                            source=x.origin or None,
-                        )
-            out.findings[st.chain_id] = st.findings
-            if st.n is not None:
-                out.tips[st.chain_id] = (st.n, st.tip)
+            self._end(st, out)
+        self._states = {}
         out.claims = list(self._claims)
         return out
+
+    def _end(self, st: _State, out: Partial) -> None:
+        """The end of one chain's stream: held events, expectations, into ``out``."""
+        if st.held is not None:
+            held, st.held = st.held, None
+            self._gap(st, held)
+        count = st.n or 0
+        for x in st.expectations:
+            where = f"chain:{st.chain_id}@{count}"
+            extra = {"chain_id": st.chain_id, "seq": count, "event_id": None}
+            if count < x.count:
+                self._add(
+                    st,
+                    codes.CHAIN_TRUNCATED,
+                    where,
+                    f"the chain has {count} event(s), the {x.kind} recorded {x.count}",
+                    {**extra, "expectation": x.kind},
+                    expected=str(x.count),
+                    actual=str(count),
+                    source=x.origin or None,
+                )
+            elif x.kind == MIGRATION and count == x.count:
+                self._boundary_missing_after_migration(st, x, where, extra)
+            if x.count == 0:  # CHAIN-11: the empty chain's tip is its genesis value
+                genesis = genesis_hash(st.chain_id, x.hash_alg or "sha256")
+                if not equal(genesis, x.tip_hash):
+                    self._add(
+                        st,
+                        codes.CHAIN_TIP_MISMATCH,
+                        f"chain:{st.chain_id}@0",
+                        f"the {x.kind} of the empty chain is not its genesis value",
+                        {**extra, "seq": 0, "expectation": x.kind},
+                        expected=genesis,
+                        actual=x.tip_hash,
+                        source=x.origin or None,
+                    )
+        out.findings[st.chain_id] = st.findings
+        if st.n is not None:
+            out.tips[st.chain_id] = (st.n, st.tip)
 
     def finish(self) -> Result:
         """End the stream and return the result (see :func:`resolve`)."""

@@ -92,8 +92,18 @@ class CommitmentVerifier:
         trust: TrustStore | None = None,
         expectations: Iterable[ChainExpectation] = (),
         directory: str | None = None,
+        *,
+        grouped: bool = False,
     ) -> None:
+        """``grouped=True``: the caller feeds each dialogue's records and events
+        together and calls :meth:`end_group` after each dialogue; they are then
+        judged from memory at once, with the same outcome as from the spool."""
         self.trust = trust if trust is not None else TrustStore()
+        self.grouped = grouped
+        self._group_recs: list[tuple[Any, ...]] = []
+        self._group_evs: list[tuple[Any, ...]] = []
+        #: Chains judged by end_group: their findings and counters.
+        self._judged: dict[str, Result] = {}
         self._anchors: dict[str, int] = {}
         for x in expectations:
             self._anchors[x.chain_id] = max(self._anchors.get(x.chain_id, 0), x.count)
@@ -140,19 +150,21 @@ class CommitmentVerifier:
             return
         data = DOMAIN_COMMIT + canonical_record_json(record)
         self._n += 1
-        self._recs.append(
-            (
-                lifecycle_chain_id(dialogue),
-                record_key(record),
-                self._n,
-                digest_bytes("sha256", data),
-                digest_bytes("blake3", data),
-                kid,
-                state,
-                dat,
-                record.origin or "",
-            )
+        row = (
+            lifecycle_chain_id(dialogue),
+            record_key(record),
+            self._n,
+            digest_bytes("sha256", data),
+            digest_bytes("blake3", data),
+            kid,
+            state,
+            dat,
+            record.origin or "",
         )
+        if self.grouped:
+            self._group_recs.append(row)
+            return
+        self._recs.append(row)
         if len(self._recs) >= _BATCH:
             self._flush()
 
@@ -167,6 +179,11 @@ class CommitmentVerifier:
         if shape_problem(event.chain_id, fields) is not None:
             return
         self._n += 1
+        if self.grouped:
+            self._group_evs.append(
+                (event.chain_id, fields["seq"], fields["event_id"], self._n, fields)
+            )
+            return
         self._evs.append(
             (
                 event.chain_id,
@@ -189,12 +206,42 @@ class CommitmentVerifier:
 
     # -- judging ------------------------------------------------------------------
 
+    def end_group(self) -> None:
+        """Judge the dialogue(s) fed since the last call (``grouped=True`` only).
+
+        The rows are ordered as :meth:`finish` orders them from the spool
+        (records by key, then arrival; events by ``seq``, ``event_id``, then
+        arrival; text by UTF-8 bytes, SQLite's ``BINARY`` order).
+        """
+        recs, evs = self._group_recs, self._group_evs
+        self._group_recs, self._group_evs = [], []
+        chains = {row[0] for row in recs} | {row[0] for row in evs}
+        for chain_id in chains:
+            if chain_id in self._judged:
+                raise RuntimeError(f"commitments of {chain_id} were already judged")
+            mine = sorted((r for r in recs if r[0] == chain_id), key=lambda r: (_utf8(r[1]), r[2]))
+            events = sorted(
+                (e for e in evs if e[0] == chain_id), key=lambda e: (e[1], _utf8(e[2]), e[3])
+            )
+            result = Result()
+            self._judge(
+                chain_id,
+                [
+                    _Rec(k, {"sha256": sha, "blake3": b3}, kid, st, dat, o)
+                    for _, k, _, sha, b3, kid, st, dat, o in mine
+                ],
+                [(seq, eid, fields) for _, seq, eid, _, fields in events],
+                result,
+            )
+            self._judged[chain_id] = result
+
     def finish(self) -> Result:
         """Verify every dialogue (in the byte order of its chain id) and close."""
         result = Result()
         for name in COUNTERS:
             result.checked[name] = 0
         try:
+            self.end_group()
             self._flush()
             self._db.execute("CREATE INDEX rec_c ON rec (c, k, n)")
             self._db.execute("CREATE INDEX ev_c ON ev (c, seq, eid, n)")
@@ -202,8 +249,13 @@ class CommitmentVerifier:
                 row[0]
                 for row in self._db.execute("SELECT c FROM rec UNION SELECT c FROM ev ORDER BY 1")
             ]
-            for chain_id in chains:
-                self._dialogue(chain_id, result)
+            judged = self._judged
+            for chain_id in sorted({*chains, *judged}, key=_utf8):
+                done = judged.get(chain_id)
+                if done is None:
+                    self._dialogue(chain_id, result)
+                else:
+                    result.merge(done)
         finally:
             self.close()
         return result
@@ -226,6 +278,16 @@ class CommitmentVerifier:
 
     def _dialogue(self, chain_id: str, result: Result) -> None:
         recs, events = self._rows(chain_id)
+        self._judge(chain_id, recs, events, result)
+
+    def _judge(
+        self,
+        chain_id: str,
+        recs: list[_Rec],
+        events: list[tuple[int, str, dict[str, Any]]],
+        result: Result,
+    ) -> None:
+        """COMMIT-6 and COMMIT-8 for one dialogue, from its ordered rows."""
         dialogue = chain_id[len(LIFECYCLE_PREFIX) : -len(LIFECYCLE_SUFFIX)]
         commits: dict[str, list[_Commit]] = {}
         receipts: list[_Receipt] = []

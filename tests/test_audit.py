@@ -18,7 +18,7 @@ from chainaudit.sources import SourceItem
 
 
 class Memory:
-    """A re-readable in-memory source (the pipeline reads twice with keys)."""
+    """A re-readable in-memory source, counting its reads."""
 
     def __init__(self, items: list[Record]) -> None:
         self.items = items
@@ -60,13 +60,12 @@ def test_sample_is_sound_with_and_without_keys(sample: Sample) -> None:
     assert set(keyed_result.codes()) == {"KEY_SHREDDED"}  # the erased dialogue, as notices
 
 
-def test_keys_are_read_in_a_second_pass_only_when_given(sample: Sample) -> None:
-    src = Memory(sample.records)
-    audit(src, AuditOptions())
-    assert src.reads == 1
-    src = Memory(sample.records)
-    audit(src, AuditOptions(umk=sample.umk))
-    assert src.reads == 2
+def test_the_source_is_read_once_with_or_without_keys(sample: Sample) -> None:
+    """CLI-5: one read, keys or not (tests/test_one_pass.py: grouped and spooled)."""
+    for umk in (None, sample.umk):
+        src = Memory(sample.records)
+        audit(src, AuditOptions(umk=umk))
+        assert src.reads == 1
 
 
 def test_parallel_chain_verification_equals_serial(sample: Sample) -> None:

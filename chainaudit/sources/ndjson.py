@@ -229,6 +229,10 @@ class NdjsonSource:
 
     #: REP-4: which export checks apply to this source.
     kind = "export"
+    #: CLI-5: records come sorted by key (EXP-5), so each dialogue's records
+    #: arrive together and the audit reads the export once, holding one
+    #: dialogue at a time (an unsorted file is read again, spooled).
+    grouped = True
     #: REP-7: what this source itself offers against a removed record.
     integrity_basis = (
         "the export's trailer (counts and a digest of every line), which is not signed: whoever rewrote the file could recompute it"

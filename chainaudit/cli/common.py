@@ -32,6 +32,7 @@ from chainaudit.assurance import (
 )
 from chainaudit.audit import AuditOptions, audit
 from chainaudit.checks import RunFacts, plan
+from chainaudit.cli.progress import Progress
 from chainaudit.errors import (
     EXIT_UNVERIFIED,
     EXIT_USAGE,
@@ -44,6 +45,7 @@ from chainaudit.outfile import write_output
 from chainaudit.report import Summary, exit_code_for, render_json, render_junit, render_text
 from chainaudit.signing import TrustStore
 from chainaudit.sources import Source
+from chainaudit.sources.estimate import estimate_total
 from chainaudit.sources.timeouts import (
     DEFAULT_CONNECT_TIMEOUT,
     DEFAULT_READ_TIMEOUT,
@@ -384,8 +386,10 @@ def report_options(f: F) -> F:
     def run(*args: Any, **kwargs: Any) -> Any:
         ctx = click.get_current_context(silent=True)
         limit = kwargs.pop("max_findings", None)
+        shown = kwargs.pop("progress", None)
         if ctx is not None:
             ctx.meta[_MAX_FINDINGS] = limit
+            ctx.meta[_PROGRESS] = shown
         try:
             return command(*args, **kwargs)
         except (click.exceptions.Exit, click.Abort, KeyboardInterrupt):
@@ -414,6 +418,12 @@ def report_options(f: F) -> F:
         "-q", "--quiet", is_flag=True, help="No progress on stderr (also off when not a terminal)."
     )(f)
     f = click.option(
+        "--progress/--no-progress",
+        default=None,
+        help="Progress on stderr: phase, count against the known total, rate and ETA "
+        "(default: only when stderr is a terminal; -q silences it).",
+    )(f)
+    f = click.option(
         "--max-findings",
         type=click.IntRange(min=0),
         metavar="N",
@@ -426,6 +436,8 @@ def report_options(f: F) -> F:
 
 #: click context key carrying --max-findings from report_options to emit.
 _MAX_FINDINGS = "chainaudit.max_findings"
+#: click context key carrying --progress/--no-progress to run_audit.
+_PROGRESS = "chainaudit.progress"
 
 
 def _max_findings() -> int | None:
@@ -470,31 +482,23 @@ def provenance(
     }
 
 
-class Progress:
-    """Progress on stderr, only on a terminal and not with --quiet."""
-
-    def __init__(self, quiet: bool) -> None:
-        self.enabled = not quiet and sys.stderr.isatty()
-
-    def __call__(self, n: int) -> None:
-        if self.enabled:
-            click.echo(f"\r  {n:,} records read", err=True, nl=False)
-
-    def done(self) -> None:
-        if self.enabled:
-            click.echo("\r" + " " * 40 + "\r", err=True, nl=False)
-
-
 def run_audit(
     src: Source, options: AuditOptions, quiet: bool, evidence: Evidence | None = None
 ) -> Result:
     """The full verification of ``src`` (chainaudit.audit), with progress on stderr;
     ``evidence`` is filled for the assurance statement (REP-7)."""
-    progress = Progress(quiet)
+    ctx = click.get_current_context(silent=True)
+    wanted = None if ctx is None else ctx.meta.get(_PROGRESS)
+    enabled = False if quiet else (wanted if isinstance(wanted, bool) else None)
+    progress = Progress(enabled)
+    if progress.enabled:
+        progress.total = estimate_total(src)
+    result = None
     try:
-        return audit(src, options, progress, evidence)
+        result = audit(src, options, progress, evidence)
+        return result
     finally:
-        progress.done()
+        progress.done(None if result is None else result.checked.get("records"))
 
 
 def run_facts(

@@ -32,7 +32,10 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 import re
+import subprocess
+import sys
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -43,8 +46,8 @@ from envelope_helpers import dek, kid, nonce, resolver_for, sealed_record
 
 from chainaudit import codes
 from chainaudit.address import Address, AddressError, unescape_component
-from chainaudit.chain import genesis_hash
-from chainaudit.checkpoint import ChainExpectation
+from chainaudit.chain import MAX_INT, genesis_hash
+from chainaudit.checkpoint import ChainExpectation, make_checkpoint, verify_checkpoint
 from chainaudit.digest import (
     audit_record_key,
     canonical_number,
@@ -72,6 +75,7 @@ from chainaudit.model import AuditEvent, EntityRecord, Record
 from chainaudit.nonces import NonceLedger, NonceLimits
 from chainaudit.proof import make_proof, verify_proof
 from chainaudit.report import exit_code_for
+from chainaudit.signing import TRUSTED_KEYS_TYPE, TrustStore, private_key_from_label, public_bytes
 from chainaudit.vectorgen.chain_build import Ev, build_chain, rechain
 from chainaudit.vectorgen.manifest import (
     SIGNER_LABEL,
@@ -522,3 +526,97 @@ def test_audit_record_key_escapes_exactly_percent_slash_and_controls() -> None:
 def test_record_key_of_an_audit_event_without_event_id_says_so() -> None:
     with pytest.raises(ValueError, match="audit event in chain 'c' has no string event_id"):
         record_key(AuditEvent("c", {"seq": 0}))
+
+
+# --- signing.py: the trusted-keys file ------------------------------------------
+
+_SIGNER = private_key_from_label("focused")
+
+
+def _trusted_keys(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "trusted-keys.json"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_trusted_keys_file_that_is_a_private_seed_is_refused_unechoed(tmp_path: Path) -> None:
+    seed = "0123456789abcdef" * 4
+    with pytest.raises(InputError, match="looks like a signing-key file") as caught:
+        TrustStore.load(_trusted_keys(tmp_path, seed + "\n"))
+    assert seed not in str(caught.value)
+    for other in (seed.upper(), seed + "0", seed[:-1]):  # not a seed: read as JSON
+        with pytest.raises(InputError, match="JSON expected"):
+            TrustStore.load(_trusted_keys(tmp_path, other))
+
+
+@pytest.mark.parametrize("key", [5, None, "zz" * 32, "AB" * 32, "ab" * 31])
+def test_trusted_keys_entry_that_is_not_a_lowercase_hex_key_is_refused(
+    tmp_path: Path, key: object
+) -> None:
+    doc = {"type": TRUSTED_KEYS_TYPE, "version": 1, "keys": [public_bytes(_SIGNER).hex(), key]}
+    with pytest.raises(InputError, match=re.escape("keys[1] is not 64 lowercase hex digits")):
+        TrustStore.load(_trusted_keys(tmp_path, json.dumps(doc)))
+
+
+def test_trusted_keys_file_is_read_as_utf8(tmp_path: Path) -> None:
+    doc = {"type": TRUSTED_KEYS_TYPE, "version": 1, "keys": [public_bytes(_SIGNER).hex()]}
+    text = json.dumps(doc, ensure_ascii=False).replace("{", '{"note": "clé ✓", ', 1)
+    path = _trusted_keys(tmp_path, text)
+    store = TrustStore.load(path)
+    assert list(store.keys.values()) == [public_bytes(_SIGNER)]
+    # Whatever the locale: in an ASCII one (C locale, no coercion) too.
+    env = {**os.environ, "LC_ALL": "C", "PYTHONUTF8": "0", "PYTHONCOERCECLOCALE": "0"}
+    code = "import sys; from pathlib import Path; from chainaudit.signing import TrustStore; "
+    code += "print(len(TrustStore.load(Path(sys.argv[1])).keys))"
+    run = subprocess.run(
+        [sys.executable, "-c", code, str(path)], env=env, capture_output=True, text=True
+    )
+    assert (run.returncode, run.stdout.strip()) == (0, "1"), run.stderr[-500:]
+
+
+# --- checkpoint.py: the shape of a checkpoint -----------------------------------
+
+
+def _checkpoint(**changes: object) -> dict[str, Any]:
+    cp = make_checkpoint(_SIGNER, "c", 3, "ab" * 32, "sha256", "2026-01-03T00:00:00.000Z")
+    cp.update(changes)
+    return cp
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"chain_id": 5}, "chain_id must be a non-empty string"),
+        ({"chain_id": ""}, "chain_id must be a non-empty string"),
+        ({"count": MAX_INT + 1}, "count must be a non-negative integer"),
+        ({"hash_alg": "sha1"}, "hash_alg 'sha1' is not one of sha256, blake3"),
+    ],
+)
+def test_checkpoint_shape_problems_are_named(changes: dict[str, object], message: str) -> None:
+    got = verify_checkpoint(_checkpoint(**changes), TrustStore.of([public_bytes(_SIGNER)]))
+    assert isinstance(got, Finding) and got.code is codes.CHECKPOINT_MALFORMED
+    assert got.message == message
+
+
+def test_checkpoint_count_may_be_the_largest_json_integer() -> None:
+    cp = make_checkpoint(_SIGNER, "c", MAX_INT, "ab" * 32, "sha256", "2026-01-03T00:00:00.000Z")
+    got = verify_checkpoint(cp, TrustStore.of([public_bytes(_SIGNER)]))
+    assert isinstance(got, ChainExpectation) and got.count == MAX_INT
+
+
+# --- boundary.py: the continuity hook passes the pinned keys on --------------------
+
+
+def test_boundary_continuity_hook_passes_the_trust_store(monkeypatch: pytest.MonkeyPatch) -> None:
+    from chainaudit import boundary, continuity
+
+    calls: list[tuple[object, ...]] = []
+
+    def fake(*args: object) -> str:
+        calls.append(args)
+        return "result"
+
+    monkeypatch.setattr(continuity, "verify_chain_continuity", fake)
+    trust = TrustStore.of([public_bytes(_SIGNER)])
+    assert boundary.verify_chain_continuity("src", "dst", trust) == "result"
+    assert calls == [("src", "dst", trust)]

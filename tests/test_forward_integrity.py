@@ -469,3 +469,46 @@ def test_an_erasure_authority_not_pinned_leaves_the_erasure_unproven(
     assert len(receipt) == 1 and receipt[0][0] == "ERASURE_SIGNER_UNTRUSTED"
     assert receipt[0][1].startswith("chain:dialogue:dlg-2026-003/events@")
     assert run.report()["checked"]["erasures_unproven"] == 1
+
+
+@pytest.mark.postgres
+def test_gates_carry_commitments_across_a_migration(
+    cli: Cli, demo: Path, pg_server_dsn: str, tmp_path: Path
+) -> None:
+    """gate pre checks the source's commitments; after import --boundary-key, gate post
+    finds every record matching a commitment made at the source, anchored by the signed
+    manifest and the boundaries (COMMIT-5, COMMIT-9); a record rolled back in the target
+    after the gate is still named."""
+    import psycopg
+    from e2e_stores import pg_schema
+
+    manifest = tmp_path / "manifest.json"
+    keys: list[str | Path] = [
+        "--umk",
+        demo / "umk.hex",
+        "--trusted-keys",
+        demo / "trusted-keys.json",
+    ]
+    pre = cli("gate", "pre", demo / "export.ndjson", *keys, "--signing-key", demo / "signer.key",
+              "-m", manifest, "--format", "json")  # fmt: skip
+    expect(pre, 0)
+    checked = pre.report()["checked"]  # no checkpoint here: receipts and boundaries anchor some
+    assert checked["records_committed"] + checked["records_committed_unanchored"] == 163
+    with pg_schema(pg_server_dsn) as url:
+        expect(cli("import", demo / "export.ndjson", url, "--create", "--boundary-key",
+                   demo / "signer.key", "--manifest", manifest), 0)  # fmt: skip
+        post = expect(cli("gate", "post", url, "-m", manifest, *keys, "--format", "json"), 0)
+        checked = post.report()["checked"]
+        assert checked["records_committed"] == 163 and checked["records_committed_unanchored"] == 0
+        old = superseded(CLAIM_UPDATED)
+        assert old.envelope is not None
+        with psycopg.connect(url) as conn:
+            cur = conn.execute(
+                "UPDATE entities SET content_encrypted = %s, content_nonce = %s, attributes = %s"
+                " WHERE dialogue_id = %s AND entity_type = 'claim' AND subkey = '01#01'",
+                (old.envelope.ciphertext, old.envelope.nonce,
+                 json.dumps(dict(old.attributes)), D1),
+            )  # fmt: skip
+            assert cur.rowcount == 1
+        post = expect(cli("gate", "post", url, "-m", manifest, *keys, "--format", "json"), 1)
+        assert ("COMMIT_ROLLBACK", CLAIM_UPDATED) in problems(post)

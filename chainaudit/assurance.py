@@ -327,7 +327,8 @@ def _committed(result: Result, ev: Evidence) -> Assurance:
         return Assurance(
             "committed",
             Level.PROVEN,
-            f"all {total} record(s) match their latest commitment, each anchored by a signed checkpoint",
+            f"all {total} record(s) match their latest commitment, each anchored (by a signed "
+            "checkpoint, manifest, pinned boundary or erasure receipt)",
         )
     level = Level.PARTIAL if ok or loose else Level.NOT_PROVEN
     return Assurance(

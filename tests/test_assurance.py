@@ -32,8 +32,8 @@ from chainaudit.assurance import (
     unanchored_findings,
 )
 from chainaudit.chain import seal
-from chainaudit.checks import COMMANDS, FAMILIES as CHECK_FAMILIES
-from chainaudit.checks import RunFacts, family_of, plan
+from chainaudit.checks import COMMANDS, RunFacts, family_of, plan
+from chainaudit.checks import FAMILIES as CHECK_FAMILIES
 from chainaudit.findings import Finding, Result, registry
 from chainaudit.model import AuditEvent
 from chainaudit.sources.ndjson import NdjsonSource, write_export

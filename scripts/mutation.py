@@ -52,7 +52,14 @@ KILLED = {1, 3, 37, 36, 24, -24, 152, 255}  # killed, type check, timeout
 SURVIVED, NO_TESTS = 0, {5, 33}
 
 #: Calls whose arguments (from this index on) only describe a finding.
-DESCRIBING_CALLS = {"Finding": 1, "add": 1, "_add": 2, "add_finding": 2, "need": 1}
+DESCRIBING_CALLS = {
+    "Finding": 1,
+    "add": 1,
+    "_add": 2,
+    "add_finding": 2,
+    "need": 1,
+    "local_faults": 0,  # the directory and the task named by a LocalFaultError
+}
 #: Variables that only hold what a finding says.
 DESCRIBING_NAMES = {"where", "message", "msg", "extra", "detail", "expected", "actual", "claimed"}
 

@@ -34,8 +34,10 @@ import dataclasses
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
+import tempfile
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -57,7 +59,7 @@ from chainaudit.digest import (
     record_key,
 )
 from chainaudit.envelope import NONCE_BYTES, aad_hash, seal
-from chainaudit.errors import InputError
+from chainaudit.errors import InputError, LocalFaultError
 from chainaudit.findings import Finding, Result, Severity
 from chainaudit.gate import gate_post
 from chainaudit.manifest import ManifestBuilder, leaves_line, public_key_bytes
@@ -72,7 +74,7 @@ from chainaudit.merkle import (
     verify_inclusion,
 )
 from chainaudit.model import AuditEvent, EntityRecord, Record
-from chainaudit.nonces import NonceLedger, NonceLimits
+from chainaudit.nonces import NonceLedger, NonceLimits, fingerprint
 from chainaudit.proof import make_proof, verify_proof
 from chainaudit.report import exit_code_for
 from chainaudit.signing import TRUSTED_KEYS_TYPE, TrustStore, private_key_from_label, public_bytes
@@ -620,3 +622,113 @@ def test_boundary_continuity_hook_passes_the_trust_store(monkeypatch: pytest.Mon
     trust = TrustStore.of([public_bytes(_SIGNER)])
     assert boundary.verify_chain_continuity("src", "dst", trust) == "result"
     assert calls == [("src", "dst", trust)]
+
+
+# --- nonces.py: the ledger's report, its bookkeeping and its spill files -------------
+
+
+def test_nonce_reuse_by_a_copied_record_says_the_ciphertext_is_identical() -> None:
+    with NonceLedger() as ledger:
+        ledger.add("k", bytes(12), "a", ciphertext=b"same")
+        ledger.add("k", bytes(12), "b", ciphertext=b"same")  # a copy: cut-and-paste
+        ledger.add("k", bytes(12), "c", ciphertext=b"other")  # a writer's reuse
+        copy, reuse = ledger.findings()
+    assert copy.extra == {"key_id": "k", "first": "a", "second": "b", "identical_ciphertext": True}
+    assert copy.message == (
+        "the nonce under key k is also used by a; "
+        "the ciphertext is identical too: this record is a copy of that one"
+    )
+    assert reuse.extra == {"key_id": "k", "first": "a", "second": "c"}
+    assert reuse.message == "the nonce under key k is also used by a"
+
+
+def test_nonce_ledger_stats_in_memory() -> None:
+    with NonceLedger() as ledger:
+        for where in "abc":
+            ledger.add("k", bytes(12), where)
+        ledger.add("k", bytes(11) + b"\x01", "d")
+        list(ledger.findings())
+        assert ledger.stats == {
+            "added": 4,
+            "spilled": 0,
+            "splits": 0,
+            "max_resident": 2,
+            "partitions_checked": 0,
+        }
+
+
+@pytest.mark.parametrize("distinct", [100, 300])
+def test_nonce_ledger_stats_when_spilled(tmp_path: Path, distinct: int) -> None:
+    """Every partition, and every bucket of a split, is checked exactly once."""
+    limits = NonceLimits(max_in_memory=4, partitions=2, tmp_dir=str(tmp_path))
+    with NonceLedger(limits) as ledger:
+        for i in range(300):
+            ledger.add("k", (i % distinct).to_bytes(12, "big"), f"a{i}")
+        found = list(ledger.findings())
+        stats = dict(ledger.stats)
+    assert len(found) == 300 - distinct
+    assert stats["added"] == stats["spilled"] == 300
+    assert stats["partitions_checked"] == 2 + 15 * stats["splits"]
+    assert stats["splits"] > 0
+    assert stats["max_resident"] <= 4
+
+
+def test_nonce_ledger_checks_a_partition_of_exactly_the_limit_in_memory() -> None:
+    # Two distinct fingerprints in partition 0 of 2 and one in partition 1: the
+    # ledger spills at the third; partition 0 then holds 3 entries (the limit)
+    # with the repeat, and is checked in memory, unsplit.
+    candidates = [i.to_bytes(12, "big") for i in range(64)]
+    even = [n for n in candidates if fingerprint("k", n)[0] % 2 == 0]
+    odd = [n for n in candidates if fingerprint("k", n)[0] % 2 == 1]
+    with NonceLedger(NonceLimits(max_in_memory=3, partitions=2)) as ledger:
+        for where, n in (("a", even[0]), ("b", even[1]), ("c", odd[0]), ("again", even[0])):
+            ledger.add("k", n, where)
+        assert [f.where for f in ledger.findings()] == ["again"]
+        assert ledger.stats["spilled"] == 4 and ledger.stats["splits"] == 0
+        assert ledger.stats["partitions_checked"] == 2
+
+
+def test_nonce_ledger_spills_into_its_own_directory_under_tmp_dir(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    made: list[object] = []
+    real = tempfile.TemporaryFile
+
+    def temporary_file(*args: Any, **kwargs: Any) -> Any:
+        made.append(kwargs.get("dir"))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(tempfile, "TemporaryFile", temporary_file)
+    limits = NonceLimits(max_in_memory=2, partitions=2, tmp_dir=str(tmp_path))
+    cwd_before = sorted(os.listdir())
+    with NonceLedger(limits) as ledger:
+        for i in range(40):
+            ledger.add("k", i.to_bytes(12, "big"), f"a{i}")
+        spill = Path(str(ledger._dir))
+        assert spill.parent == tmp_path and spill.name.startswith("chainaudit-nonces-")
+        assert sorted(os.listdir(spill)) == ["addresses", "index", "p000", "p001"]
+        list(ledger.findings())
+    assert made and all(d == str(spill) for d in made)  # split buckets too
+    assert sorted(os.listdir()) == cwd_before and os.listdir(tmp_path) == []
+
+
+def test_nonce_ledger_names_an_unwritable_tmp_dir(tmp_path: Path) -> None:
+    missing = tmp_path / "missing"
+    ledger = NonceLedger(NonceLimits(max_in_memory=1, partitions=2, tmp_dir=str(missing)))
+    with pytest.raises(
+        LocalFaultError, match=re.escape(f"{missing}: cannot write the nonce ledger")
+    ):
+        ledger.add("k", bytes(12), "a")
+
+
+def test_nonce_ledger_close_never_fails(tmp_path: Path) -> None:
+    class Unclosable:
+        def close(self) -> None:
+            raise OSError("disk full")
+
+    ledger = NonceLedger(NonceLimits(max_in_memory=1, partitions=2, tmp_dir=str(tmp_path)))
+    ledger.add("k", bytes(12), "a")
+    ledger._parts.append(Unclosable())  # type: ignore[arg-type]
+    shutil.rmtree(str(ledger._dir))  # removed behind its back
+    ledger.close()
+    ledger.close()

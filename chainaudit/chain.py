@@ -227,15 +227,34 @@ def timestamp_ms(text: str) -> int | None:
     m = _TS.match(text)
     if not m:
         return None
-    y, mo, d, h, mi, s = (int(g) for g in m.groups()[:6])
+    # The date's day number is cached: one day's events share it.
+    date = text[:10]
+    day = _DAYS.get(date, _ABSENT)
+    if day is _ABSENT:
+        day = _day_number(*map(int, m.groups()[:3]))
+        if len(_DAYS) >= 4096:
+            _DAYS.clear()
+        _DAYS[date] = day
+    if day is None:
+        return None
+    h, mi, s = int(text[11:13]), int(text[14:16]), int(text[17:19])
+    if h > 23 or mi > 59 or s > 59:
+        return None
+    frac = m.group(7)
+    frac_ms = int(frac[:3].ljust(3, "0")) if frac else 0
+    return ((day * 24 + h) * 60 + mi) * 60_000 + s * 1000 + frac_ms
+
+
+_DAYS: dict[str, int | None] = {}
+
+
+def _day_number(y: int, mo: int, d: int) -> int | None:
+    """Days from 1970-01-01 to a valid date (CHAIN-2), or None."""
     if y < 1:  # CHAIN-2: years 0001-9999 (year 0 has no date in most libraries)
         return None
     if not (1 <= mo <= 12 and 1 <= d <= calendar.monthrange(y, mo)[1]):
         return None
-    if h > 23 or mi > 59 or s > 59:
-        return None
-    frac = (m.group(7) or "").ljust(3, "0")[:3]
-    return calendar.timegm((y, mo, d, h, mi, s, 0, 0, 0)) * 1000 + int(frac)
+    return calendar.timegm((y, mo, d, 0, 0, 0, 0, 0, 0)) // 86400
 
 
 def _check_value(name: str, kind: str, value: Any) -> str | None:
@@ -307,10 +326,10 @@ def _well_formed(chain_id: str, fields: Mapping[str, Any]) -> bool:
     """True only when :func:`_shape_problem` finds nothing; False when it may.
 
     The same rules, in one pass with exact types (what JSON gives), so
-    that checking an event costs a few
-    dictionary lookups; anything else is left to :func:`_shape_problem`,
-    which then names the problem. ``tests/test_chain_shape.py`` compares
-    the two on generated and mutated events.
+    that checking an event costs a few dictionary lookups; anything else is
+    left to :func:`_shape_problem`, which then names the problem.
+    ``tests/test_chain_shape.py`` compares the two on generated and mutated
+    events.
     """
     for name, value in fields.items():
         if type(name) is not str or not (name.isascii() or _is_utf8(name)):

@@ -120,3 +120,41 @@ def test_mutated_events(index: int, changes: list[tuple[str, int | None]], chain
     if _well_formed(chain_id, fields):
         assert problem is None
     assert shape_problem(chain_id, fields) == problem
+
+
+def _reference_timestamp_ms(text: str) -> int | None:
+    """CHAIN-2 timestamps the plain way: the regex, then calendar.timegm."""
+    import calendar
+
+    from chainaudit.chain import _TS
+
+    m = _TS.match(text)
+    if not m:
+        return None
+    y, mo, d, h, mi, s = (int(g) for g in m.groups()[:6])
+    if y < 1 or not (1 <= mo <= 12 and 1 <= d <= calendar.monthrange(y, mo)[1]):
+        return None
+    if h > 23 or mi > 59 or s > 59:
+        return None
+    frac = (m.group(7) or "").ljust(3, "0")[:3]
+    return calendar.timegm((y, mo, d, h, mi, s, 0, 0, 0)) * 1000 + int(frac)
+
+
+@settings(max_examples=3000)
+@given(
+    st.sampled_from([0, 1, 1969, 1970, 2000, 2024, 2100, 9999]) | st.integers(0, 9999),
+    st.integers(0, 13),
+    st.integers(0, 32),
+    st.integers(0, 25),
+    st.integers(0, 61),
+    st.integers(0, 61),
+    st.sampled_from(["", ".", ".5", ".05", ".123", ".1234", ".123456789", ".1234567890"]),
+    st.sampled_from(["Z", "z", "", "+00:00"]),
+)
+def test_timestamp_ms_is_the_calendar_arithmetic(
+    y: int, mo: int, d: int, h: int, mi: int, s: int, frac: str, zone: str
+) -> None:
+    from chainaudit.chain import timestamp_ms
+
+    text = f"{y:04d}-{mo:02d}-{d:02d}T{h:02d}:{mi:02d}:{s:02d}{frac}{zone}"
+    assert timestamp_ms.__wrapped__(text) == _reference_timestamp_ms(text)

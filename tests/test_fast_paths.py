@@ -54,6 +54,14 @@ def test_orjson_sorted_output_is_canonical_json_below_u_e000(value: Any) -> None
         assert orjson.dumps(value, option=orjson.OPT_SORT_KEYS) == expected
 
 
+@settings(max_examples=500)
+@given(_number_free)
+def test_orjson_sorted_output_is_pythons_sorted_output(value: Any) -> None:
+    """The claim digest.jcs rests on: code-point order, compact, UTF-8."""
+    expected = json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    assert orjson.dumps(value, option=orjson.OPT_SORT_KEYS) == expected.encode("utf-8")
+
+
 @settings(max_examples=300)
 @given(_number_free, st.sampled_from([(",", ":"), (", ", ": ")]))
 def test_quick_loads_equals_the_reference_without_numbers(value: Any, sep: tuple[str, str]) -> None:

@@ -28,6 +28,7 @@ from chainaudit.assurance import (
 )
 from chainaudit.audit import AuditOptions, audit
 from chainaudit.checkpoint import ChainExpectation
+from chainaudit.dekmap import DekMap
 from chainaudit.envelope import seal, seal_random
 from chainaudit.errors import InputError
 from chainaudit.findings import Result
@@ -107,6 +108,7 @@ def verify(
     source: SourceLike,
     *,
     umk: Umk | None = None,
+    deks: DekMap | Mapping[str, bytes] | None = None,
     trusted_keys: TrustStore | Iterable[bytes] = (),
     checkpoints: Iterable[Mapping[str, Any]] = (),
     expectations: Iterable[ChainExpectation] = (),
@@ -119,8 +121,10 @@ def verify(
     ``source``: a path or store URL (:func:`open_source`), a
     :class:`~chainaudit.sources.Source`, or an iterable of records (a
     :class:`~chainaudit.sources.memory.RecordsSource` is made of it).
-    ``umk``: keyed run (authenticate and decrypt every envelope); without
-    it, keyless. ``trusted_keys``: the pinned Ed25519 public keys (raw 32
+    ``umk``: keyed run (authenticate and decrypt every envelope); or
+    ``deks``: keyed run with the data keys you hold (a
+    :class:`~chainaudit.dekmap.DekMap` or a mapping ``{"dek#D#V": key}``);
+    with neither, keyless. ``trusted_keys``: the pinned Ed25519 public keys (raw 32
     bytes) or a :class:`~chainaudit.signing.TrustStore`; signatures by any
     other key do not count. ``checkpoints``: signed checkpoint documents
     (CHAIN-11). ``require``: assurance families that must be proven
@@ -139,8 +143,11 @@ def verify(
     """
     families = parse_require(require if isinstance(require, str) else ",".join(require))
     src = _as_source(source)
+    if deks is not None and not isinstance(deks, DekMap):
+        deks = DekMap(deks)
     options = AuditOptions(
         umk=umk,
+        deks=deks,
         trust=_trust(trusted_keys),
         checkpoints=[(f"checkpoint[{i}]", dict(doc)) for i, doc in enumerate(checkpoints)],
         expectations=list(expectations),

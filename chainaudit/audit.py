@@ -59,6 +59,7 @@ from chainaudit.address import EntityType
 from chainaudit.assurance import Anchor, Evidence
 from chainaudit.chain import chain_event_from_entity, is_lifecycle, lifecycle_order_key
 from chainaudit.checkpoint import ChainExpectation, verify_checkpoint
+from chainaudit.dekmap import DekMap
 from chainaudit.errors import local_faults
 from chainaudit.findings import Finding, Result
 from chainaudit.keyhistory import KeyHistory
@@ -92,6 +93,9 @@ class AuditOptions:
     """What the user supplied: keys, pinned signers, checkpoints, parallelism."""
 
     umk: Umk | None = None
+    #: Data keys the caller holds, instead of a UMK (docs/api.md API-5): the
+    #: run is keyed, with the map as its key ring. Ignored when ``umk`` is given.
+    deks: DekMap | None = None
     trust: TrustStore = field(default_factory=TrustStore)
     checkpoints: list[tuple[str, dict[str, object]]] = field(default_factory=list)
     expectations: list[ChainExpectation] = field(default_factory=list)
@@ -156,7 +160,9 @@ class _Run:
         #: read (source findings, wrapped-DEK records, unmappable events).
         self.stream: list[Finding] = []
         self.kinds: Counter[str] = Counter()
-        self.ring = KeyRing(options.umk) if options.umk is not None else None
+        self.ring: KeyRing | DekMap | None = (
+            KeyRing(options.umk) if options.umk is not None else options.deks
+        )
         self.history = KeyHistory()
         self.dialogues: set[str] = set()
         self.keys: set[str] = set()
@@ -469,7 +475,7 @@ _UNTRUSTED = frozenset(
 
 
 def _resolve_keys(
-    ring: KeyRing, records: Iterable[WrappedDek]
+    ring: KeyRing | DekMap, records: Iterable[WrappedDek]
 ) -> tuple[int, list[tuple[str, str]]]:
     """Unwrap each of ``records``'s keys once: how many unwrapped, and the
     (location, origin) of each that did not, in the order given."""

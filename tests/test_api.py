@@ -273,3 +273,25 @@ def test_the_canonical_encoder_is_what_seal_uses() -> None:
     assert canonical and value == {"a": "é", "b": 1, "c": [1e21, None]}
     handmade = json.dumps(payload, sort_keys=True).encode()
     assert not ca.decode_payload(handmade)[1]  # json.dumps(sort_keys=True) is not RFC 8785
+
+
+def test_verify_with_a_dek_map_is_a_keyed_run() -> None:
+    sample = build_sample()
+    data_keys = {}
+    ring = ca.KeyRing(sample.umk, [r for r in sample.records if isinstance(r, ca.WrappedDek)])
+    for r in sample.records:
+        if isinstance(r, ca.WrappedDek):
+            lookup = ring.resolve(r.key_id)
+            if lookup.dek is not None:
+                data_keys[r.key_id] = lookup.dek
+    by_umk = ca.verify(sample.records, umk=sample.umk)
+    by_deks = ca.verify(sample.records, deks=data_keys)
+    assert by_deks.codes() == by_umk.codes()
+    assert by_deks.checked["decrypted"] == by_umk.checked["decrypted"] > 100
+    assert "KEY_SHREDDED" in by_deks.codes()  # the destroyed key, known from its record
+    victim = next(k for k in data_keys if k.startswith("dek#dlg-2026-001#"))
+    wrong = {**data_keys, victim: bytes(32)}
+    failed = ca.verify(sample.records, deks=ca.DekMap(wrong))
+    assert ("AUTHENTICATION_FAILED", "dialogue:dlg-2026-001/entity:meta") in [
+        (f.code.name, f.where) for f in failed
+    ]

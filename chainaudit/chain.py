@@ -229,8 +229,8 @@ def timestamp_ms(text: str) -> int | None:
         return None
     # The date's day number is cached: one day's events share it.
     date = text[:10]
-    day = _DAYS.get(date, _ABSENT)
-    if day is _ABSENT:
+    day: int | None = _DAYS.get(date, -1)
+    if day == -1 and date not in _DAYS:
         day = _day_number(*map(int, m.groups()[:3]))
         if len(_DAYS) >= 4096:
             _DAYS.clear()

@@ -20,9 +20,11 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from collections.abc import Mapping
 from typing import Any
 
+import orjson
 import rfc8785
 
 from chainaudit import crypto
@@ -124,6 +126,62 @@ def decode_payload(plaintext: bytes) -> tuple[dict[str, Any], bool]:
     when it is not UTF-8, not JSON, not an object, has duplicate member
     names, NaN/Infinity, or lone surrogates.
     """
+    fast = _canonical_payload(plaintext)
+    if fast is not None:
+        return fast, True
+    return _decode_payload(plaintext)
+
+
+def _canonical_payload(plaintext: bytes) -> dict[str, Any] | None:
+    """The object of a payload that is plainly canonical, or None to let
+    :func:`_decode_payload` decide (and name any problem).
+
+    Plainly canonical: ``orjson`` parses it to an object holding no float
+    and no integer beyond 2^53-1, not nested deeper than the standard
+    parser goes, without a byte from U+E000 up, and its sorted compact
+    re-encoding is the plaintext itself. For such a payload ``orjson``'s
+    value is the standard library's, its re-encoding is the RFC 8785 form
+    (tests/test_fast_paths.py), and two equal names cannot survive the
+    byte-exact comparison, so the answer is :func:`_decode_payload`'s.
+    """
+    if plaintext.count(b"[") + plaintext.count(b"{") > 100:
+        return None
+    try:
+        value = orjson.loads(plaintext)
+    except orjson.JSONDecodeError:
+        return None
+    if type(value) is not dict or not _small_numbers(value):
+        return None
+    if not plaintext.isascii() and _HIGH_BYTE.search(plaintext) is not None:
+        return None
+    if orjson.dumps(value, option=orjson.OPT_SORT_KEYS) != plaintext:
+        return None
+    return value
+
+
+_HIGH_BYTE = re.compile(rb"[\xee-\xff]")
+
+
+def _small_numbers(value: Any) -> bool:
+    """No float and no integer an IEEE double cannot hold exactly, at any depth."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        t = type(item)
+        if t is dict:
+            stack.extend(item.values())
+        elif t is list:
+            stack.extend(item)
+        elif t is int:
+            if not -_SAFE_INTEGER <= item <= _SAFE_INTEGER:
+                return False
+        elif t is float:
+            return False
+    return True
+
+
+def _decode_payload(plaintext: bytes) -> tuple[dict[str, Any], bool]:
+    """:func:`decode_payload` the reference way: the standard parser, then RFC 8785."""
     try:
         text = plaintext.decode("utf-8", errors="strict")
     except UnicodeDecodeError as exc:

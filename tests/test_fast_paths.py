@@ -316,3 +316,66 @@ def test_cached_parse_equals_the_full_parse(text: str) -> None:
     finally:
         address_mod._fast_parse = original
     assert fast == full
+
+
+# --- decrypted payloads (ENV-8) -----------------------------------------------------------
+
+_json_values = st.recursive(
+    st.one_of(
+        st.none(),
+        st.booleans(),
+        _strings,
+        st.integers(-(2**60), 2**60),
+        st.floats(allow_nan=False, allow_infinity=False),
+    ),
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=3), st.dictionaries(_strings, inner, max_size=3)
+    ),
+    max_leaves=10,
+)
+
+
+def _payload_outcome(decode: Any, plaintext: bytes) -> Any:
+    from chainaudit.envelope import PayloadError
+
+    try:
+        return decode(plaintext)
+    except PayloadError as exc:
+        return ("PayloadError", str(exc))
+
+
+@settings(max_examples=800)
+@given(
+    st.dictionaries(_strings, _json_values, max_size=4),
+    st.sampled_from(["canonical", "python", "spaced", "duplicate", "bom", "mutated"]),
+    st.integers(0, 10_000),
+)
+def test_payload_fast_path_equals_the_reference(value: Any, form: str, seed: int) -> None:
+    from chainaudit.envelope import _decode_payload, decode_payload
+
+    text = json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    if form == "canonical":
+        data = canonical_json(value) if _canonical_or_none(value) else text.encode()
+    elif form == "python":
+        data = text.encode()
+    elif form == "spaced":
+        data = json.dumps(value).encode()
+    elif form == "duplicate":
+        data = (text[:-1] + (',"a":1}' if len(text) > 2 else '"a":1,"a":2}')).encode()
+    elif form == "bom":
+        data = b"\xef\xbb\xbf" + text.encode()
+    else:
+        rng = random.Random(seed)
+        raw = bytearray(text.encode())
+        at = rng.randrange(len(raw) + 1)
+        raw[at:at] = rng.choice(_SPLICES)
+        data = bytes(raw)
+    assert _payload_outcome(decode_payload, data) == _payload_outcome(_decode_payload, data)
+
+
+def _canonical_or_none(value: Any) -> bool:
+    try:
+        canonical_json(value)
+    except (TypeError, ValueError):
+        return False
+    return True

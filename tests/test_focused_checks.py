@@ -45,7 +45,10 @@ from typing import Any
 import pytest
 import rfc8785
 from envelope_helpers import dek, kid, nonce, resolver_for, sealed_record
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from chainaudit import address as address_module
 from chainaudit import codes
 from chainaudit.address import Address, AddressError, unescape_component
 from chainaudit.chain import MAX_INT, genesis_hash
@@ -732,3 +735,67 @@ def test_nonce_ledger_close_never_fails(tmp_path: Path) -> None:
     shutil.rmtree(str(ledger._dir))  # removed behind its back
     ledger.close()
     ledger.close()
+
+
+# --- address.py: the fast paths agree with the full parsers -------------------------
+
+_ADDRESS_BITS = st.sampled_from(
+    ["dialogue", ":", "#", "/", "entity", "meta", "perspective", "event", "ref", "01", "02",
+     "%23", "%2F", "%", "d-1", "a", "", "é", "\x00", "DIALOGUE", "2026-01-02T03:04:05Z"]
+)  # fmt: skip
+
+
+def _full(parse: Any, *args: str) -> Address | None:
+    """The full parser's answer, with the fast path switched off."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(address_module, "_fast_parse", lambda text: None)
+        mp.setattr(address_module, "_fast_from_dynamodb", lambda pk, sk: None)
+        try:
+            result: Address = parse(*args)
+        except AddressError:
+            return None
+    return result
+
+
+@settings(max_examples=400)
+@given(st.lists(_ADDRESS_BITS, max_size=9).map("".join))
+def test_address_fast_paths_accept_exactly_what_the_full_parsers_accept(tail: str) -> None:
+    for text in (tail, "dialogue:" + tail, "dialogue:d-1/entity:" + tail):
+        want = _full(Address.parse, text)
+        try:
+            got: Address | None = Address.parse(text)
+        except AddressError:
+            got = None
+        assert got == want, text
+        if got is not None:
+            assert str(got) == text and got.dialogue == want.dialogue  # type: ignore[union-attr]
+    for pk, sk in (("dialogue#d-1", tail), ("dialogue#" + tail, "meta"), (tail, "meta")):
+        want = _full(Address.from_dynamodb, pk, sk)
+        try:
+            got = Address.from_dynamodb(pk, sk)
+        except AddressError:
+            got = None
+        assert got == want, (pk, sk)
+
+
+def test_address_fast_path_refuses_an_over_long_address() -> None:
+    from chainaudit.address import MAX_ADDRESS_BYTES
+
+    d, x, y = "d" * 255, "x" * 255, "y" * 255
+    fixed = len(f"dialogue:{d}/entity:ref/{x}#{y}#")
+    for extra in range(-2, 3):
+        z = "z" * (MAX_ADDRESS_BYTES - fixed + extra)
+        text = f"dialogue:{d}/entity:ref/{x}#{y}#{z}"
+        assert len(text) == MAX_ADDRESS_BYTES + extra
+        want = _full(Address.parse, text)
+        try:
+            got: Address | None = Address.parse(text)
+        except AddressError:
+            got = None
+        assert got == want and (got is not None) == (extra <= 0), extra
+        pk, sk = f"dialogue#{d}", f"ref#{x}#{y}#{z}"
+        try:
+            pk_got: Address | None = Address.from_dynamodb(pk, sk)
+        except AddressError:
+            pk_got = None
+        assert pk_got == _full(Address.from_dynamodb, pk, sk) == want, extra

@@ -44,7 +44,6 @@ from typing import Any
 
 import pytest
 import rfc8785
-from envelope_helpers import dek, kid, nonce, resolver_for, sealed_record
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -81,6 +80,8 @@ from chainaudit.nonces import NonceLedger, NonceLimits, fingerprint
 from chainaudit.proof import make_proof, verify_proof
 from chainaudit.report import exit_code_for
 from chainaudit.signing import TRUSTED_KEYS_TYPE, TrustStore, private_key_from_label, public_bytes
+from chainaudit.testing import dek, nonce, resolver_for, sealed_record
+from chainaudit.testing import key_id_for as kid
 from chainaudit.vectorgen.chain_build import Ev, build_chain, rechain
 from chainaudit.vectorgen.manifest import (
     SIGNER_LABEL,
@@ -518,10 +519,17 @@ def test_jcs_is_rfc8785_for_numbers_and_astral_member_names() -> None:
         {"a": 1.0, "b": [1e21, 0.1]},
         {"\U0001f600": "x", "\uffff": "y"},  # UTF-16 order differs from code points
         [{"n": 2.50}],
+        [1.0, 1e21],  # a list of numbers is not plain either
         1.0,
     ]
     for value in values:
         assert jcs(value) == rfc8785.dumps(value), value
+
+
+def test_jcs_of_a_lone_surrogate_is_a_unicode_error() -> None:
+    for value in ({"a": "\ud800"}, ["\udfff"], "\ud800"):
+        with pytest.raises(UnicodeEncodeError):
+            jcs(value)
 
 
 def test_audit_record_key_escapes_exactly_percent_slash_and_controls() -> None:
@@ -549,7 +557,7 @@ def test_trusted_keys_file_that_is_a_private_seed_is_refused_unechoed(tmp_path: 
     with pytest.raises(InputError, match="looks like a signing-key file") as caught:
         TrustStore.load(_trusted_keys(tmp_path, seed + "\n"))
     assert seed not in str(caught.value)
-    for other in (seed.upper(), seed + "0", seed[:-1]):  # not a seed: read as JSON
+    for other in (seed.upper(), seed + "0", seed[:-1], "X" * 64):  # not a seed: read as JSON
         with pytest.raises(InputError, match="JSON expected"):
             TrustStore.load(_trusted_keys(tmp_path, other))
 

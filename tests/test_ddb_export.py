@@ -11,7 +11,6 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from recordgen import records, sample_records, without_origin
 
 from chainaudit.errors import InputError
 from chainaudit.findings import Finding
@@ -19,6 +18,8 @@ from chainaudit.item import item_from_record
 from chainaudit.model import EntityRecord, Record
 from chainaudit.sources.ddb_export import DynamoDBExportSource
 from chainaudit.sources.open import open_source
+from chainaudit.testing import sample_records, without_origin
+from chainaudit.testing.strategies import records
 from chainaudit.vectorgen.export_fixtures import (
     ddb_json_line,
     gzip_bytes,
@@ -62,7 +63,7 @@ def test_reads_every_listed_item_with_binary_decoded(tmp_path: Path) -> None:
 
 
 @settings(max_examples=30, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(st.lists(records, max_size=6), st.integers(1, 3))
+@given(st.lists(records(), max_size=6), st.integers(1, 3))
 def test_round_trip_for_all_records(tmp_path: Path, recs: list[Record], n_files: int) -> None:
     by_key = {}
     for r in recs:

@@ -18,7 +18,6 @@ import orjson
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from recordgen import records, sample_records
 
 from chainaudit import address as address_mod
 from chainaudit import strictjson
@@ -29,6 +28,8 @@ from chainaudit.model import Record
 from chainaudit.sources import ndjson
 from chainaudit.sources.jsonlines import canonical_json
 from chainaudit.sources.ndjson import NdjsonSource, write_export
+from chainaudit.testing import sample_records
+from chainaudit.testing.strategies import records
 
 ROOT = Path(__file__).resolve().parent.parent
 _HIGH = re.compile(rb"[\xee-\xff]")
@@ -126,7 +127,7 @@ def test_every_export_vector_reads_the_same(monkeypatch: pytest.MonkeyPatch) -> 
 @settings(
     max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
-@given(st.lists(records, max_size=6))
+@given(st.lists(records(), max_size=6))
 def test_generated_exports_read_the_same(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, recs: list[Record]
 ) -> None:
@@ -271,7 +272,7 @@ def test_typed_value_fast_paths_equal_the_reference(tag: str, text: str) -> None
 
 
 @settings(max_examples=300)
-@given(records, st.sampled_from(["", "drop-nonce", "version-1", "version-2", "extra"]))
+@given(records(), st.sampled_from(["", "drop-nonce", "version-1", "version-2", "extra"]))
 def test_canonical_mapping_equals_the_checked_mapping(record: Record, change: str) -> None:
     item = item_from_record(record)
     if change == "drop-nonce":

@@ -7,7 +7,6 @@ from typing import Any
 
 import pytest
 from hypothesis import given
-from recordgen import records, sample_records, typed_values
 
 from chainaudit.findings import Finding
 from chainaudit.item import (
@@ -19,6 +18,8 @@ from chainaudit.item import (
     typed_to_json,
 )
 from chainaudit.model import EntityRecord, Envelope, Record, WrappedDek
+from chainaudit.testing import sample_records
+from chainaudit.testing.strategies import records, typed_values
 
 
 def _code(result: Any) -> str:
@@ -26,12 +27,12 @@ def _code(result: Any) -> str:
     return result.code.name
 
 
-@given(records)
+@given(records())
 def test_record_item_record_is_identity(record: Record) -> None:
     assert record_from_item(item_from_record(record), "") == record
 
 
-@given(records)
+@given(records())
 def test_item_record_item_is_identity(record: Record) -> None:
     item = item_from_record(record)
     back = record_from_item(item, "")
@@ -39,7 +40,7 @@ def test_item_record_item_is_identity(record: Record) -> None:
     assert item_from_record(back) == item
 
 
-@given(typed_values)
+@given(typed_values())
 def test_typed_json_round_trip(value: Any) -> None:
     canonical = canonical_typed(value)
     assert typed_from_json(typed_to_json(value)) == canonical

@@ -15,7 +15,6 @@ import pytest
 import rfc8785
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from recordgen import records, sample_records, without_origin
 
 from chainaudit.errors import InputError
 from chainaudit.findings import Finding, Severity
@@ -23,6 +22,8 @@ from chainaudit.item import item_from_record
 from chainaudit.model import EntityRecord, Envelope, Record
 from chainaudit.sources.jsonlines import canonical_json
 from chainaudit.sources.ndjson import NdjsonSource, record_line, write_export
+from chainaudit.testing import sample_records, without_origin
+from chainaudit.testing.strategies import records
 
 T0 = "2026-01-01T00:00:00Z"
 
@@ -65,7 +66,7 @@ def export(tmp_path: Path) -> Path:
 
 
 @settings(max_examples=60, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(st.lists(records, max_size=8))
+@given(st.lists(records(), max_size=8))
 def test_round_trip_for_all_records(tmp_path: Path, recs: list[Record]) -> None:
     recs = _unique(recs)
     path = _write(tmp_path / "rt.ndjson", recs)
@@ -75,7 +76,7 @@ def test_round_trip_for_all_records(tmp_path: Path, recs: list[Record]) -> None:
 
 
 @settings(max_examples=30, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(st.lists(records, max_size=8), st.randoms())
+@given(st.lists(records(), max_size=8), st.randoms())
 def test_same_records_give_same_bytes_in_any_order(
     tmp_path: Path, recs: list[Record], rnd: object
 ) -> None:

@@ -8,7 +8,6 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from recordgen import records, sample_records, without_origin
 
 from chainaudit.errors import InputError
 from chainaudit.findings import Finding
@@ -16,6 +15,8 @@ from chainaudit.item import item_from_record
 from chainaudit.model import Record
 from chainaudit.sources.open import PgCopyDirSource, open_source
 from chainaudit.sources.pg_copy import PgCopySource, copy_text_unescape, table_of
+from chainaudit.testing import sample_records, without_origin
+from chainaudit.testing.strategies import records
 from chainaudit.vectorgen.export_fixtures import copy_text_escape, write_pg_copy
 
 
@@ -55,7 +56,7 @@ def test_copy_text_file_has_doubled_backslashes_before_bytea(tmp_path: Path) -> 
 
 
 @settings(max_examples=40, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(st.lists(records, max_size=6))
+@given(st.lists(records(), max_size=6))
 def test_round_trip_for_all_records(tmp_path: Path, recs: list[Record]) -> None:
     seen: dict[tuple[str, str], Record] = {}
     for r in recs:

@@ -192,9 +192,9 @@ def test_for_all_records_a_store_keeps_them_exactly_or_refuses(
 ) -> None:
     """For every record: read back byte-identical, or refused as not
     representable (and then absent). Never altered, never half-written."""
-    from recordgen import records as record_strategy
+    from chainaudit.testing.strategies import records as record_strategy
 
-    batch = data.draw(st.lists(record_strategy, min_size=1, max_size=6))
+    batch = data.draw(st.lists(record_strategy(), min_size=1, max_size=6))
     unique: dict[tuple[str, str], Record] = {}
     for rec in batch:
         item = item_from_record(rec)

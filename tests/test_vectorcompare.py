@@ -80,3 +80,94 @@ def test_cli_exit_codes(reference: Path, tmp_path: Path) -> None:
     victim.write_text("{}")
     failed = runner.invoke(main, ["vectors", "compare", str(partial), "--vectors", str(VECTORS)])
     assert failed.exit_code == 1
+
+
+# --- issue 11: --only, --format, first difference, partial answer sets, no checkout ---
+
+
+def test_first_difference_is_a_json_path() -> None:
+    from chainaudit.vectorcompare import ABSENT, first_difference
+
+    want = {"expected": {"keyed": {"findings": [{"code": "A", "where": "x"}], "ok": False}}}
+    got = {"expected": {"keyed": {"findings": [{"code": "B", "where": "x"}], "ok": False}}}
+    assert first_difference(want, got) == ("$.expected.keyed.findings[0].code", "A", "B")
+    assert first_difference(want, want) is None
+    assert first_difference({"a": [1, 2]}, {"a": [1]}) == ("$.a[1]", 2, ABSENT)
+    assert first_difference({"a": 1}, {"a": 1, "b-c": 2}) == ('$["b-c"]', ABSENT, 2)
+    assert first_difference({"a": True}, {"a": 1}) == ("$.a", True, 1)  # true is not 1
+    assert first_difference({"a": 1}, {"a": 1.0}) is None  # the same JSON number
+
+
+def test_a_failed_case_names_the_path_not_the_whole_object(reference: Path, tmp_path: Path) -> None:
+    answers = tmp_path / "a"
+    shutil.copytree(reference, answers)
+    rel = "envelope/positive/" + sorted(p.name for p in (answers / "envelope/positive").iterdir())[0]
+    doc = json.loads((answers / rel).read_text())
+    doc["expected"]["keyless"]["outcome"] = "tampered"
+    (answers / rel).write_text(json.dumps(doc))
+    run = CliRunner().invoke(
+        main, ["vectors", "compare", str(answers), "--vectors", str(VECTORS), "--only", "envelope"]
+    )
+    assert run.exit_code == 1, run.output
+    (line,) = [x for x in run.output.splitlines() if x.startswith("failed")]
+    assert line.startswith(f"failed  {rel}: $.expected.keyless.outcome: expected ")
+    assert line.endswith(', got "tampered"') and len(line) < 300
+
+
+def test_a_partial_answer_set_is_summarised(reference: Path, tmp_path: Path) -> None:
+    answers = tmp_path / "a"
+    shutil.copytree(reference, answers)
+    shutil.rmtree(answers / "keys")
+    shutil.rmtree(answers / "envelope" / "negative")
+    run = CliRunner().invoke(main, ["vectors", "compare", str(answers), "--vectors", str(VECTORS)])
+    assert run.exit_code == 3
+    lines = run.output.splitlines()
+    assert not [x for x in lines if x.startswith("missing envelope/")]  # no per-file flood
+    assert any(x.startswith("  keys: ") and "(keys/negative: " in x for x in lines)
+    assert any(x.startswith("  envelope: ") and "(envelope/negative: " in x for x in lines)
+    assert len(lines) < 10
+    listed = CliRunner().invoke(
+        main, ["vectors", "compare", str(answers), "--vectors", str(VECTORS), "-v"]
+    )
+    assert sum(x.startswith("missing keys/") for x in listed.output.splitlines()) > 50
+
+
+def test_only_restricts_to_families_and_names_unknown_ones(reference: Path) -> None:
+    from chainaudit.vectorcompare import compare_tree
+
+    only = compare_tree(VECTORS, reference, {"keys", "report"})
+    assert only and {r.family for r in only} == {"keys", "report"}
+    run = CliRunner().invoke(
+        main, ["vectors", "compare", str(reference), "--vectors", str(VECTORS), "--only", "nope"]
+    )
+    assert run.exit_code == 2 and "choose from chain, commitment, envelope" in run.output
+
+
+def test_json_and_junit_reports(reference: Path, tmp_path: Path) -> None:
+    import xml.etree.ElementTree as ET
+
+    answers = tmp_path / "a"
+    shutil.copytree(reference, answers)
+    (answers / "findings.json").unlink()
+    base = ["vectors", "compare", str(answers), "--vectors", str(VECTORS), "--only", "findings"]
+    run = CliRunner().invoke(main, [*base, "--only", "report", "--format", "json"])
+    assert run.exit_code == 3
+    doc = json.loads(run.output)
+    assert doc["type"] == "chainaudit/vectors-comparison" and doc["exit_code"] == 3
+    assert doc["only"] == ["findings", "report"] and doc["families"]["findings"]["missing"] == 1
+    assert doc["summary"]["missing"] == 1 and doc["summary"]["passed"] > 5
+    xml = CliRunner().invoke(main, [*base, "--format", "junit"])
+    root = ET.fromstring(xml.output.encode())
+    assert root.tag == "testsuites" and root.get("errors") == "1"
+    (suite,) = root
+    assert suite.get("name") == "findings"
+    assert suite[0].get("name") == "findings.json" and suite[0][0].get("type") == "MISSING"
+
+
+def test_compare_without_a_checkout_regenerates_the_vectors(
+    reference: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)  # no vectors/ here
+    run = CliRunner().invoke(main, ["vectors", "compare", str(reference), "--only", "keys"])
+    assert run.exit_code == 0, run.output
+    assert ", 0 failed, 0 missing" in run.output

@@ -52,7 +52,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 from chainaudit import codes
 from chainaudit.address import EntityType
@@ -60,19 +60,21 @@ from chainaudit.assurance import Anchor, Evidence
 from chainaudit.chain import chain_event_from_entity, is_lifecycle, lifecycle_order_key
 from chainaudit.checkpoint import ChainExpectation, verify_checkpoint
 from chainaudit.dekmap import DekMap
-from chainaudit.errors import local_faults
+from chainaudit.errors import InputError, local_faults
 from chainaudit.findings import Finding, Result
 from chainaudit.keyhistory import KeyHistory
 from chainaudit.keyring import KeyRing
 from chainaudit.keys import check_dek_record
 from chainaudit.model import AuditEvent, EntityRecord, WrappedDek
+from chainaudit.nonces import LedgerPart, NonceLedger, merged_findings
 from chainaudit.resolver import DekStatus
 from chainaudit.signing import TrustStore
 from chainaudit.sources import Source, SourceItem
+from chainaudit.sources.jsonlines import parse_json_line
 from chainaudit.spool import EventSpool, read_spool
 from chainaudit.umk import Umk
 from chainaudit.verify_chain import ChainPolicy, ChainVerifier, Partial, resolve, verify_events
-from chainaudit.verify_commit import CommitmentVerifier
+from chainaudit.verify_commit import CommitmentVerifier, Judged, merge_judged
 from chainaudit.verify_envelope import EnvelopeVerifier
 
 Progress = Callable[[int], None]
@@ -120,12 +122,21 @@ def audit(
     ``entities``, ``deks``, ``audit_events``, ``unreadable``, ``dialogues``,
     ``chains``, ``keys``, and the verifiers' own counters (``envelopes``,
     ``decrypted``, ``chain_events``, the commitments').
+
+    With ``options.workers`` above 1, a source that can be cut into parts at
+    partition boundaries (an uncompressed NDJSON export) is read by that
+    many worker processes, each verifying its part as a grouped read does;
+    the parts are merged into exactly the one-process result.
     """
     ev = evidence if evidence is not None else Evidence()
     if getattr(source, "grouped", False):
         trial = copy.deepcopy(ev)
         try:
-            result = _Run(source, options, trial, grouped=True).run(progress)
+            result = None
+            if options.workers > 1:
+                result = _parallel(source, options, trial)
+            if result is None:
+                result = _Run(source, options, trial, grouped=True).run(progress)
         except _Ungrouped:
             pass  # read it again, spooled; the trial's evidence is dropped
         else:
@@ -148,16 +159,87 @@ def _group_of(item: WrappedDek | AuditEvent | EntityRecord) -> str:
     return "audit#" + item.chain_id
 
 
-class _Run:
-    """One read of a source (see the module docstring); :meth:`run` once."""
+@dataclass
+class _Setup:
+    """What a run knows before it reads: checkpoint findings (the first of the
+    result), every expectation (given and from verified checkpoints)."""
 
-    def __init__(self, source: Source, options: AuditOptions, ev: Evidence, grouped: bool) -> None:
+    head: list[Finding]
+    expectations: list[ChainExpectation]
+    policy: ChainPolicy
+
+
+def _setup(source: Source, options: AuditOptions, ev: Evidence) -> _Setup:
+    head: list[Finding] = []
+    expectations = list(options.expectations)
+    ev.umk_fingerprint = options.umk.fingerprint() if options.umk is not None else None
+    ev.integrity_basis = getattr(source, "integrity_basis", ev.integrity_basis)
+    for x in options.expectations:
+        ev.anchors.append(Anchor(x.chain_id, x.count, x.kind, x.origin))
+    for origin, doc in options.checkpoints:
+        got = verify_checkpoint(doc, options.trust, origin)
+        if isinstance(got, Finding):
+            head.append(got)
+        else:
+            expectations.append(got)
+            signer = doc.get("signer_key_id")
+            ev.anchors.append(
+                Anchor(
+                    got.chain_id,
+                    got.count,
+                    got.kind,
+                    origin,
+                    signer if isinstance(signer, str) else "",
+                )
+            )
+    policy = ChainPolicy(trust=options.trust, expectations=tuple(expectations))
+    return _Setup(head, expectations, policy)
+
+
+@dataclass
+class _Part:
+    """What a grouped read of (part of) a source found, before the verdicts
+    that need all of it: :func:`_merge` makes the result of one or several."""
+
+    stream: list[Finding]
+    kinds: Counter[str]
+    dialogues: int
+    history: KeyHistory
+    found: int
+    failed: list[tuple[str, str]]
+    envelopes: Result
+    ledger: NonceLedger | LedgerPart
+    chains: Partial
+    chain_count: int
+    commits: Judged
+    timeline: dict[str, list[tuple[int, str, str]]]
+
+
+class _Run:
+    """One read of a source (see the module docstring); :meth:`run` once.
+
+    ``worker=True``: a grouped read of one part of a source, by a worker of a
+    parallel run; :meth:`part` then gives what it found for the merge.
+    """
+
+    def __init__(
+        self,
+        source: Source,
+        options: AuditOptions,
+        ev: Evidence,
+        grouped: bool,
+        *,
+        setup: _Setup | None = None,
+        worker: bool = False,
+    ) -> None:
         self.source = source
         self.options = options
         self.ev = ev
         self.grouped = grouped
-        #: Checkpoint findings, then every finding made at an item as it was
-        #: read (source findings, wrapped-DEK records, unmappable events).
+        self.worker = worker
+        self.setup = setup if setup is not None else _setup(source, options, ev)
+        #: Every finding made at an item as it was read (source findings,
+        #: wrapped-DEK records, unmappable events), in that order.
         self.stream: list[Finding] = []
         self.kinds: Counter[str] = Counter()
         self.ring: KeyRing | DekMap | None = (
@@ -165,39 +247,22 @@ class _Run:
         )
         self.history = KeyHistory()
         self.dialogues: set[str] = set()
-        self.keys: set[str] = set()
-        self.expectations = list(options.expectations)
-        ev.umk_fingerprint = options.umk.fingerprint() if options.umk is not None else None
-        ev.integrity_basis = getattr(source, "integrity_basis", ev.integrity_basis)
-        for x in options.expectations:
-            ev.anchors.append(Anchor(x.chain_id, x.count, x.kind, x.origin))
-        for origin, doc in options.checkpoints:
-            got = verify_checkpoint(doc, options.trust, origin)
-            if isinstance(got, Finding):
-                self.stream.append(got)
-            else:
-                self.expectations.append(got)
-                signer = doc.get("signer_key_id")
-                ev.anchors.append(
-                    Anchor(
-                        got.chain_id,
-                        got.count,
-                        got.kind,
-                        origin,
-                        signer if isinstance(signer, str) else "",
-                    )
-                )
-        self.policy = ChainPolicy(trust=options.trust, expectations=tuple(self.expectations))
+        self.dialogue_count = 0
+        self.policy = self.setup.policy
         # Keyless envelope checks need nothing else: they run as items arrive.
         # With keys, a grouped read opens each dialogue's envelopes when it
-        # ends, a spooled one every envelope after the read.
-        self.envelopes = EnvelopeVerifier(self.ring if grouped else None)
+        # ends, a spooled one every envelope after the read. A worker's nonce
+        # ledger keeps every entry, to be checked with the other parts'.
+        self.ledger = NonceLedger(keep_all=worker)
+        self.envelopes = EnvelopeVerifier(self.ring if grouped else None, ledger=self.ledger)
         self.opens_now = self.ring is None
         self.found = 0
         self.failed: list[tuple[str, str]] = []
-        self.commits = CommitmentVerifier(options.trust, self.expectations, grouped=grouped)
+        self.commits = CommitmentVerifier(
+            options.trust, self.setup.expectations, grouped=grouped
+        )
         # grouped: the chains verified as each group ends
-        self.chains = ChainVerifier(self.policy)
+        self.chains = ChainVerifier(self.policy, lazy=True)
         self.chain_count = 0
         self.group = ""
         self.groups: set[str] = set()
@@ -215,30 +280,58 @@ class _Run:
 
     def run(self, progress: Progress | None) -> Result:
         try:
-            if not self.grouped:
-                self.spool = EventSpool()
-                if not self.opens_now:
-                    self.spill = _RecordSpill()
-            items = self.source.read()
-            try:
-                for seen, item in enumerate(items, 1):
-                    if progress is not None and seen % 10_000 == 0:
-                        progress(seen)
-                    self._item(item)
-                if self.grouped:
-                    self._end_group()
-            finally:
-                close = getattr(items, "close", None)
-                if close is not None:
-                    close()
+            self._read(progress)
+            if self.grouped:
+                return _merge(
+                    self.source, self.options, self.ev, self.setup, [self.part()], []
+                )
             return self._finish()
         finally:
-            self.envelopes.close()
-            self.commits.close()
-            if self.spool is not None:
-                self.spool.close()
-            if self.spill is not None:
-                self.spill.close()
+            self.close()
+
+    def part(self) -> _Part:
+        """What a grouped read found (after :meth:`_read`)."""
+        judged = self.commits.take_judged()
+        return _Part(
+            self.stream,
+            self.kinds,
+            self.dialogue_count,
+            self.history,
+            self.found,
+            self.failed,
+            self.envelopes.records_result(),
+            self.ledger.export() if self.worker else self.ledger,
+            self.chains.finish_partial(),
+            self.chain_count,
+            judged,
+            self.ev.timeline,
+        )
+
+    def close(self) -> None:
+        self.envelopes.close()
+        self.commits.close()
+        if self.spool is not None:
+            self.spool.close()
+        if self.spill is not None:
+            self.spill.close()
+
+    def _read(self, progress: Progress | None) -> None:
+        if not self.grouped:
+            self.spool = EventSpool()
+            if not self.opens_now:
+                self.spill = _RecordSpill()
+        items = self.source.read()
+        try:
+            for seen, item in enumerate(items, 1):
+                if progress is not None and seen % 10_000 == 0:
+                    progress(seen)
+                self._item(item)
+            if self.grouped:
+                self._end_group()
+        finally:
+            close = getattr(items, "close", None)
+            if close is not None:
+                close()
 
     def _item(self, item: SourceItem) -> None:
         if isinstance(item, Finding):
@@ -254,12 +347,14 @@ class _Run:
                     raise _Ungrouped(f"partition {group!r} reappears")
                 self.groups.add(group)
                 self.group = group
+                if group.startswith("dialogue#"):
+                    self.dialogue_count += 1
         self.history.feed(item)
         self.commits.add(item)
         if isinstance(item, WrappedDek):
             self.kinds["dek"] += 1
-            self.dialogues.add(item.dialogue)
-            self.keys.add(item.key_id)
+            if not self.grouped:
+                self.dialogues.add(item.dialogue)
             self.stream.extend(check_dek_record(item))
             if self.ring is not None:
                 self.ring.add(item)
@@ -272,9 +367,8 @@ class _Run:
             self.ev.note_event(item)  # REP-8: the HTML report's timeline
         else:
             self.kinds["entity"] += 1
-            self.dialogues.add(item.address.dialogue)
-            if item.envelope is not None:
-                self.keys.add(item.envelope.key_id)
+            if not self.grouped:
+                self.dialogues.add(item.address.dialogue)
             if self.opens_now:
                 self.envelopes.add(item)
             elif self.spill is not None:
@@ -345,76 +439,308 @@ class _Run:
         self.group_chains = set()
         self.held = 0
 
-    # -- the result -------------------------------------------------------------
+    # -- the result of a spooled read ---------------------------------------------
 
     def _finish(self) -> Result:
         options, ev, kinds = self.options, self.ev, self.kinds
         result = Result()
+        result.extend(self.setup.head)
         result.extend(self.stream)
         if self.ring is None:
             result.merge(self.envelopes.result())
         else:
-            if self.spill is not None:
-                found, failed = _resolve_keys(self.ring, self.ring.records())
-            else:
-                found, failed = self.found, self.failed
+            found, failed = _resolve_keys(self.ring, self.ring.records())
             mismatch = _mismatch(found, failed, options.umk)
             ev.keyed = not mismatch
             result.extend(_key_ring_findings(found, failed, options.umk))
-            if self.spill is not None:
-                envelopes = EnvelopeVerifier(None if mismatch else self.ring)
-                with envelopes:
-                    for record in self.spill.records():
-                        envelopes.add(record)
-                    opened = envelopes.result()
-            else:
-                opened = self.envelopes.result()
-                if mismatch:  # what a keyless check of the same envelopes reports
-                    opened.findings = [
-                        f for f in opened.findings if f.code.name not in _LOOKUP_CODES
-                    ]
-            result.merge(opened)
+            envelopes = EnvelopeVerifier(None if mismatch else self.ring)
+            with envelopes:
+                assert self.spill is not None
+                for record in self.spill.records():
+                    envelopes.add(record)
+                result.merge(envelopes.result())
         ev.audit_log = kinds["audit_event"] > 0
-        if options.key_history:
-            if kinds["audit_event"]:
-                result.extend(self.history.findings())
-            elif self.keys:
-                # A per-dialogue export carries no crypto audit log: the key
-                # history cannot be checked here, which is not evidence of a gap.
-                result.add(
-                    Finding(
-                        codes.KEY_HISTORY_UNCHECKED,
-                        self.source.describe(),
-                        "no crypto audit log events in this source; the history of "
-                        f"{len(self.keys)} key(s) was not checked",
-                    )
-                )
-        if self.spool is not None:
-            self.spool.seal(max(1, options.workers))
-            chains = _verify_spooled(self.spool, self.policy, options.workers)
-            chain_count = self.spool.chains()
-        else:
-            chains = resolve([self.chains.finish_partial()])
-            chain_count = self.chain_count
+        _key_history(result, options, self.source, kinds, self.history)
+        assert self.spool is not None
+        self.spool.seal(max(1, options.workers))
+        chains = _verify_spooled(self.spool, self.policy, options.workers)
         result.merge(chains)
         ev.chain_lengths.update(chains.chain_lengths)
         result.merge(self.commits.finish())  # COMMIT-6, COMMIT-8: records_committed, ...
         ev.commitments_checked = True
-        for name in ("entity", "dek", "audit_event", "unreadable"):
-            result.checked[_PLURAL[name]] = kinds[name]
-        result.checked["records"] = sum(kinds.values())
-        result.checked["dialogues"] = len(self.dialogues)
-        result.checked["keys"] = len(self.keys)
-        result.checked["chains"] = chain_count
-        if not options.trust.keys:
-            _fold_untrusted(result)
-        if result.checked["records"] == 0:
+        _conclude(result, options, self.source, kinds, len(self.dialogues), self.history)
+        result.checked["chains"] = self.spool.chains()
+        return result
+
+
+def _merge(
+    source: Source,
+    options: AuditOptions,
+    ev: Evidence,
+    setup: _Setup,
+    parts: list[_Part],
+    tail: list[Finding],
+) -> Result:
+    """The result of a grouped read from what it found in each consecutive part
+    of the source (one part when read in one process), and ``tail``, the
+    source's own findings after its records (a parallel NDJSON read's)."""
+    result = Result()
+    result.extend(setup.head)
+    kinds: Counter[str] = Counter()
+    history = KeyHistory()
+    found, failed = 0, []
+    envelopes = Result()
+    for part in parts:
+        result.extend(part.stream)
+        kinds.update(part.kinds)
+        history.merge(part.history)
+        found += part.found
+        failed.extend(part.failed)
+        envelopes.merge(part.envelopes)
+    result.extend(tail)
+    ledgers = [part.ledger for part in parts]
+    if len(ledgers) == 1 and isinstance(ledgers[0], NonceLedger):
+        envelopes.extend(ledgers[0].findings())
+    else:
+        envelopes.extend(merged_findings([x for x in ledgers if isinstance(x, LedgerPart)]))
+    if options.umk is not None or options.deks is not None:
+        mismatch = _mismatch(found, failed, options.umk)
+        ev.keyed = not mismatch
+        result.extend(_key_ring_findings(found, failed, options.umk))
+        if mismatch:  # what a keyless check of the same envelopes reports
+            envelopes.findings = [f for f in envelopes.findings if f.code.name not in _LOOKUP_CODES]
+    result.merge(envelopes)
+    ev.audit_log = kinds["audit_event"] > 0
+    _key_history(result, options, source, kinds, history)
+    partials = [part.chains for part in parts]
+    seen = {chain for p in partials for chain in p.findings}
+    unseen = tuple(x for x in setup.expectations if x.chain_id not in seen)
+    if unseen:  # chains only an expectation names: ended once, here
+        policy = ChainPolicy(options.trust, unseen, setup.policy.skew_ms)
+        partials.append(ChainVerifier(policy).finish_partial())
+    chains = resolve(partials)
+    result.merge(chains)
+    ev.chain_lengths.update(chains.chain_lengths)
+    result.merge(merge_judged(part.commits for part in parts))  # COMMIT-6, COMMIT-8
+    ev.commitments_checked = True
+    for part in parts:
+        if part.timeline is not ev.timeline:
+            ev.timeline.update(part.timeline)
+    dialogues = sum(part.dialogues for part in parts)
+    _conclude(result, options, source, kinds, dialogues, history)
+    result.checked["chains"] = sum(part.chain_count for part in parts)
+    return result
+
+
+def _key_history(
+    result: Result, options: AuditOptions, source: Source, kinds: Counter[str], history: KeyHistory
+) -> None:
+    if options.key_history:
+        if kinds["audit_event"]:
+            result.extend(history.findings())
+        elif history.used:
+            # A per-dialogue export carries no crypto audit log: the key
+            # history cannot be checked here, which is not evidence of a gap.
             result.add(
                 Finding(
-                    codes.NOTHING_CHECKED, self.source.describe(), "the source holds no records"
+                    codes.KEY_HISTORY_UNCHECKED,
+                    source.describe(),
+                    "no crypto audit log events in this source; the history of "
+                    f"{len(history.used)} key(s) was not checked",
                 )
             )
-        return result
+
+
+def _conclude(
+    result: Result,
+    options: AuditOptions,
+    source: Source,
+    kinds: Counter[str],
+    dialogues: int,
+    history: KeyHistory,
+) -> None:
+    for name in ("entity", "dek", "audit_event", "unreadable"):
+        result.checked[_PLURAL[name]] = kinds[name]
+    result.checked["records"] = sum(kinds.values())
+    result.checked["dialogues"] = dialogues
+    # The key ids records use (envelopes, wrapped DEKs): the key history's.
+    result.checked["keys"] = len(history.used)
+    if not options.trust.keys:
+        _fold_untrusted(result)
+    if result.checked["records"] == 0:
+        result.add(Finding(codes.NOTHING_CHECKED, source.describe(), "the source holds no records"))
+
+
+# --- parallel reading -----------------------------------------------------------------------
+
+
+def _parallel(source: Source, options: AuditOptions, ev: Evidence) -> Result | None:
+    """A grouped read by ``options.workers`` processes, each one part of the
+    source; None when the source cannot be cut (then one process reads it).
+
+    Only an uncompressed NDJSON export can be cut so far: at line starts
+    where the partition key changes (:meth:`NdjsonSource.spans`), so no
+    dialogue and no chain is split. Each worker reads and verifies its part
+    (:meth:`NdjsonSource.read_span`) as a grouped read does; the export's own
+    end-of-file facts (order, canonical form, trailer counts and digest) are
+    put together from the parts here, the digest hashed meanwhile in a thread
+    of this process. An export found out of order is read again, spooled.
+    """
+    from chainaudit.sources.ndjson import NdjsonSource
+
+    if not isinstance(source, NdjsonSource):
+        return None
+    spans = source.spans(options.workers)
+    if spans is None or len(spans) < 2:
+        return None
+    setup = _setup(source, options, ev)
+    global _WORK
+    _WORK = _Work(source, options, setup, spans)
+    import multiprocessing
+
+    try:
+        with multiprocessing.get_context("fork").Pool(len(spans)) as pool:
+            digest = _DigestThread(source)  # after the fork: a thread is not forked
+            outcomes = pool.map(_span_worker, range(len(spans)), chunksize=1)
+            digest.join()
+    finally:
+        _WORK = None
+    return _merge_spans(source, options, ev, setup, spans, outcomes, digest)
+
+
+@dataclass
+class _Work:
+    source: Any
+    options: AuditOptions
+    setup: _Setup
+    spans: list[tuple[int, int, int]]
+
+
+_WORK: _Work | None = None
+
+
+def _span_worker(index: int) -> tuple[str, Any]:
+    """One worker of a parallel read: verify span ``index`` of the export."""
+    from chainaudit.sources.ndjson import ReadState, Stop
+
+    work = _WORK
+    assert work is not None
+    start, end, first_line = work.spans[index]
+    state, stop = ReadState(), Stop()
+    span = _Span(work.source, start, end, first_line, state, stop)
+    run = _Run(span, work.options, Evidence(), True, setup=work.setup, worker=True)
+    try:
+        run._read(None)
+        return "ok", (run.part(), state, stop)
+    except _Ungrouped:
+        return "ungrouped", None
+    except InputError as exc:
+        return "input-error", (exc.where, exc.message)
+    finally:
+        run.close()
+
+
+class _Span:
+    """One span of an NDJSON export, as a source for a worker's run."""
+
+    def __init__(self, source: Any, start: int, end: int, first: int, state: Any, stop: Any) -> None:
+        self._source, self._args = source, (start, end, first, state, stop)
+
+    def describe(self) -> str:
+        return str(self._source.describe())
+
+    def read(self) -> Iterator[SourceItem]:
+        return iter(self._source.read_span(*self._args))
+
+
+class _DigestThread:
+    """The export's digest over every byte before its last line (where the
+    trailer normally is), computed while the workers read."""
+
+    def __init__(self, source: Any) -> None:
+        import threading
+
+        self.source = source
+        self.offset, self.hexdigest = source.last_line_start(), ""
+        self._thread = threading.Thread(target=self._run, daemon=True, name="export-digest")
+        self._error: BaseException | None = None
+        self._thread.start()
+
+    def _run(self) -> None:
+        try:
+            if self.offset is not None:
+                self.hexdigest = self.source.digest_of_prefix(self.offset)
+        except BaseException as exc:  # reported by whoever needs the digest
+            self._error = exc
+
+    def join(self) -> None:
+        self._thread.join()
+
+    def of_prefix(self, offset: int) -> str:
+        if offset == self.offset and self._error is None:
+            return self.hexdigest
+        return str(self.source.digest_of_prefix(offset))
+
+
+def _merge_spans(
+    source: Any,
+    options: AuditOptions,
+    ev: Evidence,
+    setup: _Setup,
+    spans: list[tuple[int, int, int]],
+    outcomes: list[tuple[str, Any]],
+    digest: _DigestThread,
+) -> Result:
+    """The parallel read's result: the spans up to the first that ends the
+    records (an error, a trailer, a line cut short), and the export's end."""
+    from chainaudit.sources.ndjson import ReadState, Stop
+
+    kept: list[tuple[_Part, Any, Any]] = []
+    stop = Stop()
+    try:
+        for (start, _end, _first), (kind, value) in zip(spans, outcomes, strict=True):
+            if kind == "ungrouped":
+                raise _Ungrouped("a worker's part broke the grouping")
+            if kind == "input-error":
+                raise InputError(*value)
+            part, state, stop = value
+            kept.append((part, state, stop))
+            if stop.kind != "eof":
+                stop.offset += start  # the trailer's place in the file
+                break
+    finally:
+        for (kind, value), _ in zip(outcomes, spans, strict=True):
+            if kind == "ok" and value[0] not in [k[0] for k in kept]:
+                ledger = value[0].ledger
+                if isinstance(ledger, LedgerPart):
+                    ledger.remove()
+    merged = ReadState()
+    previous = None
+    for _, state, _ in kept:
+        if state.out_of_order or (
+            previous is not None and state.first_key is not None and state.first_key <= previous
+        ):
+            for part, _, _ in kept:
+                if isinstance(part.ledger, LedgerPart):
+                    part.ledger.remove()
+            raise _Ungrouped("the export is not in key order")
+        previous = state.previous_key or previous
+        merged.counts.update(state.counts)
+        merged.lines += state.lines - 1
+        if state.not_canonical:
+            merged.not_canonical += state.not_canonical
+            merged.first_not_canonical = merged.first_not_canonical or state.first_not_canonical
+    trailer, hexdigest = None, ""
+    if stop.kind == "trailer":
+        trailer = parse_json_line(stop.raw[:-1], f"{source.path}:{stop.line}")
+        hexdigest = digest.of_prefix(stop.offset)
+    after = stop.offset + len(stop.raw)
+    tail = list(
+        source.end_findings(
+            merged, stop, trailer, hexdigest, lambda: source.count_lines_from(after, stop.line + 1)
+        )
+    )
+    return _merge(source, options, ev, setup, [k[0] for k in kept], tail)
 
 
 class _RecordSpill:

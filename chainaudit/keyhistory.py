@@ -51,6 +51,20 @@ class KeyHistory:
             elif record.state is KeyState.DESTROYED:
                 self.destroyed.setdefault(record.key_id, where)
 
+    def merge(self, other: KeyHistory) -> None:
+        """Add what ``other`` saw of the records that follow this one's (a later
+        part of the same source): the same as feeding them here."""
+        for key, ops in other.logged.items():
+            self.logged.setdefault(key, set()).update(ops)
+        for mine, theirs in (
+            (self.used, other.used),
+            (self.retired, other.retired),
+            (self.destroyed, other.destroyed),
+        ):
+            for key, where in theirs.items():
+                mine.setdefault(key, where)
+        self.records += other.records
+
     def findings(self) -> list[Finding]:
         """CHAIN-9: one finding per key and requirement broken, sorted by key id."""
         out: list[Finding] = []

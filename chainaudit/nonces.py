@@ -96,8 +96,13 @@ class NonceLedger:
     ``stats`` records what happened, for tests and reports.
     """
 
-    def __init__(self, limits: NonceLimits | None = None) -> None:
+    def __init__(self, limits: NonceLimits | None = None, *, keep_all: bool = False) -> None:
+        """``keep_all=True``: store every occurrence on disk from the first, so
+        that ledgers of several parts of one dataset can be checked together
+        (:meth:`export`, :func:`merged_findings`); :meth:`findings` is not
+        used then."""
         self.limits = limits or NonceLimits()
+        self.keep_all = keep_all
         self._memory: dict[bytes, _Pending] = {}
         self._early: list[Finding] = []
         self._dir: str | None = None
@@ -107,6 +112,8 @@ class NonceLedger:
         self._stored = 0
         self._data_size = 0
         self._finished = False
+        #: The parts of a merged ledger (merged_findings), whose files hold the entries.
+        self._merge: list[LedgerPart] | None = None
         self.stats: dict[str, int] = {
             "added": 0,
             "spilled": 0,
@@ -140,6 +147,8 @@ class NonceLedger:
         entry = _Pending(
             key_id, where, source, b"" if ciphertext is None else content_digest(ciphertext)
         )
+        if self.keep_all and self._dir is None:
+            self._start_spilling()
         if self._dir is not None:
             with local_faults(os.path.dirname(self._dir), _WHAT):
                 self._spill_one(fp, entry)
@@ -187,7 +196,8 @@ class NonceLedger:
     # -- checking -------------------------------------------------------------
 
     def findings(self) -> Iterator[Finding]:
-        """Every NONCE_REUSE: each repeat paired with the first occurrence."""
+        """Every NONCE_REUSE: each repeat paired with the first occurrence, in
+        the order the repeats were added (whether or not the ledger spilled)."""
         if self._finished:
             raise RuntimeError("NonceLedger.findings() may be called only once")
         self._finished = True
@@ -198,12 +208,34 @@ class NonceLedger:
         assert self._data is not None
         with local_faults(os.path.dirname(self._dir), _WHAT):
             self._data.flush()
+            found: list[tuple[int, Finding]] = []
             for part in self._parts:
                 part.flush()
                 part.seek(0)
-                yield from self._check(part, depth=0)
+                found.extend(self._check(part, depth=0))
+        # Spilled repeats were all added after the in-memory ones, and their
+        # ordinals are in the order they were added.
+        found.sort(key=lambda pair: pair[0])
+        for _, finding in found:
+            yield finding
 
-    def _check(self, part: BinaryIO, depth: int) -> Iterator[Finding]:
+    def export(self) -> LedgerPart:
+        """Close a ``keep_all`` ledger for writing and hand its files on; they are
+        then removed by :func:`merged_findings` (or :meth:`LedgerPart.remove`)."""
+        if not self.keep_all:
+            raise RuntimeError("NonceLedger.export() needs keep_all=True")
+        self._finished = True
+        if self._dir is None:
+            return LedgerPart(None, self.limits.partitions, 0)
+        with local_faults(os.path.dirname(self._dir), _WHAT):
+            for f in [*self._parts, self._data, self._index]:
+                if f is not None:
+                    f.close()
+        part = LedgerPart(self._dir, self.limits.partitions, self._stored)
+        self._parts, self._data, self._index, self._dir = [], None, None, None
+        return part
+
+    def _check(self, part: BinaryIO, depth: int) -> Iterator[tuple[int, Finding]]:
         size = part.seek(0, os.SEEK_END) // _ENTRY.size
         part.seek(0)
         if size <= self.limits.max_in_memory:
@@ -227,7 +259,7 @@ class NonceLedger:
                 bucket.flush()
                 yield from self._check(bucket, depth + 1)
 
-    def _check_in_memory(self, part: BinaryIO) -> Iterator[Finding]:
+    def _check_in_memory(self, part: BinaryIO) -> Iterator[tuple[int, Finding]]:
         self.stats["partitions_checked"] += 1
         first: dict[bytes, int] = {}
         for fp, ordinal in _entries(part):
@@ -249,7 +281,7 @@ class NonceLedger:
         part.seek(0)
         return True
 
-    def _check_all_equal(self, part: BinaryIO) -> Iterator[Finding]:
+    def _check_all_equal(self, part: BinaryIO) -> Iterator[tuple[int, Finding]]:
         self.stats["partitions_checked"] += 1
         first: int | None = None
         for _, ordinal in _entries(part):
@@ -258,26 +290,30 @@ class NonceLedger:
             else:
                 yield from self._pair(first, ordinal)
 
-    def _pair(self, first: int, second: int) -> Iterator[Finding]:
+    def _pair(self, first: int, second: int) -> Iterator[tuple[int, Finding]]:
         a, b = self._stored_entry(first), self._stored_entry(second)
         if not a.same_record(b):  # the same record read twice is not reuse (ENV-5)
-            yield _finding(a, b)
+            yield second, _finding(a, b)
 
     def _stored_entry(self, ordinal: int) -> _Pending:
-        """The entry spilled under ``ordinal``."""
+        """The entry spilled under ``ordinal`` (of a merged ledger: in its part)."""
+        if self._merge is not None:
+            part = self._merge[ordinal >> _PART_SHIFT]
+            assert part.directory is not None
+            ordinal &= (1 << _PART_SHIFT) - 1
+            with open(os.path.join(part.directory, "index"), "rb") as index:
+                index.seek(ordinal * _INDEX.size)
+                offset, length = _INDEX.unpack(index.read(_INDEX.size))
+            with open(os.path.join(part.directory, "addresses"), "rb") as data:
+                data.seek(offset)
+                raw = data.read(length)
+            return _decode_entry(raw)
         assert self._data is not None and self._index is not None
         self._index.seek(ordinal * _INDEX.size)
         offset, length = _INDEX.unpack(self._index.read(_INDEX.size))
         self._data.seek(offset)
         raw = self._data.read(length)
-        fields: list[bytes] = []
-        pos = 0
-        for _ in range(4):
-            (n,) = struct.unpack_from(">I", raw, pos)
-            fields.append(raw[pos + 4 : pos + 4 + n])
-            pos += 4 + n
-        key_id, where, source = (f.decode("utf-8") for f in fields[:3])
-        return _Pending(key_id, where, source, fields[3])
+        return _decode_entry(raw)
 
     # -- lifecycle --------------------------------------------------------------
 
@@ -305,6 +341,61 @@ class NonceLedger:
         self.close()
 
 
+@dataclass(frozen=True)
+class LedgerPart:
+    """The files of an exported ``keep_all`` ledger: ``directory`` (None when it
+    holds nothing) with ``partitions`` partition files and ``stored`` entries."""
+
+    directory: str | None
+    partitions: int
+    stored: int
+
+    def remove(self) -> None:
+        if self.directory is not None:
+            shutil.rmtree(self.directory, ignore_errors=True)
+
+
+#: How the ordinal of an entry of a merged ledger names its part: the part's
+#: index in the high bits, the entry's ordinal in that part in the low ones.
+_PART_SHIFT = 40
+
+
+def merged_findings(parts: list[LedgerPart], limits: NonceLimits | None = None) -> list[Finding]:
+    """Every NONCE_REUSE across the ledgers of consecutive parts of one dataset,
+    exactly what one ledger fed the parts in order reports (first occurrence
+    and repeats by dataset order, findings in the order of the repeats).
+    Removes the parts' files."""
+    limits = limits or NonceLimits()
+    merged = NonceLedger(limits)
+    merged._finished = True
+    merged._merge = [p for p in parts]
+    try:
+        live = [p for p in parts if p.directory is not None]
+        if not live:
+            return []
+        base = os.path.dirname(live[0].directory or "")
+        with local_faults(base, _WHAT):
+            merged._dir = tempfile.mkdtemp(prefix="chainaudit-nonces-", dir=limits.tmp_dir)
+            found: list[tuple[int, Finding]] = []
+            for p in range(live[0].partitions):
+                with tempfile.TemporaryFile(dir=merged._dir) as combined:
+                    for index, part in enumerate(parts):
+                        if part.directory is None:
+                            continue
+                        with open(os.path.join(part.directory, f"p{p:03d}"), "rb") as src:
+                            for fp, ordinal in _entries(src):
+                                combined.write(_ENTRY.pack(fp, (index << _PART_SHIFT) | ordinal))
+                    combined.flush()
+                    combined.seek(0)
+                    found.extend(merged._check(combined, depth=0))
+        found.sort(key=lambda pair: pair[0])
+        return [finding for _, finding in found]
+    finally:
+        merged.close()
+        for part in parts:
+            part.remove()
+
+
 def _entries(part: BinaryIO) -> Iterator[tuple[bytes, int]]:
     while True:
         chunk = part.read(_ENTRY.size * _READ_ENTRIES)
@@ -312,6 +403,17 @@ def _entries(part: BinaryIO) -> Iterator[tuple[bytes, int]]:
             return
         for fp, ordinal in _ENTRY.iter_unpack(chunk):  # noqa: UP028  (typed unpacking)
             yield fp, ordinal
+
+
+def _decode_entry(raw: bytes) -> _Pending:
+    fields: list[bytes] = []
+    pos = 0
+    for _ in range(4):
+        (n,) = struct.unpack_from(">I", raw, pos)
+        fields.append(raw[pos + 4 : pos + 4 + n])
+        pos += 4 + n
+    key_id, where, source = (f.decode("utf-8") for f in fields[:3])
+    return _Pending(key_id, where, source, fields[3])
 
 
 def _finding(first: _Pending, second: _Pending) -> Finding:

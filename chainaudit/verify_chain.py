@@ -85,9 +85,15 @@ class _State:
 class ChainVerifier:
     """Feed events with :meth:`feed`, then call :meth:`finish` once."""
 
-    def __init__(self, policy: ChainPolicy, part: tuple[int, int] | None = None) -> None:
+    def __init__(
+        self, policy: ChainPolicy, part: tuple[int, int] | None = None, *, lazy: bool = False
+    ) -> None:
+        """``lazy=True``: an expectation takes part only once its chain is fed
+        (a verifier that sees part of the chains; whoever merges the parts
+        ends the expectations of chains no part saw)."""
         self.policy = policy
         self._part = part
+        self._lazy: dict[str, list[ChainExpectation]] | None = {} if lazy else None
         self._states: dict[str, _State] = {}
         self._claims: list[Claim] = []
         self._closed = Partial()
@@ -96,7 +102,10 @@ class ChainVerifier:
         self.tips: dict[str, tuple[int, str]] = {}
         for x in policy.expectations:
             if self._mine(x.chain_id):
-                self._state(x.chain_id).expectations.append(x)
+                if self._lazy is not None:
+                    self._lazy.setdefault(x.chain_id, []).append(x)
+                else:
+                    self._state(x.chain_id).expectations.append(x)
 
     def _mine(self, chain_id: str) -> bool:
         return self._part is None or partition(chain_id, self._part[1]) == self._part[0]
@@ -105,6 +114,8 @@ class ChainVerifier:
         st = self._states.get(chain_id)
         if st is None:
             st = self._states[chain_id] = _State(chain_id)
+            if self._lazy is not None:
+                st.expectations.extend(self._lazy.get(chain_id, ()))
         return st
 
     # -- per event ------------------------------------------------------------

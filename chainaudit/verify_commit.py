@@ -18,8 +18,9 @@ import json
 import os
 import sqlite3
 import tempfile
+from collections import Counter
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -84,6 +85,32 @@ class _Receipt:
     fields: dict[str, Any]
 
 
+@dataclass
+class Judged:
+    """Dialogues judged one at a time (CommitmentVerifier.end_group): the
+    findings of those that have any, by chain id, and everyone's counters."""
+
+    findings: dict[str, list[Finding]] = field(default_factory=dict)
+    checked: Counter[str] = field(default_factory=Counter)
+    seen: set[str] = field(default_factory=set)
+
+
+def merge_judged(parts: Iterable[Judged]) -> Result:
+    """What :meth:`CommitmentVerifier.finish` reports for dialogues judged by one
+    or several grouped verifiers (each dialogue by one): counters summed,
+    findings by chain id in UTF-8 byte order."""
+    result = Result()
+    for name in COUNTERS:
+        result.checked[name] = 0
+    findings: dict[str, list[Finding]] = {}
+    for part in parts:
+        result.checked.update(part.checked)
+        findings.update(part.findings)
+    for chain_id in sorted(findings, key=_utf8):
+        result.extend(findings[chain_id])
+    return result
+
+
 class CommitmentVerifier:
     """Collect records and lifecycle events, then verify COMMIT-6 and COMMIT-8."""
 
@@ -102,8 +129,9 @@ class CommitmentVerifier:
         self.grouped = grouped
         self._group_recs: list[tuple[Any, ...]] = []
         self._group_evs: list[tuple[Any, ...]] = []
-        #: Chains judged by end_group: their findings and counters.
-        self._judged: dict[str, Result] = {}
+        #: What end_group judged: the findings of each chain that has any, and
+        #: the counters of all (kept small: one entry per chain with findings).
+        self._judged = Judged()
         self._anchors: dict[str, int] = {}
         for x in expectations:
             self._anchors[x.chain_id] = max(self._anchors.get(x.chain_id, 0), x.count)
@@ -217,7 +245,7 @@ class CommitmentVerifier:
         self._group_recs, self._group_evs = [], []
         chains = {row[0] for row in recs} | {row[0] for row in evs}
         for chain_id in chains:
-            if chain_id in self._judged:
+            if chain_id in self._judged.seen:
                 raise RuntimeError(f"commitments of {chain_id} were already judged")
             mine = sorted((r for r in recs if r[0] == chain_id), key=lambda r: (_utf8(r[1]), r[2]))
             events = sorted(
@@ -233,7 +261,18 @@ class CommitmentVerifier:
                 [(seq, eid, fields) for _, seq, eid, _, fields in events],
                 result,
             )
-            self._judged[chain_id] = result
+            self._judged.seen.add(chain_id)
+            self._judged.checked.update(result.checked)
+            if result.findings:
+                self._judged.findings[chain_id] = result.findings
+
+    def take_judged(self) -> Judged:
+        """End the last group and hand over what was judged (``grouped=True``,
+        when nothing was spooled); :func:`merge_judged` makes the result."""
+        self.end_group()
+        judged, self._judged = self._judged, Judged()
+        judged.seen = set()
+        return judged
 
     def finish(self) -> Result:
         """Verify every dialogue (in the byte order of its chain id) and close."""
@@ -250,12 +289,13 @@ class CommitmentVerifier:
                 for row in self._db.execute("SELECT c FROM rec UNION SELECT c FROM ev ORDER BY 1")
             ]
             judged = self._judged
-            for chain_id in sorted({*chains, *judged}, key=_utf8):
-                done = judged.get(chain_id)
+            result.checked.update(judged.checked)
+            for chain_id in sorted({*chains, *judged.findings}, key=_utf8):
+                done = judged.findings.get(chain_id)
                 if done is None:
                     self._dialogue(chain_id, result)
                 else:
-                    result.merge(done)
+                    result.extend(done)
         finally:
             self.close()
         return result

@@ -378,10 +378,15 @@ class EnvelopeVerifier:
     """
 
     def __init__(
-        self, resolver: DekResolver | None = None, limits: NonceLimits | None = None
+        self,
+        resolver: DekResolver | None = None,
+        limits: NonceLimits | None = None,
+        ledger: NonceLedger | None = None,
     ) -> None:
+        """``ledger``: the nonce ledger to feed (one the caller then reads itself,
+        see :meth:`records_result`); by default one of this verifier's own."""
         self.resolver = resolver
-        self._ledger = NonceLedger(limits)
+        self._ledger = ledger if ledger is not None else NonceLedger(limits)
         self._result = Result()
         self._done = False
 
@@ -425,6 +430,14 @@ class EnvelopeVerifier:
             self._result.extend(self._ledger.findings())
         finally:
             self._ledger.close()
+        return self._result
+
+    def records_result(self) -> Result:
+        """Finish without the nonce findings: the per-record result only, the
+        ledger left to whoever gave it (call once, instead of :meth:`result`)."""
+        if self._done:
+            raise RuntimeError("EnvelopeVerifier.records_result() may be called only once")
+        self._done = True
         return self._result
 
     def close(self) -> None:

@@ -100,6 +100,7 @@ def iter_lines(
     max_line_bytes: int = MAX_LINE_BYTES,
     *,
     opener: Callable[[], io.BufferedReader] | None = None,
+    span: tuple[int, int, int] | None = None,
 ) -> Iterator[tuple[int, bytes]]:
     """Yield ``(line_number, bytes)`` for every line, LF included when present.
 
@@ -110,11 +111,19 @@ def iter_lines(
     ``opener``, when given, returns the stored bytes as a stream (an S3
     object's body) and ``path`` is only the name messages give it; gzip is
     detected on the stream the same way (:func:`decompressed`).
+
+    ``span = (start, end, first_line)`` reads only the lines of bytes
+    ``start`` to ``end`` of an uncompressed file, both at line starts, the
+    first being line ``first_line`` (a part of the file for one worker).
     """
     f = open_binary(Path(path)) if opener is None else decompressed(opener())
     lineno = 0
+    left = -1
+    if span is not None:
+        f.seek(span[0])
+        lineno, left = span[2] - 1, span[1] - span[0]
     try:
-        while True:
+        while left:
             lineno += 1
             try:
                 line = f.readline(max_line_bytes + 1)
@@ -132,6 +141,8 @@ def iter_lines(
                 raise InputError(
                     f"{path}:{lineno}", f"line is longer than the limit of {max_line_bytes} bytes"
                 )
+            if left > 0:
+                left = max(0, left - len(line))
             yield lineno, line
     finally:
         f.close()

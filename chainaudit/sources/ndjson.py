@@ -74,6 +74,27 @@ _TIMESTAMP = re.compile(
 _DIGEST_TEXT = re.compile(r"([a-z0-9]+):([0-9a-f]{64})\Z")
 #: A set type tag in a record line (EXP-4: members must be in canonical order).
 _SET_TAG = re.compile(rb'"[SNB]S":')
+#: The smallest export a parallel read cuts into parts (chainaudit.audit).
+PARALLEL_MIN_BYTES = 1 << 20
+#: How many lines a cut is searched over before that share is given up.
+CUT_SEARCH_LINES = 10_000
+
+
+def _partition_key(line: bytes) -> str | None:
+    """``item.pk.S`` of a record line when it has both keys as strings, else None."""
+    obj = quick_loads(line)
+    if type(obj) is not dict:
+        return None
+    item = obj.get("item")
+    if type(item) is not dict:
+        return None
+    pk, sk = item.get("pk"), item.get("sk")
+    if type(pk) is not dict or type(sk) is not dict or type(sk.get("S")) is not str:
+        return None
+    value = pk.get("S")
+    return value if type(value) is str else None
+
+
 #: Whether records lines are read through :meth:`NdjsonSource._fast_record` first;
 #: the tests turn it off to compare with the reference reading.
 FAST_PATH = True
@@ -216,6 +237,23 @@ class _ReadState:
     first_out_of_order: int = 0
     not_canonical: int = 0
     first_not_canonical: int = 0
+    #: The first keyed line's key (a worker's span compares it with the span before).
+    first_key: tuple[bytes, bytes] | None = None
+
+
+ReadState = _ReadState
+
+
+@dataclass
+class Stop:
+    """Why the record lines ended: ``eof`` (no trailer), ``truncated`` (a last
+    line without LF, at ``line``) or ``trailer`` (at ``line``, its bytes
+    ``raw``); ``offset`` counts the bytes of the record lines read."""
+
+    kind: str = "eof"
+    line: int = 0
+    raw: bytes = b""
+    offset: int = 0
 
 
 class NdjsonSource:
@@ -266,16 +304,143 @@ class NdjsonSource:
         hasher = DIGESTS[self.header["algorithms"]["digest"]]()
         hasher.update(first[1])
         state = _ReadState()
+        stop = Stop()
+        yield from self._body(lines, state, hasher, stop)
+        trailer = None
+        if stop.kind == "trailer":
+            trailer = parse_json_line(stop.raw[:-1], f"{self.path}:{stop.line}")
+        yield from self.end_findings(
+            state, stop, trailer, hasher.hexdigest(), lambda: count_remaining_lines(lines)
+        )
+
+    def read_span(
+        self, start: int, end: int, first_line: int, state: _ReadState, stop: Stop
+    ) -> Iterator[SourceItem]:
+        """The records of the lines in bytes ``start`` to ``end`` (line starts,
+        the first being line ``first_line``), as :meth:`read` yields them, but
+        without the end-of-file findings: ``state`` and ``stop`` say what
+        :meth:`end_findings` needs (a worker's part of a parallel read)."""
+        lines = iter_lines(self.path, self.max_line_bytes, span=(start, end, first_line))
+        yield from self._body(lines, state, None, stop)
+
+    # -- parts, for a parallel read (chainaudit.audit) --------------------------
+
+    def spans(self, n: int) -> list[tuple[int, int, int]] | None:
+        """Cut the record lines into at most ``n`` spans ``(start, end, first
+        line)`` for :meth:`read_span`, each cut at a line start where the
+        partition key changes, so no dialogue or chain is split; None for a
+        file that cannot be cut (compressed, not local, smaller than
+        :data:`PARALLEL_MIN_BYTES`) or has no complete header line.
+
+        Each cut is searched from an even share of the bytes onwards, over at
+        most :data:`CUT_SEARCH_LINES` lines; the line numbers of the cuts come
+        from counting line feeds up to them (a read at memory speed).
+        """
+        if self.opener is not None or n < 2:
+            return None
+        path = Path(self.path)
+        try:
+            size = path.stat().st_size
+            with open(path, "rb") as f:
+                if f.read(2) == b"\x1f\x8b" or size < PARALLEL_MIN_BYTES:
+                    return None
+                f.seek(0)
+                header = f.readline(self.max_line_bytes + 1)
+                if not header.endswith(b"\n"):
+                    return None
+                self.header = self._parse_header(header)
+                cuts = [len(header)]
+                for k in range(1, n):
+                    cut = self._cut_after(f, len(header) + k * (size - len(header)) // n)
+                    if cut is not None and cut > cuts[-1]:
+                        cuts.append(cut)
+                lines = [2]
+                f.seek(0)
+                done, count = 0, 0
+                for cut in cuts[1:]:
+                    while done < cut:
+                        chunk = f.read(min(1 << 20, cut - done))
+                        if not chunk:
+                            return None
+                        count += chunk.count(b"\n")
+                        done += len(chunk)
+                    lines.append(count + 1)
+        except OSError:
+            return None  # the one-process read reports it
+        ends = [*cuts[1:], size]
+        return [(start, end, line) for start, end, line in zip(cuts, ends, lines, strict=True)]
+
+    def _cut_after(self, f: IO[bytes], offset: int) -> int | None:
+        """The first line start at or after ``offset`` between two keyed record
+        lines of different partitions, or None."""
+        f.seek(offset - 1)
+        f.readline(self.max_line_bytes + 1)  # to the next line start
+        pos = f.tell()
+        previous: str | None = None
+        for _ in range(CUT_SEARCH_LINES):
+            line = f.readline(self.max_line_bytes + 1)
+            if not line.endswith(b"\n"):
+                return None
+            pk = _partition_key(line)
+            if pk is not None and previous is not None and pk != previous:
+                return pos
+            previous = pk
+            pos += len(line)
+        return None
+
+    def last_line_start(self) -> int | None:
+        """Where the file's last line begins (the trailer's place in an intact
+        export), when the file ends with a line feed; else None."""
+        path = Path(self.path)
+        with open(path, "rb") as f:
+            size = f.seek(0, 2)
+            back = min(size, self.max_line_bytes + 2)
+            f.seek(size - back)
+            tail = f.read(back)
+        if not tail.endswith(b"\n"):
+            return None
+        at = tail.rfind(b"\n", 0, len(tail) - 1)
+        if at < 0:
+            return None if back < size else 0
+        return size - back + at + 1
+
+    def digest_of_prefix(self, offset: int) -> str:
+        """The header's digest algorithm over the file's first ``offset`` bytes (hex)."""
+        if self.header is None:
+            raise RuntimeError("digest_of_prefix() before the header was read")
+        hasher = DIGESTS[self.header["algorithms"]["digest"]]()
+        with open(Path(self.path), "rb") as f:
+            left = offset
+            while left:
+                chunk = f.read(min(1 << 20, left))
+                if not chunk:
+                    break
+                hasher.update(chunk)
+                left -= len(chunk)
+        return str(hasher.hexdigest())
+
+    def count_lines_from(self, offset: int, first_line: int) -> int:
+        """How many lines follow byte ``offset`` (those after a trailer), read
+        as :meth:`read` reads them (so a line over the limit is an input error)."""
+        size = Path(self.path).stat().st_size
+        if offset >= size:
+            return 0
+        return count_remaining_lines(
+            iter_lines(self.path, self.max_line_bytes, span=(offset, size, first_line))
+        )
+
+    def _body(
+        self,
+        lines: Iterator[tuple[int, bytes]],
+        state: _ReadState,
+        hasher: Any,
+        stop: Stop,
+    ) -> Iterator[SourceItem]:
+        """The record lines, up to the trailer, a line cut short, or the end."""
         for lineno, raw in lines:
             where = f"{self.path}:{lineno}"
             if not raw.endswith(b"\n"):
-                yield from self._summary_findings(state)
-                yield Finding(
-                    codes.EXPORT_TRUNCATED,
-                    where,
-                    "the file ends inside a line, before the trailer",
-                    source=str(self.path),
-                )
+                stop.kind, stop.line = "truncated", lineno
                 return
             # Duplicate names are ruled out by the canonical check in _record,
             # which re-parses strictly when a line is not canonical.
@@ -284,22 +449,12 @@ class NdjsonSource:
             if not fast:
                 obj = parse_json_line(raw[:-1], where, check_duplicates=False)
             if isinstance(obj, dict) and "type" in obj:
-                obj = parse_json_line(raw[:-1], where)
-                yield from self._summary_findings(state)
-                yield from self._check_trailer(obj, where, hasher.hexdigest(), state)
-                extra = count_remaining_lines(lines)
-                if extra:
-                    yield Finding(
-                        codes.EXPORT_TRAILING_DATA,
-                        f"{self.path}:{lineno + 1}",
-                        f"{extra} line(s) after the trailer",
-                        expected="0",
-                        actual=str(extra),
-                        source=str(self.path),
-                    )
+                stop.kind, stop.line, stop.raw = "trailer", lineno, raw
                 return
-            hasher.update(raw)
+            if hasher is not None:
+                hasher.update(raw)
             state.lines += 1
+            stop.offset += len(raw)
             done = self._fast_record(obj, raw, lineno, where, state) if fast else None
             if done is not None:
                 yield from done
@@ -307,13 +462,46 @@ class NdjsonSource:
             if fast:  # the reference reading of a line the fast path left alone
                 obj = parse_json_line(raw[:-1], where, check_duplicates=False)
             yield from self._record(obj, raw, lineno, where, state)
+
+    def end_findings(
+        self,
+        state: _ReadState,
+        stop: Stop,
+        trailer: Any,
+        hexdigest: str,
+        count_after: Callable[[], int],
+    ) -> Iterator[Finding]:
+        """EXP-7: the findings after the records: order and canonical form, then
+        a truncation or the trailer's (``trailer`` its strictly parsed value,
+        ``hexdigest`` of every line before it, ``count_after()`` the number
+        of lines after it)."""
         yield from self._summary_findings(state)
-        yield Finding(
-            codes.EXPORT_TRUNCATED,
-            f"{self.path}:{state.lines + 1}",
-            "the file ends without a trailer line",
-            source=str(self.path),
-        )
+        if stop.kind == "truncated":
+            yield Finding(
+                codes.EXPORT_TRUNCATED,
+                f"{self.path}:{stop.line}",
+                "the file ends inside a line, before the trailer",
+                source=str(self.path),
+            )
+        elif stop.kind == "trailer":
+            yield from self._check_trailer(trailer, f"{self.path}:{stop.line}", hexdigest, state)
+            after = count_after()
+            if after:
+                yield Finding(
+                    codes.EXPORT_TRAILING_DATA,
+                    f"{self.path}:{stop.line + 1}",
+                    f"{after} line(s) after the trailer",
+                    expected="0",
+                    actual=str(after),
+                    source=str(self.path),
+                )
+        else:
+            yield Finding(
+                codes.EXPORT_TRUNCATED,
+                f"{self.path}:{state.lines + 1}",
+                "the file ends without a trailer line",
+                source=str(self.path),
+            )
 
     # -- one line -------------------------------------------------------------
 
@@ -441,7 +629,10 @@ class NdjsonSource:
             return None
         key = (pks.encode("utf-8"), sks.encode("utf-8"))
         previous, state.previous_key = state.previous_key, key
-        if previous is None or key > previous:
+        if previous is None:
+            state.first_key = key
+            return None
+        if key > previous:
             return None
         if key == previous:
             return Finding(

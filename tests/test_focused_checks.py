@@ -807,3 +807,22 @@ def test_address_fast_path_refuses_an_over_long_address() -> None:
         except AddressError:
             pk_got = None
         assert pk_got == _full(Address.from_dynamodb, pk, sk) == want, extra
+
+
+def test_nonce_ledger_stats_of_an_empty_ledger_and_of_one_repeated_nonce() -> None:
+    with NonceLedger() as ledger:
+        assert list(ledger.findings()) == []
+        assert set(ledger.stats.values()) == {0}
+    candidates = [i.to_bytes(12, "big") for i in range(64)]
+    even = [n for n in candidates if fingerprint("k", n)[0] % 2 == 0]
+    odd = [n for n in candidates if fingerprint("k", n)[0] % 2 == 1]
+    for repeated, fillers in ((even[0], odd[:2]), (odd[0], even[:2])):  # either partition
+        with NonceLedger(NonceLimits(max_in_memory=2, partitions=2)) as ledger:
+            for i, n in enumerate(fillers):
+                ledger.add("k", n, f"f{i}")  # spills at the second
+            for i in range(30):
+                ledger.add("k", repeated, f"a{i}")
+            assert len(list(ledger.findings())) == 29
+            # one partition of a single repeated fingerprint (streamed), one of the fillers
+            assert ledger.stats["partitions_checked"] == 2 and ledger.stats["splits"] == 0
+            assert ledger.stats["max_resident"] == 2

@@ -453,6 +453,7 @@ def main() -> int:
             print(module, " ".join(tests) or "(whole no-server suite)")
         return 0
     modules = [resolve_module(m, scope) for m in args.modules] or list(scope)
+    failed: list[str] = []
     if args.reclassify:
         for module, stored in load_results().items():
             work = WORK / stored["tree"] / Path(module).stem
@@ -471,11 +472,16 @@ def main() -> int:
             print(f"mutation: {module} at {tree} (log: {log.relative_to(ROOT)})", flush=True)
             started = dt.datetime.now()
             code = run_mutmut(work, args.jobs, log)
-            if code != 0 or not (work / "mutants" / (module + ".meta")).exists():
+            meta = work / "mutants" / (module + ".meta")
+            if code != 0 and meta.exists() and not json.loads(meta.read_text())["exit_code_by_key"]:
+                print(f"mutation: {module}: mutmut made no mutant (no function body to mutate)")
+                continue
+            if code != 0 or not meta.exists():
                 tail = log.read_text(errors="replace").replace("\r", "\n").splitlines()[-15:]
                 print("\n".join(tail))
-                print(f"mutation: mutmut failed on {module} (exit {code})")
-                return 2
+                print(f"mutation: mutmut failed on {module} (exit {code}); going on")
+                failed.append(module)
+                continue
             fig = classify(work, module, tree)
             save(fig)
             took = (dt.datetime.now() - started).total_seconds()
@@ -490,7 +496,9 @@ def main() -> int:
     print(table(results, shown))
     if args.survivors:
         print(survivors_text(results, shown, {"verdict", "diagnostic"}))
-    return 0
+    if failed:
+        print(f"mutation: mutmut failed on {', '.join(failed)}")
+    return 2 if failed else 0
 
 
 if __name__ == "__main__":

@@ -350,7 +350,7 @@ class _Run:
                 if group.startswith("dialogue#"):
                     self.dialogue_count += 1
         self.history.feed(item)
-        self.commits.add(item)
+        self.commits.add(item, getattr(self.source, "item_json", None))
         if isinstance(item, WrappedDek):
             self.kinds["dek"] += 1
             if not self.grouped:
@@ -383,7 +383,9 @@ class _Run:
                 else:
                     self._event(event)
                     self.ev.note_event(event)  # REP-8: the HTML report's timeline
-                    self.commits.add_event(event)
+                    if self.spool is not None:
+                        self.commits.add_event(event)
+                    # grouped: when the group ends, with the chain verifier's verdict
 
     def _event(self, event: AuditEvent) -> None:
         if self.spool is not None:
@@ -427,8 +429,11 @@ class _Run:
             self.envelopes.add(entity)
         if self.lifecycle:
             # The spool's order: (seq, event_id), then arrival (sorted() is stable).
+            shaped = {}
             for event in sorted(self.lifecycle, key=lifecycle_order_key):
-                self.chains.feed(event)
+                shaped[id(event)] = self.chains.feed(event)
+            for event in self.lifecycle:  # in arrival order, as the spooled read does
+                self.commits.add_event(event, shaped[id(event)])
         for chain_id in self.group_chains:
             self.chains.close_chain(chain_id)
             self.last_key.pop(chain_id, None)
@@ -651,6 +656,10 @@ class _Span:
 
     def read(self) -> Iterator[SourceItem]:
         return iter(self._source.read_span(*self._args))
+
+    @property
+    def item_json(self) -> bytes | None:
+        return self._source.item_json  # type: ignore[no-any-return]
 
 
 class _DigestThread:

@@ -456,6 +456,7 @@ def _typed_problem(chain_id: str, fields: Mapping[str, Any]) -> str | None:
     return None
 
 
+@functools.lru_cache(maxsize=4096)
 def committed_dialogue(record_key: str) -> str | None:
     """COMMIT-2: the escaped dialogue of a committable record key, or None.
 

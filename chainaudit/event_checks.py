@@ -21,7 +21,7 @@ from chainaudit.model import AuditEvent
 from chainaudit.signing import TrustStore
 
 
-@dataclass
+@dataclass(slots=True)
 class EventView:
     """A well-formed event with the values linkage needs, and where to report it."""
 

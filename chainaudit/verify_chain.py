@@ -120,22 +120,27 @@ class ChainVerifier:
 
     # -- per event ------------------------------------------------------------
 
-    def feed(self, event: AuditEvent, store: str = "") -> None:
-        """Verify one event; events of one chain must come in stored order."""
+    def feed(self, event: AuditEvent, store: str = "") -> bool | None:
+        """Verify one event; events of one chain must come in stored order.
+
+        Returns whether the event is well formed (CHAIN-2: ``shape_problem``
+        found nothing), None for an event of another worker's partition.
+        """
         if not self._mine(event.chain_id):
-            return
+            return None
         self._events += 1
         st = self._state(event.chain_id)
         ev = check_event(
             st.chain_id, event, store, self.policy.trust, self.policy.skew_ms, st.findings
         )
         if ev is None:
-            return
+            return False
         if st.held is not None:
             held, st.held = st.held, None
             if self._resolve_held(st, held, ev):
-                return
+                return True
         self._link(st, ev)
+        return True
 
     def _add(
         self,

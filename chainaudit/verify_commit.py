@@ -157,8 +157,11 @@ class CommitmentVerifier:
 
     # -- feeding ------------------------------------------------------------------
 
-    def add(self, record: Record) -> None:
+    def add(self, record: Record, item_json: bytes | None = None) -> None:
         """Take any record: committable ones are kept (COMMIT-4), others ignored.
+
+        ``item_json``: the record's :func:`canonical_record_json`, when the
+        caller already holds it (an NDJSON export's line shows it).
 
         Lifecycle ``event`` entities are ignored here: feed their chain events
         to :meth:`add_event` (the audit pipeline builds them anyway;
@@ -176,7 +179,9 @@ class CommitmentVerifier:
             state, dat = record.state.value, record.destroyed_at
         else:
             return
-        data = DOMAIN_COMMIT + canonical_record_json(record)
+        data = DOMAIN_COMMIT + (
+            item_json if item_json is not None else canonical_record_json(record)
+        )
         self._n += 1
         row = (
             lifecycle_chain_id(dialogue),
@@ -196,15 +201,19 @@ class CommitmentVerifier:
         if len(self._recs) >= _BATCH:
             self._flush()
 
-    def add_event(self, event: AuditEvent) -> None:
+    def add_event(self, event: AuditEvent, well_formed: bool | None = None) -> None:
         """Take a lifecycle chain event; only well-formed commitments, receipts and
-        boundaries are kept (COMMIT-6: malformed events are CHAIN's to report)."""
+        boundaries are kept (COMMIT-6: malformed events are CHAIN's to report).
+        ``well_formed``: whether ``shape_problem`` found nothing, when the caller
+        already knows (the chain verifier checked the event)."""
         if not is_lifecycle(event.chain_id):
             return
         fields = event.fields
         if not (is_boundary(fields) or fields.get("event_type") in _KEPT):
             return
-        if shape_problem(event.chain_id, fields) is not None:
+        if well_formed is None:
+            well_formed = shape_problem(event.chain_id, fields) is None
+        if not well_formed:
             return
         self._n += 1
         if self.grouped:

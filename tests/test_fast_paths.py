@@ -380,3 +380,44 @@ def _canonical_or_none(value: Any) -> bool:
     except (TypeError, ValueError):
         return False
     return True
+
+
+def _item_jsons(path: Path) -> list[tuple[Any, bytes | None]]:
+    source = NdjsonSource(path)
+    out = []
+    for item in source.read():
+        if isinstance(item, Record):
+            out.append((item, source.item_json))
+    return out
+
+
+def test_item_json_is_the_record_digests_json(tmp_path: Path) -> None:
+    """What the commitment check hashes (COMMIT-3) without encoding it again."""
+    from chainaudit.digest import canonical_record_json
+    from chainaudit.sample import build_sample, iter_records
+
+    path = tmp_path / "s.ndjson"
+    write_export(path, iter_records(build_sample()), source="t", created_at="2026-01-01T00:00:00Z")
+    shown = 0
+    for record, item_json in _item_jsons(path):
+        if item_json is not None:
+            shown += 1
+            assert item_json == canonical_record_json(record)
+    assert shown > 300
+
+
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(st.lists(records(), max_size=6))
+def test_item_json_of_generated_records(tmp_path: Path, recs: list[Record]) -> None:
+    from chainaudit.digest import canonical_record_json
+
+    path = tmp_path / "g.ndjson"
+    try:
+        write_export(path, recs, source="t", created_at="2026-01-01T00:00:00Z")
+    except ValueError:
+        return
+    for record, item_json in _item_jsons(path):
+        if item_json is not None:
+            assert item_json == canonical_record_json(record)

@@ -74,6 +74,7 @@ _TIMESTAMP = re.compile(
 _DIGEST_TEXT = re.compile(r"([a-z0-9]+):([0-9a-f]{64})\Z")
 #: A set type tag in a record line (EXP-4: members must be in canonical order).
 _SET_TAG = re.compile(rb'"[SNB]S":')
+_CANONICAL_UINT = re.compile(r"[1-9][0-9]*\Z")
 #: The smallest export a parallel read cuts into parts (chainaudit.audit).
 PARALLEL_MIN_BYTES = 1 << 20
 #: How many lines a cut is searched over before that share is given up.
@@ -290,6 +291,12 @@ class NdjsonSource:
         self.max_line_bytes = max_line_bytes
         #: The parsed header, available once :meth:`read` has started.
         self.header: dict[str, Any] | None = None
+        #: While a record is being consumed, its item's canonical JSON as the
+        #: record digest hashes it (:func:`chainaudit.digest.canonical_record_json`)
+        #: when the line shows it: a canonical line whose values are strings,
+        #: binary and canonical integers only. Else None. (A shortcut the
+        #: commitment check takes; tests/test_fast_paths.py holds it to that.)
+        self.item_json: bytes | None = None
 
     def describe(self) -> str:
         return f"ndjson:{self.path}"
@@ -438,6 +445,7 @@ class NdjsonSource:
     ) -> Iterator[SourceItem]:
         """The record lines, up to the trailer, a line cut short, or the end."""
         for lineno, raw in lines:
+            self.item_json = None
             where = f"{self.path}:{lineno}"
             if not raw.endswith(b"\n"):
                 stop.kind, stop.line = "truncated", lineno
@@ -540,16 +548,24 @@ class NdjsonSource:
             return None
         # The item is mapped in place: strings stay as parsed, the rest become
         # typed_from_json's canonical values (binary as bytes).
+        plain = True  # only S, B and canonical N values (see item_json)
         for name, value in raw_item.items():
             if type(value) is dict and len(value) == 1 and type(value.get("S")) is str:
                 continue  # a string: already canonical
             try:
-                raw_item[name] = typed_from_json(value, name)
+                typed = raw_item[name] = typed_from_json(value, name)
             except ValueError:
                 return None
+            if plain and "B" not in typed:
+                number = typed.get("N")
+                plain = type(number) is str and (
+                    number == "0" or _CANONICAL_UINT.match(number) is not None
+                )
         state.counts[kind] += 1
         duplicate = self._check_order(raw_item, lineno, where, state)
         result = record_from_item(raw_item, where, canonical=True)
+        if plain:  # the line is {"item":ITEM,"kind":KIND}: ITEM is already the digest's JSON
+            self.item_json = raw[8 : len(raw) - 12 - len(kind)]
         out: list[SourceItem] = [result]
         if duplicate is not None:
             out.append(duplicate)

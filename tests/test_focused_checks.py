@@ -826,3 +826,11 @@ def test_nonce_ledger_stats_of_an_empty_ledger_and_of_one_repeated_nonce() -> No
             # one partition of a single repeated fingerprint (streamed), one of the fillers
             assert ledger.stats["partitions_checked"] == 2 and ledger.stats["splits"] == 0
             assert ledger.stats["max_resident"] == 2
+
+
+def test_proof_ranges_split_at_the_largest_power_of_two_below() -> None:
+    """RFC 9162 §2.1.1: the left subtree holds the largest power of two below n."""
+    assert proof_ranges(0, 5) == [(1, 2), (2, 4), (4, 5)]
+    assert proof_ranges(4, 5) == [(0, 4)]
+    assert proof_ranges(2, 3) == [(0, 2)]
+    assert proof_ranges(6, 8) == [(7, 8), (4, 6), (0, 4)]

@@ -32,7 +32,7 @@ import base64
 import hashlib
 import hmac
 import posixpath
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -141,40 +141,55 @@ class DynamoDBExportSource:
         files = self.data_files(summary)
         total = 0
         for entry in files:
-            path = self.tree.name(entry.relative)
-            if self.tree.missing(entry.relative):
-                yield Finding(
-                    codes.DDB_EXPORT_FILE_MISSING,
-                    f"{self.tree.name(FILES_NAME)}:{entry.line}",
-                    f"listed data file {entry.relative} is missing",
-                    source=path,
-                )
-                continue
-            actual_md5 = _md5_b64(self.tree, entry.relative)
-            if not hmac.compare_digest(actual_md5.encode(), entry.md5.encode()):
-                yield Finding(
-                    codes.DDB_EXPORT_CHECKSUM_MISMATCH,
-                    path,
-                    "the data file's MD5 differs from manifest-files.json",
-                    expected=entry.md5,
-                    actual=actual_md5,
-                    source=path,
-                )
-            n = 0
-            for lineno, raw in self.tree.lines(entry.relative, self.max_line_bytes):
-                where = f"{path}:{lineno}"
-                n += 1
-                yield record_from_item(_item(raw, where), where)
-            if n != entry.item_count:
-                yield Finding(
-                    codes.DDB_EXPORT_COUNT_MISMATCH,
-                    path,
-                    "the data file holds a different number of items than its manifest line",
-                    expected=str(entry.item_count),
-                    actual=str(n),
-                    source=path,
-                )
-            total += n
+            total += yield from self.read_file(entry)
+        yield from self.total_findings(summary, total)
+
+    def read_file(
+        self, entry: DataFile, missing: bool | None = None
+    ) -> Generator[SourceItem, None, int]:
+        """One listed data file's part of :meth:`read` (its findings and items, in
+        order); returns the number of items read from it. ``missing``: whether
+        the file is absent, when the caller already asked (a Dask worker reads
+        a file its client listed, chainaudit.distributed)."""
+        path = self.tree.name(entry.relative)
+        if missing is None:
+            missing = self.tree.missing(entry.relative)
+        if missing:
+            yield Finding(
+                codes.DDB_EXPORT_FILE_MISSING,
+                f"{self.tree.name(FILES_NAME)}:{entry.line}",
+                f"listed data file {entry.relative} is missing",
+                source=path,
+            )
+            return 0
+        actual_md5 = _md5_b64(self.tree, entry.relative)
+        if not hmac.compare_digest(actual_md5.encode(), entry.md5.encode()):
+            yield Finding(
+                codes.DDB_EXPORT_CHECKSUM_MISMATCH,
+                path,
+                "the data file's MD5 differs from manifest-files.json",
+                expected=entry.md5,
+                actual=actual_md5,
+                source=path,
+            )
+        n = 0
+        for lineno, raw in self.tree.lines(entry.relative, self.max_line_bytes):
+            where = f"{path}:{lineno}"
+            n += 1
+            yield record_from_item(_item(raw, where), where)
+        if n != entry.item_count:
+            yield Finding(
+                codes.DDB_EXPORT_COUNT_MISMATCH,
+                path,
+                "the data file holds a different number of items than its manifest line",
+                expected=str(entry.item_count),
+                actual=str(n),
+                source=path,
+            )
+        return n
+
+    def total_findings(self, summary: dict[str, Any], total: int) -> Iterator[Finding]:
+        """The summary's count check, after the last file: ``total`` items read."""
         if total != summary["itemCount"]:
             yield Finding(
                 codes.DDB_EXPORT_COUNT_MISMATCH,

@@ -122,6 +122,10 @@ class S3:
         what: str = SCHEME,
     ) -> None:
         self.endpoint_url = endpoint_url
+        #: What the client was built from, so that another process can build
+        #: its own (a Dask worker, chainaudit.distributed): clients are not sent.
+        self.region = region
+        self.profile = profile
         self.timeouts = timeouts or StoreTimeouts()
         self._etags: dict[tuple[str, str], str] = {}
         if client is None:

@@ -144,8 +144,24 @@ def digest(alg: str, data: bytes) -> bytes:
 
 def hashed_bytes(fields: Mapping[str, Any]) -> bytes:
     """CHAIN-3: the exact bytes hashed for ``event_hash``: prefix || JCS(fields − event_hash)."""
-    body = {k: v for k, v in fields.items() if k != "event_hash"}
+    body = dict(fields)
+    body.pop("event_hash", None)
     return DOMAIN_EVENT + _jcs(body)
+
+
+def event_hash_well_formed(fields: Mapping[str, Any]) -> str:
+    """:func:`event_hash` of an event :func:`shape_problem` found nothing in.
+
+    Its values are then strings of Unicode scalar values, null or integers
+    of magnitude at most 2^53-1, so :func:`_jcs`'s test reduces to its names
+    being ASCII; the bytes are the same.
+    """
+    body = dict(fields)
+    body.pop("event_hash", None)
+    alg = fields["hash_alg"]
+    if "".join(body).isascii():
+        return digest(alg, DOMAIN_EVENT + orjson.dumps(body, option=orjson.OPT_SORT_KEYS)).hex()
+    return digest(alg, DOMAIN_EVENT + _jcs(body)).hex()
 
 
 def _jcs(body: dict[Any, Any]) -> bytes:

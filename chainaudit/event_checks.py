@@ -14,7 +14,13 @@ from typing import Any
 
 from chainaudit import codes, uuid7
 from chainaudit.boundary import check_boundary
-from chainaudit.chain import HASH_ALGS, event_hash, is_boundary, shape_problem, timestamp_ms
+from chainaudit.chain import (
+    HASH_ALGS,
+    event_hash_well_formed,
+    is_boundary,
+    shape_problem,
+    timestamp_ms,
+)
 from chainaudit.crypto import equal
 from chainaudit.findings import Code, Finding
 from chainaudit.model import AuditEvent
@@ -34,9 +40,18 @@ class EventView:
     alg_known: bool
     boundary: bool
     store: str
-    where: str
-    extra: dict[str, Any]
+    chain_id: str
     origin: str | None = None
+
+    @property
+    def where(self) -> str:
+        """Where findings about the event are reported: ``chain:ID@SEQ``."""
+        return f"chain:{self.chain_id}@{self.seq}"
+
+    @property
+    def extra(self) -> dict[str, Any]:
+        """The ``extra`` of findings about the event (a new dict each time)."""
+        return {"chain_id": self.chain_id, "seq": self.seq, "event_id": self.fields.get("event_id")}
 
 
 def add_finding(
@@ -73,19 +88,17 @@ def check_event(
     """CHAIN-7 step 1: append the event's own findings to ``out``; return the
     view linkage needs, or None when the event is malformed and cannot be linked."""
     f = event.fields
-    seq = f.get("seq")
-    if isinstance(seq, bool) or not isinstance(seq, int):
-        seq = None  # CHAIN-13: an unreadable seq is reported as null
-    where = f"chain:{chain_id}" if seq is None else f"chain:{chain_id}@{seq}"
-    extra = {"chain_id": chain_id, "seq": seq, "event_id": f.get("event_id")}
     src = event.origin or None
     problem = shape_problem(chain_id, f)
     if problem:
+        where, extra = _site(chain_id, f)
         add_finding(out, codes.CHAIN_EVENT_MALFORMED, where, problem, extra, source=src)
         return None
+    # Well formed: seq is an integer. Where and extra are made only for a finding.
     alg = f["hash_alg"]
     known = alg in HASH_ALGS
     if not known:
+        where, extra = _site(chain_id, f)
         add_finding(
             out,
             codes.CHAIN_HASH_ALG_UNKNOWN,
@@ -97,8 +110,9 @@ def check_event(
             source=src,
         )
     else:
-        computed = event_hash(f)
+        computed = event_hash_well_formed(f)
         if not equal(computed, f["event_hash"]):
+            where, extra = _site(chain_id, f)
             add_finding(
                 out,
                 codes.EVENT_HASH_MISMATCH,
@@ -111,6 +125,7 @@ def check_event(
             )
     uid = uuid7.parse(f["event_id"])
     if uid is None:
+        where, extra = _site(chain_id, f)
         add_finding(
             out,
             codes.CHAIN_UUID_INVALID,
@@ -124,6 +139,7 @@ def check_event(
         ts = timestamp_ms(f["timestamp"])
         assert ts is not None  # shape_problem checked it
         if abs(ts - uuid7.unix_ms(uid)) > skew_ms:
+            where, extra = _site(chain_id, f)
             add_finding(
                 out,
                 codes.CHAIN_TIMESTAMP_SKEW,
@@ -137,6 +153,7 @@ def check_event(
             )
     boundary = is_boundary(f)
     if boundary:
+        where, extra = _site(chain_id, f)
         out.extend(check_boundary(chain_id, f, trust, where, extra))
     return EventView(
         f,
@@ -148,7 +165,15 @@ def check_event(
         known,
         boundary,
         store,
-        where,
-        extra,
+        chain_id,
         src,
     )
+
+
+def _site(chain_id: str, f: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
+    """``where`` and ``extra`` of a finding about an event (CHAIN-13)."""
+    seq = f.get("seq")
+    if isinstance(seq, bool) or not isinstance(seq, int):
+        seq = None  # CHAIN-13: an unreadable seq is reported as null
+    where = f"chain:{chain_id}" if seq is None else f"chain:{chain_id}@{seq}"
+    return where, {"chain_id": chain_id, "seq": seq, "event_id": f.get("event_id")}

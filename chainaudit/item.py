@@ -530,6 +530,9 @@ def _get_int(item: Mapping[str, AttrValue], name: str) -> int:
 
 
 def _get(item: Mapping[str, AttrValue], name: str, tag: str) -> Any:
+    av = item.get(name)
+    if type(av) is dict and len(av) == 1 and tag in av:  # fast path: the one tag wanted
+        return av[tag]
     if name not in item:
         raise _Malformed(f"attribute {name} is missing")
     av = item[name]

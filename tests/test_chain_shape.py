@@ -17,9 +17,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from chainaudit.chain import (
+    HASH_ALGS,
     _shape_problem,
     _well_formed,
     chain_event_from_entity,
+    event_hash,
+    event_hash_well_formed,
     shape_problem,
 )
 from chainaudit.model import AuditEvent, EntityRecord
@@ -120,6 +123,10 @@ def test_mutated_events(index: int, changes: list[tuple[str, int | None]], chain
     if _well_formed(chain_id, fields):
         assert problem is None
     assert shape_problem(chain_id, fields) == problem
+    if problem is None and fields["hash_alg"] in HASH_ALGS:
+        assert event_hash_well_formed(fields) == event_hash(fields)
+        named = {**fields, "zé": "x", "\U0001f600": 1}
+        assert event_hash_well_formed(named) == event_hash(named)
 
 
 def _reference_timestamp_ms(text: str) -> int | None:

@@ -27,16 +27,15 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from chainaudit.address import Address, EntityType, escape_component, unescape_component
-from chainaudit.boundary import make_boundary
-from chainaudit.chain import genesis_hash, lifecycle_chain_id, lifecycle_record, seal
-from chainaudit.commitment import commit_fields, receipt_fields
+from chainaudit.address import Address, EntityType, escape_component
+from chainaudit.chain import lifecycle_chain_id, lifecycle_record
 from chainaudit.envelope import seal as seal_envelope
 from chainaudit.keys import derive_kek, destroy, format_key_id, retire, wrap_dek
 from chainaudit.model import AttrValue, AuditEvent, EntityRecord, Record, WrappedDek
 from chainaudit.signing import private_key_from_label
 from chainaudit.umk import Umk
 from chainaudit.uuid7 import make as make_uuid7
+from chainaudit.writer import ChainWriter
 
 AUDIT_CHAIN = "crypto-audit"
 DEFAULT_SEED = "chainaudit-demo-v1"
@@ -49,14 +48,6 @@ def ts(ms: int) -> str:
     secs, milli = divmod(ms, 1000)
     y, mo, d, h, mi, s = time.gmtime(secs)[:6]
     return f"{y:04d}-{mo:02d}-{d:02d}T{h:02d}:{mi:02d}:{s:02d}.{milli:03d}Z"
-
-
-@dataclass
-class _Chain:
-    chain_id: str
-    seq: int = 0
-    tip: str = ""
-    alg: str = "sha256"
 
 
 @dataclass
@@ -77,7 +68,11 @@ class Sample:
 
 
 class SampleWriter:
-    """Writes entities, keys and both chains as the audited service would."""
+    """Writes entities, keys and both chains as the audited service would.
+
+    Chains are appended through :class:`chainaudit.writer.ChainWriter` (the
+    public writer helper): the sample's events, commitments, receipt and
+    boundary are what any producer using the public API writes."""
 
     def __init__(self, seed: str = DEFAULT_SEED, start_ms: int = START_MS) -> None:
         self.seed = seed
@@ -89,7 +84,7 @@ class SampleWriter:
         self.records: list[Record] = []
         self.superseded: list[EntityRecord] = []
         self._deks: dict[str, tuple[WrappedDek, bytes]] = {}
-        self._chains: dict[str, _Chain] = {}
+        self._chains: dict[str, ChainWriter] = {}
 
     # -- deterministic sources ------------------------------------------------
 
@@ -107,20 +102,17 @@ class SampleWriter:
 
     # -- chains ----------------------------------------------------------------
 
+    def _chain(self, chain_id: str) -> ChainWriter:
+        ch = self._chains.get(chain_id)
+        if ch is None:
+            ch = self._chains[chain_id] = ChainWriter(chain_id)
+        return ch
+
     def _append(self, chain_id: str, fields: dict[str, Any]) -> dict[str, Any]:
-        ch = self._chains.setdefault(chain_id, _Chain(chain_id))
-        fields = {
-            **fields,
-            "event_id": self._uuid(),
-            "seq": ch.seq,
-            "hash_alg": ch.alg,
-            "previous_hash": ch.tip or genesis_hash(chain_id, ch.alg),
-        }
+        ch = self._chain(chain_id)
+        fields = {**fields, "event_id": self._uuid()}
         fields.setdefault("timestamp", ts(self.now_ms))
-        sealed = seal(fields)
-        ch.seq += 1
-        ch.tip = sealed["event_hash"]
-        return sealed
+        return ch.append(fields)
 
     def audit(self, operation: str, key_id: str, outcome: str = "success") -> None:
         """One crypto audit log event (CHAIN-2)."""
@@ -164,14 +156,12 @@ class SampleWriter:
             d = record.dialogue
         else:
             raise TypeError("only entity and wrapped-DEK records are committed")
-        chain_id = lifecycle_chain_id(d)
-        alg = self._chains.setdefault(chain_id, _Chain(chain_id)).alg
         stamp = self._tick(300)
-        fields = self._append(
-            chain_id,
-            commit_fields(record, op=op, alg=alg, timestamp=stamp, principal="svc:dialogues"),
+        self.records.append(
+            self._chain(lifecycle_chain_id(d)).commit(
+                record, timestamp=stamp, principal="svc:dialogues", op=op, event_id=self._uuid()
+            )
         )
-        self.records.append(lifecycle_record(d, fields))
 
     # -- keys ------------------------------------------------------------------
 
@@ -205,21 +195,14 @@ class SampleWriter:
         commitment, and the ``destroy_dek`` audit event."""
         record, _ = self._deks[key_id]
         at = self._tick(100)
-        chain_id = lifecycle_chain_id(record.dialogue)
-        ch = self._chains.setdefault(chain_id, _Chain(chain_id))
+        ch = self._chain(lifecycle_chain_id(record.dialogue))
         if signed:
             stamp = self._tick(300)
-            fields = receipt_fields(
-                self.erasure_signer, chain_id, key=key_id, destroyed_at=at,
-                tip_count=ch.seq, tip_hash=ch.tip or genesis_hash(chain_id, ch.alg),
-                event_id=self._uuid(), timestamp=stamp, hash_alg=ch.alg,
-                principal="erasure:authority",
-                entity_id=unescape_component(record.dialogue),
+            receipt = ch.erasure_receipt(
+                self.erasure_signer, key_id=key_id, destroyed_at=at, timestamp=stamp,
+                principal="erasure:authority", event_id=self._uuid(),
             )  # fmt: skip
-            sealed = seal(fields)
-            ch.seq += 1
-            ch.tip = sealed["event_hash"]
-            self.records.append(lifecycle_record(record.dialogue, sealed))
+            self.records.append(receipt)
         self._deks[key_id] = (destroy(record, at), b"")
         self.commit(self._deks[key_id][0])
         self.audit("destroy_dek", key_id)
@@ -274,33 +257,23 @@ class SampleWriter:
 
     def boundary(self, dialogue_id: str, source: str, target: str) -> None:
         """Cut the dialogue's lifecycle chain here with a signed boundary (CHAIN-12)."""
-        d = escape_component(dialogue_id)
-        chain_id = lifecycle_chain_id(d)
-        ch = self._chains[chain_id]
+        ch = self._chains[lifecycle_chain_id(escape_component(dialogue_id))]
         stamp = self._tick(60_000)
-        fields = make_boundary(
-            self.signer,
-            event_id=self._uuid(),
-            timestamp=stamp,
-            hash_alg="blake3",
-            source_backend=source,
-            source_chain_id=chain_id,
-            source_count=ch.seq,
-            source_tip_hash=ch.tip,
-            source_hash_alg=ch.alg,
-            target_backend=target,
-            target_chain_id=chain_id,
-            extra={"entity_type": "meta", "entity_id": dialogue_id},
+        self.records.append(
+            ch.boundary(
+                self.signer,
+                timestamp=stamp,
+                source_backend=source,
+                target_backend=target,
+                hash_alg="blake3",
+                event_id=self._uuid(),
+            )
         )
-        ch.seq += 1
-        ch.tip = fields["event_hash"]
-        ch.alg = "blake3"
-        self.records.append(lifecycle_record(d, fields))
 
     def finish(self) -> Sample:
         """All records, with every wrapped DEK in its final state."""
         records = list(self.records) + [rec for rec, _ in self._deks.values()]
-        tips = [(c.chain_id, c.seq, c.tip, c.alg) for c in self._chains.values()]
+        tips = [(c.chain_id, c.count, c.tip, c.hash_alg) for c in self._chains.values()]
         return Sample(
             records, self.umk, self.signer, erasure_signer=self.erasure_signer, tips=tips,
             superseded=list(self.superseded),

@@ -330,6 +330,8 @@ class S3NdjsonSource(NdjsonSource):
 
     def __init__(self, s3: S3, url: S3Url, *, max_line_bytes: int = MAX_LINE_BYTES) -> None:
         super().__init__(str(url), max_line_bytes=max_line_bytes, opener=lambda: s3.open(url))
+        self.s3 = s3
+        self.url = url
 
 
 class S3NdjsonPrefix(MultiSource):

@@ -43,6 +43,11 @@ class Code:
     summary: str
     advice: str = ""
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        # A code is its registered instance, also when a finding comes back
+        # pickled from another process (--workers, --dask): `f.code is codes.X`.
+        return (lookup, (self.name,))
+
 
 _REGISTRY: dict[str, Code] = {}
 

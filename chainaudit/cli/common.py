@@ -483,10 +483,16 @@ def provenance(
 
 
 def run_audit(
-    src: Source, options: AuditOptions, quiet: bool, evidence: Evidence | None = None
+    src: Source,
+    options: AuditOptions,
+    quiet: bool,
+    evidence: Evidence | None = None,
+    runner: Callable[..., Result] | None = None,
 ) -> Result:
     """The full verification of ``src`` (chainaudit.audit), with progress on stderr;
-    ``evidence`` is filled for the assurance statement (REP-7)."""
+    ``evidence`` is filled for the assurance statement (REP-7). ``runner``: what
+    verifies instead of :func:`chainaudit.audit.audit`, with its arguments
+    (``verify --dask``: :func:`chainaudit.distributed.audit_dask`)."""
     ctx = click.get_current_context(silent=True)
     wanted = None if ctx is None else ctx.meta.get(_PROGRESS)
     enabled = False if quiet else (wanted if isinstance(wanted, bool) else None)
@@ -495,7 +501,7 @@ def run_audit(
         progress.total = estimate_total(src)
     result = None
     try:
-        result = audit(src, options, progress, evidence)
+        result = (runner or audit)(src, options, progress, evidence)
         return result
     finally:
         progress.done(None if result is None else result.checked.get("records"))

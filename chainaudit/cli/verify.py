@@ -7,6 +7,7 @@ import click
 from chainaudit.assurance import Evidence
 from chainaudit.audit import AuditOptions
 from chainaudit.cli.common import (
+    aws_profile,
     emit,
     key_options,
     load_checkpoints,
@@ -43,6 +44,14 @@ from chainaudit.sources.multi import MultiSource
     show_default=True,
     help="Processes for chain verification (chains are split between them).",
 )
+@click.option(
+    "--dask",
+    "dask_address",
+    metavar="ADDRESS",
+    help="Verify on a Dask cluster: tcp://HOST:PORT (its scheduler) or local:N (a "
+    "LocalCluster of N worker processes); the same result as one process. Needs "
+    "chainaudit[dask]; workers open the UMK themselves (docs/distributed.md).",
+)
 @require_option("none")
 @store_options
 @report_options
@@ -54,6 +63,7 @@ def verify(
     trusted_keys: tuple[str, ...],
     checkpoints: tuple[str, ...],
     workers: int,
+    dask_address: str | None,
     require: tuple[str, ...],
     endpoint_url: str | None,
     region: str | None,
@@ -79,6 +89,7 @@ def verify(
       chainaudit verify export.ndjson --umk umk.hex --trusted-keys trusted-keys.json
       chainaudit verify dynamodb://blue_dialogues --endpoint-url http://127.0.0.1:8000 --format json
       chainaudit verify s3://my-exports/prod/AWSDynamoDB/01700000000000-0a1b2c3d/ --region eu-west-1
+      chainaudit verify s3://my-exports/prod/AWSDynamoDB/01700000000000-0a1b2c3d/ --dask tcp://scheduler:8786
       zcat export.ndjson.gz | chainaudit verify - incremental-0001.ndjson
 
     The report says what was proven, family by family (authenticated,
@@ -98,7 +109,17 @@ def verify(
     opened = [open_source(s, endpoint_url, region, segments) for s in sources]
     src = opened[0] if len(opened) == 1 else MultiSource(opened)
     evidence = Evidence()
-    result = run_audit(src, options, quiet, evidence)
+    runner = None
+    if dask_address:
+        from chainaudit import distributed
+
+        if workers > 1:
+            raise click.UsageError("give --workers or --dask, not both")
+        ref = distributed.umk_ref(
+            options.umk, umk_file, kms_umk_blob, kms_key_id, region, aws_profile()
+        )
+        runner = distributed.runner(dask_address, ref)
+    result = run_audit(src, options, quiet, evidence, runner)
     facts = run_facts(evidence, options, src, bool(checkpoints))
     emit(
         result,

@@ -61,7 +61,9 @@ DESCRIBING_CALLS = {
     "local_faults": 0,  # the directory and the task named by a LocalFaultError
 }
 #: Variables that only hold what a finding says.
-DESCRIBING_NAMES = {"where", "message", "msg", "extra", "detail", "expected", "actual", "claimed"}
+DESCRIBING_NAMES = {
+    "where", "message", "msg", "extra", "detail", "expected", "actual", "claimed", "src", "origin"
+}  # fmt: skip
 
 
 # --- scope and equivalents --------------------------------------------------

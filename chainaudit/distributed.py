@@ -54,6 +54,7 @@ import os
 import socket
 import tempfile
 import uuid
+import warnings
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -678,6 +679,7 @@ def connect(address: str) -> tuple[Client, Callable[[], None]]:
     dist = _distributed()
     if not os.environ.get("CHAINAUDIT_DEBUG"):
         logging.getLogger("distributed").setLevel(logging.CRITICAL)
+        warnings.filterwarnings("ignore", module="distributed")
     if address.startswith("local:"):
         try:
             n = int(address[len("local:") :])
@@ -689,7 +691,7 @@ def connect(address: str) -> tuple[Client, Callable[[], None]]:
             n_workers=n,
             threads_per_worker=1,
             processes=True,
-            dashboard_address=None,
+            dashboard_address=":0",  # its HTTP routes on a free port, never 8787 taken
             # CLI-4: stderr carries progress and one-line errors, not Dask's logs
             # (a restarted worker is Dask's business; CHAINAUDIT_DEBUG=1 shows them).
             silence_logs=logging.DEBUG if os.environ.get("CHAINAUDIT_DEBUG") else logging.CRITICAL,

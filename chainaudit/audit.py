@@ -79,6 +79,13 @@ from chainaudit.verify_envelope import EnvelopeVerifier
 
 Progress = Callable[[int], None]
 
+
+def _announce(progress: Progress | None, phase: str) -> None:
+    """Tell a progress display that a phase after the read began (it may not care)."""
+    start = getattr(progress, "start_phase", None)
+    if start is not None:
+        start(phase)
+
 #: The most items of one dialogue a grouped read holds in memory; a larger
 #: dialogue makes the run read the source again, spooled.
 MAX_GROUP = 200_000
@@ -279,6 +286,7 @@ class _Run:
     # -- the read ---------------------------------------------------------------
 
     def run(self, progress: Progress | None) -> Result:
+        self.progress = progress
         try:
             self._read(progress)
             if self.grouped:
@@ -459,6 +467,7 @@ class _Run:
             ev.keyed = not mismatch
             result.extend(_key_ring_findings(found, failed, options.umk))
             envelopes = EnvelopeVerifier(None if mismatch else self.ring)
+            _announce(self.progress, "opening envelopes")
             with envelopes:
                 assert self.spill is not None
                 for record in self.spill.records():
@@ -468,6 +477,7 @@ class _Run:
         _key_history(result, options, self.source, kinds, self.history)
         assert self.spool is not None
         self.spool.seal(max(1, options.workers))
+        _announce(self.progress, "verifying chains")
         chains = _verify_spooled(self.spool, self.policy, options.workers)
         result.merge(chains)
         ev.chain_lengths.update(chains.chain_lengths)

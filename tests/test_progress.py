@@ -120,3 +120,30 @@ def test_a_terminal_gets_a_bar(tmp_path: Path) -> None:
     proc.wait(timeout=300)
     assert b"reading" in seen and b"%" in seen, seen[-500:]
     assert b"Traceback" not in seen
+
+
+def test_phases_after_the_read_are_named() -> None:
+    out = io.StringIO()
+    p = Progress(True, None, stream=out, interval=0)
+    p.start_phase("verifying chains")
+    assert out.getvalue() == "chainaudit: verifying chains\n"
+
+
+def test_audit_announces_its_phases_on_a_spooled_read(demo: Path, tmp_path: Path) -> None:
+    """A source read without grouping (here a DynamoDB export in scan order is not
+    needed: any non-grouped source) says when it verifies its spooled chains."""
+    from chainaudit.audit import AuditOptions, audit
+    from chainaudit.sources.memory import RecordsSource
+
+    items = [i for i in NdjsonSource(demo / "export.ndjson").read()]
+    phases: list[str] = []
+
+    class Spy:
+        def __call__(self, n: int) -> None:
+            pass
+
+        def start_phase(self, phase: str) -> None:
+            phases.append(phase)
+
+    audit(RecordsSource(list(reversed(items))), AuditOptions(), Spy())
+    assert "verifying chains" in phases

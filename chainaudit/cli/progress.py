@@ -78,6 +78,18 @@ class Progress:
                 click.echo(f"chainaudit: {self.line(n, now)}", file=self.stream)
         self.last = n
 
+    def start_phase(self, phase: str) -> None:
+        """A phase after the read (opening spilled envelopes, verifying spooled
+        chains): the bar closes and the phase is named, without a total."""
+        if not self.enabled:
+            return
+        self._close_bar()
+        self.phase = phase
+        if self.terminal:
+            click.echo(f"{phase} ...", file=self.stream)
+        else:
+            click.echo(f"chainaudit: {phase}", file=self.stream)
+
     def line(self, n: int, now: float) -> str:
         """One progress line: phase, count against the total, rate, ETA."""
         elapsed = max(now - self.start, 1e-9)

@@ -834,3 +834,30 @@ def test_proof_ranges_split_at_the_largest_power_of_two_below() -> None:
     assert proof_ranges(4, 5) == [(0, 4)]
     assert proof_ranges(2, 3) == [(0, 2)]
     assert proof_ranges(6, 8) == [(7, 8), (4, 6), (0, 4)]
+
+
+# --- report.py: the exit code a report states, and errors listed first --------------
+
+
+def test_report_exit_code_is_the_error_s_only_when_both_are_stated() -> None:
+    from chainaudit.report import Summary, report_exit_code
+
+    findings = Result(checked=Counter({"records": 1}))
+    findings.add(Finding(codes.MANIFEST_COUNT_MISMATCH, "totals", "differs"))
+    assert report_exit_code(findings, Summary("verify", "x", error="boom", error_exit=3)) == 3
+    assert report_exit_code(findings, Summary("verify", "x", error="boom")) == 1
+    assert report_exit_code(findings, Summary("verify", "x", error_exit=3)) == 1
+    assert report_exit_code(Result(checked=Counter({"records": 1})), Summary("verify", "x")) == 0
+
+
+def test_report_lists_errors_before_unverified_before_notices() -> None:
+    from chainaudit.report import _codes_in_order
+
+    result = Result(checked=Counter({"records": 1}))
+    for code in (codes.KEY_SHREDDED, codes.KEY_MISSING, codes.NONCE_REUSE):
+        result.add(Finding(code, "x", "m"))
+    assert [c.severity for c in _codes_in_order(result)] == [
+        Severity.ERROR,
+        Severity.UNVERIFIED,
+        Severity.NOTICE,
+    ]

@@ -56,6 +56,24 @@ def _ddb(directory: Path, export: Path, files: int) -> Path:
     return directory
 
 
+def _burn(_: int) -> float:
+    start, x = time.perf_counter(), 0
+    for i in range(10_000_000):
+        x += i
+    return time.perf_counter() - start
+
+
+def _calibrate(n: int) -> float:
+    """How many cores N processes get on this machine now: a CPU-bound loop
+    in N processes at once against one (a shared machine gives less than N)."""
+    import multiprocessing
+
+    one = _burn(0)
+    with multiprocessing.get_context("spawn").Pool(n) as pool:
+        each = pool.map(_burn, range(n))
+    return n * one / max(each)
+
+
 def _facts(result: Any) -> Any:
     return [f.to_json() for f in result.findings], dict(result.checked)
 
@@ -96,6 +114,9 @@ def main(argv: list[str] | None = None) -> int:
 
     sources = {"ndjson": lambda: NdjsonSource(export), "ddb": lambda: DynamoDBExportSource(ddb)}
     print(f"{args.records} records, keyed, {os.cpu_count()} CPUs; ddb form: {args.files} files")
+    for n in args.workers:
+        if n > 1:
+            print(f"cores {n} CPU-bound processes got at once (calibration): {_calibrate(n):.2f}")
     print()
     print(
         "| form | run | wall s | records/s | x serial | CPU s (workers + client) | records / CPU-s |"

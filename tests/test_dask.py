@@ -566,6 +566,7 @@ def _chainaudit(*args: str, env: dict[str, str] | None = None) -> subprocess.Com
 
 
 def test_the_readme_command_on_s3rver(
+    client: Any,
     sample: Sample,
     lines: list[bytes],
     keys: dict[str, Path],
@@ -573,8 +574,9 @@ def test_the_readme_command_on_s3rver(
     s3_endpoint: str,
     s3_bucket: str,
 ) -> None:
-    """``chainaudit verify s3://.../AWSDynamoDB/ID/ --dask local:2`` gives the
-    report of the serial run on the same URL (its JSON, the clock aside)."""
+    """``chainaudit verify s3://.../AWSDynamoDB/ID/ --dask tcp://HOST:PORT`` (the
+    module's cluster, as a running scheduler) gives the report of the serial
+    run on the same URL (its JSON, the clock aside)."""
     export = tmp_path / "x.ndjson"
     export.write_bytes(b"".join(lines))
     _upload(_s3(s3_endpoint), s3_bucket, _ddb(tmp_path / "ddb", _records(export)), EXPORT_PREFIX)
@@ -589,7 +591,9 @@ def test_the_readme_command_on_s3rver(
         "--format",
         "json",
     )
-    serial, on_dask = _chainaudit(*args), _chainaudit(*args, "--dask", "local:2")
+    address = client.scheduler.address
+    assert address.startswith("tcp://")
+    serial, on_dask = _chainaudit(*args), _chainaudit(*args, "--dask", address)
     assert on_dask.returncode == serial.returncode == 3, on_dask.stderr  # keyed, nothing pinned
     assert on_dask.stderr == serial.stderr == ""
     one, two = json.loads(serial.stdout), json.loads(on_dask.stdout)
@@ -630,3 +634,18 @@ def test_sources_dask_cannot_read_are_refused(
         stdin = spool_stdin(f)
     with pytest.raises(InputError, match="standard input"):
         audit_dask(stdin, AuditOptions(), client)
+
+
+def test_a_local_cluster_from_the_command_line(lines: list[bytes], tmp_path: Path) -> None:
+    """``--dask local:N`` starts its own LocalCluster: the serial report, a
+    clean stderr."""
+    export = tmp_path / "x.ndjson"
+    export.write_bytes(b"".join(lines))
+    args = ("verify", str(export), "--format", "json")
+    serial, on_dask = _chainaudit(*args), _chainaudit(*args, "--dask", "local:1")
+    assert on_dask.returncode == serial.returncode, on_dask.stderr
+    assert on_dask.stderr == serial.stderr == ""
+    one, two = json.loads(serial.stdout), json.loads(on_dask.stdout)
+    for doc in (one, two):
+        doc.pop("generated_at")
+    assert two == one

@@ -649,3 +649,46 @@ def test_a_local_cluster_from_the_command_line(lines: list[bytes], tmp_path: Pat
     for doc in (one, two):
         doc.pop("generated_at")
     assert two == one
+
+
+def test_workers_open_a_kms_umk_themselves(
+    sample: Sample, lines: list[bytes], tmp_path: Path
+) -> None:
+    """``--kms-umk-blob``: the task carries the ciphertext blob and the key
+    id; each worker decrypts it through KMS itself (moto's server on
+    loopback, reached through AWS_ENDPOINT_URL_KMS in the workers'
+    environment). The blob is all of the key the graph holds."""
+    from moto.server import ThreadedMotoServer
+
+    from chainaudit.distributed import UmkKms
+
+    assert sample.umk is not None
+    export = tmp_path / "x.ndjson"
+    export.write_bytes(b"".join(lines))
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    try:
+        host, port = server.get_host_and_port()
+        endpoint = f"http://{host}:{port}"
+        creds = {"AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test"}
+        kms = boto3.client("kms", region_name="eu-west-1", endpoint_url=endpoint, **{
+            k.lower(): v for k, v in creds.items()
+        })  # fmt: skip
+        key_id = kms.create_key()["KeyMetadata"]["KeyId"]
+        blob = kms.encrypt(KeyId=key_id, Plaintext=sample.umk.reveal())["CiphertextBlob"]
+        ref = UmkKms(blob, key_id, "eu-west-1", None, sample.umk.fingerprint())
+        assert sample.umk.reveal() not in pickle.dumps(ref)
+        with pytest.MonkeyPatch.context() as mp:
+            for name, value in {**creds, "AWS_ENDPOINT_URL_KMS": endpoint}.items():
+                mp.setenv(name, value)
+            cluster = distributed.LocalCluster(
+                n_workers=1, threads_per_worker=1, processes=True, dashboard_address=":0",
+                silence_logs=50,
+            )  # fmt: skip
+        with cluster, distributed.Client(cluster) as kms_client:
+            outcome = _same(
+                kms_client, lambda: NdjsonSource(export), lambda: _options(sample, "keyed"), ref
+            )
+        assert outcome[1]["decrypted"] > 100
+    finally:
+        server.stop()

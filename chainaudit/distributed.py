@@ -152,11 +152,18 @@ def _worker_umk(token: str, ref: UmkRef) -> Umk:
     else:
         import boto3
 
+        from chainaudit.awsconfig import config_problem
         from chainaudit.kms import KmsUmkSource
 
-        client: Any = boto3.session.Session(profile_name=ref.profile).client(
-            "kms", region_name=ref.region
-        )
+        try:
+            client: Any = boto3.session.Session(profile_name=ref.profile).client(
+                "kms", region_name=ref.region
+            )
+        except Exception as exc:
+            problem = config_problem(exc)  # this worker's AWS configuration
+            if problem is None:
+                raise
+            raise KeySourceError(f"on Dask worker {_host()}: KMS: {problem}") from None
         umk = KmsUmkSource(ref.blob, ref.key_id, client).load()
     if umk.fingerprint() != ref.fingerprint:  # ct-ok: UMK fingerprints are public (KEY-1)
         raise KeySourceError(

@@ -5,10 +5,13 @@ Run the live stores under the throwaway servers:
     bash scripts/services.sh python3 bench/bench_stores.py --ndjson 1000000 \
         --postgres 100000 --dynamodb 20000
 
-Each phase (load, read) of each store runs in its own child process, so the
-peak resident set size it reports (``getrusage(RUSAGE_SELF).ru_maxrss``) is
-that phase's alone: a flat figure across sizes shows streaming with bounded
-memory. ``BENCH_DYNAMODB_SEED=batch`` seeds DynamoDB with plain
+Each phase (load, read, bare, verify) of each store runs in its own child
+process, so the peak resident set size it reports
+(``getrusage(RUSAGE_SELF).ru_maxrss``) is that phase's alone: a flat figure
+across sizes shows streaming with bounded memory. ``verify/bare`` is the
+wall time of ``chainaudit verify``'s audit over the store's yardstick: a
+bare parallel Scan (DynamoDB), a ``COPY ... TO STDOUT`` of the same rows
+(PostgreSQL), a ``json.loads`` pass (NDJSON). ``BENCH_DYNAMODB_SEED=batch`` seeds DynamoDB with plain
 BatchWriteItem instead of the conditional import, for 1M-item read runs.
 Records are generated on the fly (deterministic, ~100 entities per
 dialogue, 64-byte ciphertexts), never held in a list. A store whose size is
@@ -77,10 +80,27 @@ def _open_store(kind: str, target: str) -> Any:
 
 
 def run_phase(kind: str, phase: str, n: int, target: str) -> dict[str, Any]:
-    """One phase in this process; returns records, seconds and peak RSS."""
+    """One phase in this process; returns records, seconds and peak RSS.
+
+    Phases: ``load``, ``read`` (the store's records), ``verify`` (the audit
+    of ``chainaudit verify``, keyless: the records carry no keys), and the
+    yardstick of each store, ``bare``: a parallel Scan of the same table
+    with the same segments, items counted, nothing mapped (DynamoDB);
+    ``COPY (SELECT row_to_json(t) FROM ... ORDER BY key) TO STDOUT`` of the
+    three tables (PostgreSQL); a ``json.loads`` pass (NDJSON).
+    """
     start = time.perf_counter()
+    cpu = time.process_time()
     count = 0
-    if kind == "ndjson":
+    if phase == "verify":
+        from chainaudit.audit import AuditOptions, audit
+        from chainaudit.sources.ndjson import NdjsonSource
+
+        source = NdjsonSource(target) if kind == "ndjson" else _open_store(kind, target)
+        count = audit(source, AuditOptions()).checked["records"]
+    elif phase == "bare":
+        count = _bare(kind, target)
+    elif kind == "ndjson":
         from chainaudit.sources.ndjson import NdjsonSource, write_export
 
         if phase == "load":
@@ -110,9 +130,49 @@ def run_phase(kind: str, phase: str, n: int, target: str) -> dict[str, Any]:
         "phase": phase,
         "records": count,
         "seconds": round(seconds, 2),
+        "cpu": round(time.process_time() - cpu, 2),
         "records_per_second": round(count / seconds) if seconds else None,
         "peak_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
     }
+
+
+def _bare(kind: str, target: str) -> int:
+    """The least any reader of the store must do: fetch every row (see run_phase)."""
+    if kind == "ndjson":
+        with open(target, "rb") as f:
+            return sum(1 for line in f if json.loads(line) and b'"item"' in line)
+    if kind == "postgres":
+        import psycopg
+
+        count = 0
+        with psycopg.connect(target) as conn:
+            for table, key in (
+                ("audit_events", "chain_id, event_id"),
+                ("entities", "dialogue_id, entity_type, subkey"),
+                ("wrapped_deks", "dialogue_id, version"),
+            ):
+                query = f"COPY (SELECT row_to_json(t) FROM {table} t ORDER BY {key}) TO STDOUT"
+                with conn.cursor().copy(query) as copy:
+                    for _row in copy.rows():
+                        count += 1
+        return count
+    from concurrent.futures import ThreadPoolExecutor
+
+    store = _open_store(kind, target)
+
+    def segment(i: int) -> int:
+        kwargs: dict[str, Any] = {"TableName": store.table, "Segment": i}
+        kwargs["TotalSegments"] = store.segments
+        items = 0
+        while True:
+            page = store.client.scan(**kwargs)
+            items += len(page.get("Items", []))
+            if not page.get("LastEvaluatedKey"):
+                return items
+            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+    with ThreadPoolExecutor(store.segments) as pool:
+        return sum(pool.map(segment, range(store.segments)))
 
 
 def _seed_dynamodb(store: Any, n: int) -> int:
@@ -198,18 +258,27 @@ def main(argv: list[str] | None = None) -> int:
                 parser.error("CHAINAUDIT_TEST_DYNAMODB_ENDPOINT unset: run under scripts/services.sh")
             targets["dynamodb"] = (args.dynamodb, f"{endpoint}|bench_{uuid.uuid4().hex[:8]}")
         for kind, (n, target) in targets.items():
-            for phase in ("load", "read"):
+            walls: dict[str, float] = {}
+            for phase in ("load", "read", "bare", "verify"):
                 cmd = [sys.executable, __file__, "--phase", phase, "--store", kind]
                 cmd += ["--n", str(n), "--target", target]
                 out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
                 result = json.loads(out)
                 if result["records"] != n:
                     raise SystemExit(f"{kind} {phase}: {result['records']} records, expected {n}")
+                walls[phase] = result["seconds"]
+                if phase == "verify" and walls.get("bare"):
+                    result["verify_over_bare"] = round(result["seconds"] / walls["bare"], 2)
                 results.append(result)
                 print(
-                    f"{kind:9} {phase:5} {n:>9} records  {result['seconds']:>8.2f} s  "
-                    f"{result['records_per_second']:>8} rec/s  "
-                    f"peak RSS {result['peak_rss_mib']:>7.1f} MiB",
+                    f"{kind:9} {phase:6} {n:>9} records  {result['seconds']:>8.2f} s  "
+                    f"{result['records_per_second']:>8} rec/s  CPU {result['cpu']:>7.2f} s  "
+                    f"peak RSS {result['peak_rss_mib']:>7.1f} MiB"
+                    + (
+                        f"  verify/bare {result['verify_over_bare']:.2f}"
+                        if "verify_over_bare" in result
+                        else ""
+                    ),
                     flush=True,
                 )
     if args.json:

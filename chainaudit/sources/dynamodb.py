@@ -150,6 +150,9 @@ class DynamoDBStore:
     integrity_basis = (
         "nothing signed: the table's current contents only"
     )
+    #: CLI-5: :meth:`read` hands on each partition's items together, so the
+    #: audit reads the table once, grouped.
+    grouped = True
 
     def __init__(
         self,
@@ -278,7 +281,9 @@ class DynamoDBStore:
 
         Items of one partition key live in one segment and arrive in
         ascending sort-key order (checked while streaming); segments are
-        interleaved, so partitions are not contiguous (STORE-6).
+        interleaved page by page (STORE-6), so the items of each partition
+        are handed on together once the segment has moved past it: the audit
+        then reads the table once, grouped (CLI-5).
         """
         if self.segments == 1:
             yield from self._records(self._scan_segment(0, threading.Event()))
@@ -298,11 +303,11 @@ class DynamoDBStore:
         def worker(segment: int) -> None:
             try:
                 for page in self._scan_segment(segment, stop):
-                    if not put(page):
+                    if not put((segment, page)):
                         return
             except BaseException as exc:  # handed to the consumer, never lost
                 put(exc)
-            put(_END)
+            put((segment, _END))
 
         threads = [
             threading.Thread(target=worker, args=(s,), daemon=True, name=f"scan-{s}")
@@ -311,15 +316,27 @@ class DynamoDBStore:
         for t in threads:
             t.start()
         done = 0
+        # CLI-5: a partition's items come together within its segment, but
+        # segments' pages interleave; each segment's last partition waits for
+        # its next page, so every partition is handed on whole.
+        open_partition: dict[int, list[Item]] = {}
         try:
             while done < self.segments:
                 value = pages.get()
-                if value is _END:
-                    done += 1
-                elif isinstance(value, BaseException):
+                if isinstance(value, BaseException):
                     raise value
-                else:
-                    yield from self._records([value])
+                segment, page = value
+                held = open_partition.pop(segment, [])
+                if page is _END:
+                    done += 1
+                    yield from self._records([held])
+                    continue
+                for item in page:
+                    if held and held[0]["pk"]["S"] != item["pk"]["S"]:
+                        yield from self._records([held])
+                        held = []
+                    held.append(item)
+                open_partition[segment] = held
         finally:
             stop.set()
             if done == self.segments:

@@ -28,6 +28,7 @@ operation (:class:`_BoundedConnection`) backed by the session's
 from __future__ import annotations
 
 import getpass
+import heapq
 import math
 import os
 import re
@@ -304,6 +305,28 @@ def _origin(table: str, row: Sequence[Any]) -> str:
     return f"postgresql:{table}({', '.join(repr(v) for v in row[:key_len])})"
 
 
+def _entity_sk(entity_type: Any, subkey: Any) -> str:
+    """The sort key of an entity row, for ordering only (ADDR-4)."""
+    if entity_type == "meta" and subkey == "":
+        return "meta"
+    return f"{entity_type}#{subkey}"
+
+
+def _deks_in_key_order(
+    rows: Iterable[tuple[Any, ...]],
+) -> Iterator[tuple[tuple[str, str], str, tuple[Any, ...]]]:
+    """Wrapped-DEK rows (by dialogue, then version) by dialogue, then sort key
+    ``dek#{version}`` as text (``dek#10`` before ``dek#2``): one dialogue's
+    rows are held at a time."""
+    group: list[tuple[tuple[str, str], str, tuple[Any, ...]]] = []
+    for row in rows:
+        if group and group[0][0][0] != row[0]:
+            yield from sorted(group, key=lambda x: x[0])
+            group = []
+        group.append(((row[0], f"dek#{row[1]}"), "wrapped_deks", row))
+    yield from sorted(group, key=lambda x: x[0])
+
+
 def row_to_source_item(table: str, row: Sequence[Any]) -> SourceItem:
     """Map one row to its record, or to a finding naming the row (STORE-3)."""
     origin = _origin(table, row)
@@ -393,6 +416,9 @@ class PostgresStore:
     integrity_basis = (
         "nothing signed: the tables' current contents only"
     )
+    #: CLI-5: :meth:`read` delivers the rows in key order (an export's order),
+    #: so each dialogue's records arrive together and the audit reads once.
+    grouped = True
 
     def __init__(
         self,
@@ -491,7 +517,10 @@ class PostgresStore:
     # -- reading ---------------------------------------------------------------
 
     def read(self) -> Iterator[SourceItem]:
-        """Every entity, wrapped DEK and audit event, streamed from one snapshot."""
+        """Every entity, wrapped DEK and audit event, streamed from one snapshot,
+        in key order: ``(pk, sk)`` as UTF-8 bytes, the order of an export
+        (EXP-5): the audit log's events, then each dialogue's entities and
+        wrapped DEKs merged by sort key (CLI-5: one read, grouped)."""
         yield from self._read_where(None)
 
     def read_dialogue(self, dialogue: str) -> Iterator[SourceItem]:
@@ -506,6 +535,10 @@ class PostgresStore:
             conn.read_only = True
             with conn.transaction():
                 self._check_version(conn)
+                if dialogue is None:
+                    yield from self._stream(conn, "audit_events", None)
+                    yield from self._key_order(conn)
+                    return
                 for table in tables:
                     yield from self._stream(conn, table, dialogue)
         except psycopg.Error as exc:
@@ -527,9 +560,27 @@ class PostgresStore:
                 f"(this chainaudit reads version {SCHEMA_VERSION})"
             )
 
+    def _key_order(self, conn: psycopg.Connection[Any]) -> Iterator[SourceItem]:
+        """Entities and wrapped DEKs in key order: by dialogue, then sort key
+        (``{type}#{subkey}`` or ``meta``; ``dek#{version}`` as text), from
+        two cursors read side by side in the one snapshot."""
+        entities = (
+            ((row[0], _entity_sk(row[1], row[2])), "entities", row)
+            for row in self._rows(conn, "entities", None)
+        )
+        deks = _deks_in_key_order(self._rows(conn, "wrapped_deks", None))
+        for _, table, row in heapq.merge(deks, entities, key=lambda x: x[0]):
+            yield row_to_source_item(table, row)
+
     def _stream(
         self, conn: psycopg.Connection[Any], table: str, dialogue: str | None
     ) -> Iterator[SourceItem]:
+        for row in self._rows(conn, table, dialogue):
+            yield row_to_source_item(table, row)
+
+    def _rows(
+        self, conn: psycopg.Connection[Any], table: str, dialogue: str | None
+    ) -> Iterator[tuple[Any, ...]]:
         cols, key = _TABLES[table]
         query = sql.SQL("SELECT {cols} FROM {table}").format(
             cols=sql.SQL(", ").join(map(sql.Identifier, cols)), table=sql.Identifier(table)
@@ -543,8 +594,7 @@ class PostgresStore:
         with conn.cursor(name=f"chainaudit_{table}") as cur:
             cur.itersize = self.fetch_size
             cur.execute(query, params)
-            for row in cur:
-                yield row_to_source_item(table, row)
+            yield from cur
 
     # -- importing -------------------------------------------------------------
 

@@ -272,7 +272,7 @@ class _Run:
         self.chains = ChainVerifier(self.policy, lazy=True)
         self.chain_count = 0
         self.group = ""
-        self.groups: set[str] = set()
+        self.groups: set[int] = set()
         self.held = 0
         self.deks: list[WrappedDek] = []
         self.pending: list[EntityRecord] = []
@@ -351,9 +351,10 @@ class _Run:
             group = _group_of(item)
             if group != self.group:
                 self._end_group()
-                if group in self.groups:
+                # Hashes, not the keys: memory; a collision only costs a spooled re-read.
+                if hash(group) in self.groups:
                     raise _Ungrouped(f"partition {group!r} reappears")
-                self.groups.add(group)
+                self.groups.add(hash(group))
                 self.group = group
                 if group.startswith("dialogue#"):
                     self.dialogue_count += 1
@@ -528,7 +529,7 @@ def _merge(
     ev.audit_log = kinds["audit_event"] > 0
     _key_history(result, options, source, kinds, history)
     partials = [part.chains for part in parts]
-    seen = {chain for p in partials for chain in p.findings}
+    seen = {chain for p in partials for chain in p.expected_seen}
     unseen = tuple(x for x in setup.expectations if x.chain_id not in seen)
     if unseen:  # chains only an expectation names: ended once, here
         policy = ChainPolicy(options.trust, unseen, setup.policy.skew_ms)

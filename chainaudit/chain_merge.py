@@ -46,6 +46,11 @@ class Partial:
     tips: dict[str, tuple[int, str]] = field(default_factory=dict)
     claims: list[Claim] = field(default_factory=list)
     events: int = 0
+    #: Chains that ended with no finding and are not in ``findings`` (a verifier
+    #: that closes chains as it goes keeps no entry for them): counted only.
+    quiet: int = 0
+    #: The chains with an expectation that this verifier saw (lazy expectations).
+    expected_seen: set[str] = field(default_factory=set)
 
 
 def resolve(parts: Iterable[Partial]) -> Result:
@@ -59,7 +64,9 @@ def resolve(parts: Iterable[Partial]) -> Result:
     tips: dict[str, tuple[int, str]] = {}
     claims: list[Claim] = []
     events = 0
+    quiet = 0
     for p in parts:
+        quiet += p.quiet
         for cid, fs in p.findings.items():
             findings.setdefault(cid, []).extend(fs)
         tips.update(p.tips)
@@ -70,6 +77,8 @@ def resolve(parts: Iterable[Partial]) -> Result:
         if src is None:
             continue  # CHAIN-12 step 6: the source is not in this run
         if src[0] != c.count or not equal(src[1], c.tip):
+            if c.target_chain_id not in findings:
+                quiet -= 1  # it ended with no finding of its own: counted once
             findings.setdefault(c.target_chain_id, []).append(
                 Finding(
                     codes.BOUNDARY_SOURCE_MISMATCH,
@@ -84,6 +93,6 @@ def resolve(parts: Iterable[Partial]) -> Result:
     for cid in sorted(findings, key=lambda s: s.encode("utf-8")):
         result.extend(findings[cid])
     result.checked["chain_events"] += events
-    result.checked["chains"] += len(findings)
+    result.checked["chains"] += len(findings) + quiet
     result.chain_lengths.update({cid: n for cid, (n, _) in tips.items()})
     return result

@@ -114,8 +114,9 @@ class ChainVerifier:
         st = self._states.get(chain_id)
         if st is None:
             st = self._states[chain_id] = _State(chain_id)
-            if self._lazy is not None:
-                st.expectations.extend(self._lazy.get(chain_id, ()))
+            if self._lazy is not None and chain_id in self._lazy:
+                st.expectations.extend(self._lazy[chain_id])
+                self._closed.expected_seen.add(chain_id)
         return st
 
     # -- per event ------------------------------------------------------------
@@ -408,11 +409,15 @@ class ChainVerifier:
         st = self._states.pop(chain_id, None)
         if st is not None:
             self._end(st, self._closed)
+            if not self._closed.findings[chain_id]:  # kept small: counted only
+                del self._closed.findings[chain_id]
+                self._closed.quiet += 1
 
     def finish_partial(self) -> Partial:
         """End the stream for this worker: held events, expectations; claims stay open."""
         out, self._closed = self._closed, Partial()
         out.events = self._events
+        out.expected_seen = set(out.expected_seen)
         for st in self._states.values():
             self._end(st, out)
         self._states = {}

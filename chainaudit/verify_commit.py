@@ -92,7 +92,6 @@ class Judged:
 
     findings: dict[str, list[Finding]] = field(default_factory=dict)
     checked: Counter[str] = field(default_factory=Counter)
-    seen: set[str] = field(default_factory=set)
 
 
 def merge_judged(parts: Iterable[Judged]) -> Result:
@@ -244,7 +243,8 @@ class CommitmentVerifier:
     # -- judging ------------------------------------------------------------------
 
     def end_group(self) -> None:
-        """Judge the dialogue(s) fed since the last call (``grouped=True`` only).
+        """Judge the dialogue(s) fed since the last call (``grouped=True`` only;
+        each dialogue must be fed within one group).
 
         The rows are ordered as :meth:`finish` orders them from the spool
         (records by key, then arrival; events by ``seq``, ``event_id``, then
@@ -254,8 +254,6 @@ class CommitmentVerifier:
         self._group_recs, self._group_evs = [], []
         chains = {row[0] for row in recs} | {row[0] for row in evs}
         for chain_id in chains:
-            if chain_id in self._judged.seen:
-                raise RuntimeError(f"commitments of {chain_id} were already judged")
             mine = sorted((r for r in recs if r[0] == chain_id), key=lambda r: (_utf8(r[1]), r[2]))
             events = sorted(
                 (e for e in evs if e[0] == chain_id), key=lambda e: (e[1], _utf8(e[2]), e[3])
@@ -270,7 +268,6 @@ class CommitmentVerifier:
                 [(seq, eid, fields) for _, seq, eid, _, fields in events],
                 result,
             )
-            self._judged.seen.add(chain_id)
             self._judged.checked.update(result.checked)
             if result.findings:
                 self._judged.findings[chain_id] = result.findings
@@ -280,7 +277,6 @@ class CommitmentVerifier:
         when nothing was spooled); :func:`merge_judged` makes the result."""
         self.end_group()
         judged, self._judged = self._judged, Judged()
-        judged.seen = set()
         return judged
 
     def finish(self) -> Result:

@@ -119,15 +119,27 @@ def record_from_item(
 
     ``canonical=True`` is the caller's promise that every value already is
     the canonical form :func:`typed_from_json` returns and that ``item`` is
-    its own fresh dict: an entity's attributes are then taken as they are
+    its own fresh dict, handed over: an entity's attributes are then taken
+    as they are (the item itself, less its key and envelope attributes)
     instead of being validated and copied a second time (MODEL-3). The
     result is equal either way.
     """
-    try:
-        pk = _get_s(item, "pk")
-        sk = _get_s(item, "sk")
-    except _Malformed as exc:
-        return Finding(codes.RECORD_MALFORMED, origin, exc.message, source=origin)
+    pkv, skv = item.get("pk"), item.get("sk")
+    if (
+        type(pkv) is dict
+        and type(skv) is dict
+        and len(pkv) == 1
+        and len(skv) == 1
+        and type(pkv.get("S")) is str
+        and type(skv.get("S")) is str
+    ):  # fast path: both keys plain strings, what _get_s returns
+        pk, sk = pkv["S"], skv["S"]
+    else:
+        try:
+            pk = _get_s(item, "pk")
+            sk = _get_s(item, "sk")
+        except _Malformed as exc:
+            return Finding(codes.RECORD_MALFORMED, origin, exc.message, source=origin)
     where = f"pk={pk!r} sk={sk!r}"
     try:
         if pk.startswith(AUDIT_PK_PREFIX):
@@ -209,10 +221,12 @@ def _canonical_entity(
         if type(ah) is not str:
             return None
         envelope = Envelope(ct, nc, kid, ah)
-    if "envelope_version" in item:
+    if "envelope_version" in item or type(item) is not dict:
         return None
-    attrs = {k: v for k, v in item.items() if k not in _NOT_ATTRIBUTES}
-    return EntityRecord(address, attrs, envelope, origin)
+    # The caller handed the item over (canonical=True): it becomes the attributes.
+    for name in _NOT_ATTRIBUTES:
+        item.pop(name, None)
+    return EntityRecord(address, item, envelope, origin)
 
 
 def _wrapped_dek(item: Mapping[str, AttrValue], pk: str, sk: str, origin: str) -> WrappedDek:

@@ -529,7 +529,9 @@ def _merge(
     ev.audit_log = kinds["audit_event"] > 0
     _key_history(result, options, source, kinds, history)
     partials = [part.chains for part in parts]
-    seen = {chain for p in partials for chain in p.expected_seen}
+    # A lazy verifier names the expected chains it saw; any other keeps an
+    # entry in ``findings`` for every chain it has an expectation of.
+    seen = {chain for p in partials for chain in (*p.findings, *p.expected_seen)}
     unseen = tuple(x for x in setup.expectations if x.chain_id not in seen)
     if unseen:  # chains only an expectation names: ended once, here
         policy = ChainPolicy(options.trust, unseen, setup.policy.skew_ms)

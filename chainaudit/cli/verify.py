@@ -42,7 +42,8 @@ from chainaudit.sources.multi import MultiSource
     type=click.IntRange(1, 64),
     default=1,
     show_default=True,
-    help="Processes for chain verification (chains are split between them).",
+    help="Processes: an uncompressed NDJSON export is read and verified in that many "
+    "parts at once; other sources split only their chain verification (CLI-5).",
 )
 @click.option(
     "--dask",

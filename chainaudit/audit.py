@@ -730,39 +730,51 @@ def _merge_spans(
             if stop.kind != "eof":
                 stop.offset += start  # the trailer's place in the file
                 break
-    finally:
-        for (kind, value), _ in zip(outcomes, spans, strict=True):
-            if kind == "ok" and value[0] not in [k[0] for k in kept]:
-                ledger = value[0].ledger
-                if isinstance(ledger, LedgerPart):
-                    ledger.remove()
-    merged = ReadState()
-    previous = None
-    for _, state, _ in kept:
-        if state.out_of_order or (
-            previous is not None and state.first_key is not None and state.first_key <= previous
-        ):
-            for part, _, _ in kept:
-                if isinstance(part.ledger, LedgerPart):
-                    part.ledger.remove()
-            raise _Ungrouped("the export is not in key order")
-        previous = state.previous_key or previous
-        merged.counts.update(state.counts)
-        merged.lines += state.lines - 1
-        if state.not_canonical:
-            merged.not_canonical += state.not_canonical
-            merged.first_not_canonical = merged.first_not_canonical or state.first_not_canonical
-    trailer, hexdigest = None, ""
-    if stop.kind == "trailer":
-        trailer = parse_json_line(stop.raw[:-1], f"{source.path}:{stop.line}")
-        hexdigest = digest.of_prefix(stop.offset)
-    after = stop.offset + len(stop.raw)
-    tail = list(
-        source.end_findings(
-            merged, stop, trailer, hexdigest, lambda: source.count_lines_from(after, stop.line + 1)
+        merged = ReadState()
+        previous = None
+        for _, state, _ in kept:
+            if state.out_of_order or (
+                previous is not None
+                and state.first_key is not None
+                and state.first_key <= previous
+            ):
+                raise _Ungrouped("the export is not in key order")
+            previous = state.previous_key or previous
+            merged.counts.update(state.counts)
+            merged.lines += state.lines - 1
+            if state.not_canonical:
+                merged.not_canonical += state.not_canonical
+                merged.first_not_canonical = (
+                    merged.first_not_canonical or state.first_not_canonical
+                )
+        trailer, hexdigest = None, ""
+        if stop.kind == "trailer":
+            trailer = parse_json_line(stop.raw[:-1], f"{source.path}:{stop.line}")
+            hexdigest = digest.of_prefix(stop.offset)
+        after = stop.offset + len(stop.raw)
+        tail = list(
+            source.end_findings(
+                merged,
+                stop,
+                trailer,
+                hexdigest,
+                lambda: source.count_lines_from(after, stop.line + 1),
+            )
         )
-    )
+    except BaseException:
+        _remove_ledgers(outcomes)
+        raise
+    for kind, value in outcomes:  # the spans after the end of the records
+        if kind == "ok" and all(value[0] is not k[0] for k in kept):
+            _remove_ledgers([(kind, value)])
     return _merge(source, options, ev, setup, [k[0] for k in kept], tail)
+
+
+def _remove_ledgers(outcomes: list[tuple[str, Any]]) -> None:
+    """Remove the nonce-ledger files of the workers' parts (on the way out)."""
+    for kind, value in outcomes:
+        if kind == "ok" and isinstance(value[0].ledger, LedgerPart):
+            value[0].ledger.remove()
 
 
 class _RecordSpill:

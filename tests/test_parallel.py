@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import itertools
 import random
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -132,11 +133,15 @@ def _end_damage(lines: list[bytes], how: str) -> list[bytes]:
     ],
 )
 def test_the_exports_end_in_parts_equals_one_process(
-    sample: Sample, lines: list[bytes], tmp_path: Path, how: str
+    sample: Sample, lines: list[bytes], tmp_path: Path, how: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     path = _write(tmp_path, _end_damage(lines, how))
     one = _outcome(path, _options(sample, "keyed"), 1)
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))
     assert _outcome(path, _options(sample, "keyed"), 4) == one
+    assert list(scratch.iterdir()) == []  # every worker's spill removed, errors or not
 
 
 def test_random_damage_in_parts_equals_one_process(

@@ -77,6 +77,7 @@ CREATED_AT = "2026-03-02T09:00:00Z"
 def _records(writer: SampleWriter, n: int) -> Iterator[Record]:
     """About ``n`` records (whole dialogues), streamed: the writer's list is drained."""
     from chainaudit.address import EntityType
+    from chainaudit.chain import lifecycle_chain_id
     from chainaudit.keys import format_key_id
     from chainaudit.sample import _dialogue
 
@@ -97,6 +98,14 @@ def _records(writer: SampleWriter, n: int) -> Iterator[Record]:
         written += len(writer.records)
         yield from writer.records
         writer.records.clear()
+        # The dialogue is done: its wrapped DEKs (final state) go out now, and
+        # what the writer keeps per dialogue is dropped, so that writing a
+        # large export stays linear in time and flat in memory.
+        for key_id in [k for k in writer._deks if k.startswith(f"dek#{dialogue}#")]:
+            written += 1
+            yield writer._deks.pop(key_id)[0]
+        writer._chains.pop(lifecycle_chain_id(dialogue), None)
+        writer.superseded.clear()
         i += 1
     yield from writer.finish().records
 

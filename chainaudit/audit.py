@@ -537,7 +537,12 @@ def _merge(
         policy = ChainPolicy(options.trust, unseen, setup.policy.skew_ms)
         partials.append(ChainVerifier(policy).finish_partial())
     chains = resolve(partials)
-    result.merge(chains)
+    del partials
+    for part in parts:  # consumed: the tips need not outlive the resolution
+        part.chains = Partial()
+    result.findings.extend(chains.findings)
+    result.checked.update(chains.checked)
+    result.chain_lengths = chains.chain_lengths  # the one copy (the result's is empty)
     ev.chain_lengths.update(chains.chain_lengths)
     result.merge(merge_judged(part.commits for part in parts))  # COMMIT-6, COMMIT-8
     ev.commitments_checked = True

@@ -19,16 +19,26 @@ from chainaudit.model import AuditEvent, EntityRecord, KeyState, Record, Wrapped
 
 #: CHAIN-9: operations that create a key in the log.
 CREATING_OPERATIONS = frozenset({"wrap_dek", "rotate_dek"})
+_NONE: frozenset[str] = frozenset()
+#: The distinct operation sets met so far (bounded: past the bound, not shared).
+_SETS: dict[frozenset[str], frozenset[str]] = {}
 
 
 @dataclass
 class KeyHistory:
-    """Accumulates what the log says and what the data needs, then compares."""
+    """Accumulates what the log says and what the data needs, then compares.
 
-    logged: dict[str, set[str]] = field(default_factory=dict)
-    used: dict[str, str] = field(default_factory=dict)
-    retired: dict[str, str] = field(default_factory=dict)
-    destroyed: dict[str, str] = field(default_factory=dict)
+    Kept small, one entry per key: ``logged`` maps a key to the (shared,
+    interned) set of operations the log names for it; ``used``, ``retired``
+    and ``destroyed`` map a key to where it was first met, or to None when
+    the log already satisfied it then (the log only grows, so such a key
+    never makes a finding and its origin is not needed).
+    """
+
+    logged: dict[str, frozenset[str]] = field(default_factory=dict)
+    used: dict[str, str | None] = field(default_factory=dict)
+    retired: dict[str, str | None] = field(default_factory=dict)
+    destroyed: dict[str, str | None] = field(default_factory=dict)
     records: int = 0
 
     def feed(self, record: Record) -> None:
@@ -39,23 +49,35 @@ class KeyHistory:
                 return
             op, key, outcome = (record.fields.get(k) for k in ("operation", "key_id", "outcome"))
             if isinstance(op, str) and isinstance(key, str) and outcome == "success":
-                self.logged.setdefault(key, set()).add(op)
+                self._log(key, frozenset((op,)))
         elif isinstance(record, EntityRecord):
-            if record.envelope is not None:
-                self.used.setdefault(record.envelope.key_id, record.origin or str(record.address))
+            env = record.envelope
+            if env is not None and env.key_id not in self.used:
+                created = self.logged.get(env.key_id, _NONE) & CREATING_OPERATIONS
+                self.used[env.key_id] = None if created else record.origin or str(record.address)
         elif isinstance(record, WrappedDek):
+            key = record.key_id
+            ops = self.logged.get(key, _NONE)
             where = record.origin or f"dialogue#{record.dialogue}/dek#{record.version}"
-            self.used.setdefault(record.key_id, where)
-            if record.state is KeyState.RETIRED:
-                self.retired.setdefault(record.key_id, where)
-            elif record.state is KeyState.DESTROYED:
-                self.destroyed.setdefault(record.key_id, where)
+            if key not in self.used:
+                self.used[key] = None if ops & CREATING_OPERATIONS else where
+            if record.state is KeyState.RETIRED and key not in self.retired:
+                self.retired[key] = None if "rotate_dek" in ops else where
+            elif record.state is KeyState.DESTROYED and key not in self.destroyed:
+                self.destroyed[key] = None if "destroy_dek" in ops else where
+
+    def _log(self, key: str, ops: frozenset[str]) -> None:
+        known = self.logged.get(key, _NONE)
+        if not ops <= known or key not in self.logged:
+            both = known | ops
+            # Keys share their operation sets: a few distinct sets, not one per key.
+            self.logged[key] = _SETS.setdefault(both, both) if len(_SETS) < 4096 else both
 
     def merge(self, other: KeyHistory) -> None:
         """Add what ``other`` saw of the records that follow this one's (a later
         part of the same source): the same as feeding them here."""
         for key, ops in other.logged.items():
-            self.logged.setdefault(key, set()).update(ops)
+            self._log(key, ops)
         for mine, theirs in (
             (self.used, other.used),
             (self.retired, other.retired),

@@ -17,9 +17,7 @@ order by ``seq``); a lifecycle chain is read by
 from __future__ import annotations
 
 import json
-import os
 import sqlite3
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -27,6 +25,7 @@ from typing import Any
 from chainaudit.chain import is_lifecycle, lifecycle_order_key
 from chainaudit.errors import local_faults
 from chainaudit.model import AuditEvent
+from chainaudit.scratch import open_scratch_db
 from chainaudit.verify_chain import partition
 
 _BATCH = 5000
@@ -38,17 +37,15 @@ class EventSpool:
     """Append events in any order, then iterate them grouped and ordered by chain."""
 
     def __init__(self, directory: str | None = None) -> None:
-        with local_faults(directory or tempfile.gettempdir(), _WHAT):
-            fd, name = tempfile.mkstemp(prefix="chainaudit-spool-", suffix=".sqlite", dir=directory)
-            os.close(fd)
-            self.path = Path(name)
-            self._db = sqlite3.connect(name)
-            self._db.execute("PRAGMA journal_mode=OFF")
-            self._db.execute("PRAGMA synchronous=OFF")
-            self._db.execute(
+        self.path, self._db = open_scratch_db(
+            "chainaudit-spool-",
+            directory,
+            _WHAT,
+            [
                 "CREATE TABLE ev (chain TEXT NOT NULL, part INTEGER NOT NULL, k1 INTEGER NOT NULL,"
                 " k2 TEXT NOT NULL, n INTEGER NOT NULL, fields TEXT NOT NULL, origin TEXT NOT NULL)"
-            )
+            ],
+        )
         self._pending: list[tuple[Any, ...]] = []
         self._n = 0
         self._parts = 0

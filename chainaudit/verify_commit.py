@@ -15,13 +15,9 @@ Pure apart from that temporary file: no clock, no network. Specification:
 from __future__ import annotations
 
 import json
-import os
-import sqlite3
-import tempfile
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from chainaudit import codes
@@ -42,10 +38,15 @@ from chainaudit.checkpoint import ChainExpectation
 from chainaudit.commitment import DOMAIN_COMMIT, check_receipt_signature, digest_bytes
 from chainaudit.crypto import equal
 from chainaudit.digest import canonical_record_json, record_key
+from chainaudit.errors import local_faults
 from chainaudit.findings import Code, Finding, Result
 from chainaudit.keys import parse_key_id
 from chainaudit.model import AuditEvent, EntityRecord, KeyState, Record, WrappedDek
+from chainaudit.scratch import open_scratch_db
 from chainaudit.signing import TrustStore
+
+#: What a full or unusable temporary directory stops (CLI-4: exit 3, one line).
+_WHAT = "the temporary commitment spool"
 
 #: The ``result.checked`` counters this verifier sets (COMMIT-6, COMMIT-8).
 COUNTERS = (
@@ -134,20 +135,17 @@ class CommitmentVerifier:
         self._anchors: dict[str, int] = {}
         for x in expectations:
             self._anchors[x.chain_id] = max(self._anchors.get(x.chain_id, 0), x.count)
-        fd, name = tempfile.mkstemp(prefix="chainaudit-commit-", suffix=".sqlite", dir=directory)
-        os.close(fd)
-        self.path = Path(name)
-        self._db = sqlite3.connect(name)
-        self._db.execute("PRAGMA journal_mode=OFF")
-        self._db.execute("PRAGMA synchronous=OFF")
-        self._db.execute(
-            "CREATE TABLE rec (c TEXT NOT NULL, k TEXT NOT NULL, n INTEGER NOT NULL,"
-            " sha TEXT NOT NULL, b3 TEXT NOT NULL, kid TEXT, state TEXT, dat TEXT,"
-            " origin TEXT NOT NULL)"
-        )
-        self._db.execute(
-            "CREATE TABLE ev (c TEXT NOT NULL, seq INTEGER NOT NULL, eid TEXT NOT NULL,"
-            " n INTEGER NOT NULL, fields TEXT NOT NULL)"
+        self.path, self._db = open_scratch_db(
+            "chainaudit-commit-",
+            directory,
+            _WHAT,
+            [
+                "CREATE TABLE rec (c TEXT NOT NULL, k TEXT NOT NULL, n INTEGER NOT NULL,"
+                " sha TEXT NOT NULL, b3 TEXT NOT NULL, kid TEXT, state TEXT, dat TEXT,"
+                " origin TEXT NOT NULL)",
+                "CREATE TABLE ev (c TEXT NOT NULL, seq INTEGER NOT NULL, eid TEXT NOT NULL,"
+                " n INTEGER NOT NULL, fields TEXT NOT NULL)",
+            ],
         )
         self._recs: list[tuple[Any, ...]] = []
         self._evs: list[tuple[Any, ...]] = []
@@ -233,12 +231,13 @@ class CommitmentVerifier:
             self._flush()
 
     def _flush(self) -> None:
-        if self._recs:
-            self._db.executemany("INSERT INTO rec VALUES (?,?,?,?,?,?,?,?,?)", self._recs)
-            self._recs.clear()
-        if self._evs:
-            self._db.executemany("INSERT INTO ev VALUES (?,?,?,?,?)", self._evs)
-            self._evs.clear()
+        with local_faults(self.path.parent, _WHAT):
+            if self._recs:
+                self._db.executemany("INSERT INTO rec VALUES (?,?,?,?,?,?,?,?,?)", self._recs)
+                self._recs.clear()
+            if self._evs:
+                self._db.executemany("INSERT INTO ev VALUES (?,?,?,?,?)", self._evs)
+                self._evs.clear()
 
     # -- judging ------------------------------------------------------------------
 
@@ -287,8 +286,9 @@ class CommitmentVerifier:
         try:
             self.end_group()
             self._flush()
-            self._db.execute("CREATE INDEX rec_c ON rec (c, k, n)")
-            self._db.execute("CREATE INDEX ev_c ON ev (c, seq, eid, n)")
+            with local_faults(self.path.parent, _WHAT):
+                self._db.execute("CREATE INDEX rec_c ON rec (c, k, n)")
+                self._db.execute("CREATE INDEX ev_c ON ev (c, seq, eid, n)")
             chains = [
                 row[0]
                 for row in self._db.execute("SELECT c FROM rec UNION SELECT c FROM ev ORDER BY 1")

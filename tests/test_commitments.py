@@ -9,6 +9,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -272,3 +273,14 @@ def test_an_unsigned_erasure_is_reported_unverified() -> None:
     assert [(f.code.name, f.where) for f in result.findings] == [
         ("ERASURE_UNSIGNED", "dek#dlg-2026-001#1")
     ]
+
+
+def test_an_unusable_temporary_directory_is_a_local_fault(tmp_path: Path) -> None:
+    """The commitment spool, like the chain spool, names a temporary directory it
+    cannot use (CLI-4: one line, exit 3), never a SQLite or OS traceback."""
+    from chainaudit.errors import LocalFaultError
+    from chainaudit.verify_commit import CommitmentVerifier
+
+    missing = tmp_path / "gone"
+    with pytest.raises(LocalFaultError, match="gone: cannot write the temporary commitment spool"):
+        CommitmentVerifier(directory=str(missing))

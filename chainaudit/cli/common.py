@@ -194,55 +194,27 @@ def open_source(
     *,
     timeouts: StoreTimeouts | None = None,
 ) -> Source:
-    """The adapter for ``spec``: a path (NDJSON export, ``.gz``, DynamoDB export
-    directory, PostgreSQL COPY file), ``postgresql://...``, ``dynamodb://TABLE`` or
-    ``s3://BUCKET/...`` (an export in S3, EXP-13). Stores wait at most ``timeouts``
-    (default: the command's, :func:`store_timeouts`)."""
-    if timeouts is None:
-        timeouts = store_timeouts()
-    if spec.startswith(("postgresql://", "postgres://")):
-        from chainaudit.sources.postgres import PostgresStore
-
-        return PostgresStore(spec, timeouts=timeouts)
-    if spec.startswith("dynamodb://"):
-        from chainaudit.sources.dynamodb import DynamoDBStore
-
-        table = spec[len("dynamodb://") :].strip("/")
-        if not table:
-            raise InputError(spec, "name the table: dynamodb://TABLE")
-        return DynamoDBStore(
-            table,
-            endpoint_url=endpoint_url,
-            region=region,
-            segments=segments,
-            timeouts=timeouts,
-            profile=aws_profile(),
-        )
-    if spec.startswith("s3://"):
-        from chainaudit.sources.s3 import open_s3
-
-        return open_s3(
-            spec,
-            endpoint_url=s3_endpoint_url(),
-            region=region,
-            profile=aws_profile(),
-            timeouts=timeouts,
-        )
+    """The adapter for ``spec`` (:func:`chainaudit.api.open_source`, with the
+    command's store options): a path (NDJSON export, ``.gz``, DynamoDB export
+    directory, PostgreSQL COPY file), ``postgresql://...``, ``dynamodb://TABLE``,
+    ``s3://BUCKET/...`` (an export in S3, EXP-13), or ``-`` (an export on
+    standard input, CLI-9). Stores wait at most ``timeouts`` (default: the
+    command's, :func:`store_timeouts`)."""
     if spec == "-":
         from chainaudit.sources.multi import spool_stdin
 
         return spool_stdin()
-    path = Path(spec)
-    if not path.exists():
-        raise InputError(spec, "no such file or directory")
-    import importlib.util
+    from chainaudit.api import open_source as open_any
 
-    if importlib.util.find_spec("chainaudit.sources.open") is not None:
-        opener = importlib.import_module("chainaudit.sources.open")
-        return opener.open_source(spec)  # type: ignore[no-any-return]
-    from chainaudit.sources.ndjson import NdjsonSource
-
-    return NdjsonSource(path)
+    return open_any(
+        spec,
+        endpoint_url=endpoint_url,
+        region=region,
+        segments=segments,
+        profile=aws_profile(),
+        s3_endpoint_url=s3_endpoint_url(),
+        timeouts=timeouts if timeouts is not None else store_timeouts(),
+    )
 
 
 # --- keys and trust -------------------------------------------------------------

@@ -221,3 +221,25 @@ def s3_bucket(s3_endpoint: str) -> str:
         config=botocore.config.Config(s3={"addressing_style": "path"}),
     ).create_bucket(Bucket=name)
     return name
+
+
+# --- the demo, through the installed command --------------------------------------
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """``chainaudit demo DIR`` through the installed command, once per module
+    (a module that needs another demo defines its own fixture of this name)."""
+    from e2e_cli import Cli, Secrets, expect
+
+    out = tmp_path_factory.mktemp("demo") / "demo"
+    expect(Cli(Secrets())("demo", out), 0)
+    return out
+
+
+@pytest.fixture(scope="module")
+def cli(demo: Any) -> Any:
+    """The installed command, every run scanned for the demo's secrets (CLI-4)."""
+    from e2e_cli import Cli, demo_secrets
+
+    return Cli(demo_secrets(demo))

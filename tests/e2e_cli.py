@@ -237,3 +237,13 @@ def without(path: Path, out: Path, drop: Sequence[str]) -> Path:
     ]
     write_export(out, kept, source="e2e test", created_at="2026-03-02T12:00:00.000Z")
     return out
+
+
+def key_args(demo_dir: Path) -> tuple[str, ...]:
+    """``--umk`` and ``--trusted-keys`` of a ``chainaudit demo`` directory."""
+    return (
+        "--umk",
+        str(demo_dir / "umk.hex"),
+        "--trusted-keys",
+        str(demo_dir / "trusted-keys.json"),
+    )

@@ -16,7 +16,7 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
-from e2e_cli import Cli, Secrets, demo_secrets, expect
+from e2e_cli import Cli, expect, key_args
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -212,26 +212,10 @@ def test_policy_names_every_required_family_not_proven(
 # --- end to end, through the installed command ---------------------------------------
 
 
-@pytest.fixture(scope="module")
-def demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    out = tmp_path_factory.mktemp("assurance") / "demo"
-    expect(Cli(Secrets())("demo", out), 0)
-    return out
-
-
-@pytest.fixture(scope="module")
-def cli(demo: Path) -> Cli:
-    return Cli(demo_secrets(demo))
-
-
-def _keys(demo: Path) -> tuple[str, ...]:
-    return ("--umk", str(demo / "umk.hex"), "--trusted-keys", str(demo / "trusted-keys.json"))
-
-
 def test_keyless_and_keyed_passes_read_differently(cli: Cli, demo: Path) -> None:
     export = demo / "export.ndjson"
     keyless = cli("verify", export, "--trusted-keys", demo / "trusted-keys.json")
-    keyed = cli("verify", export, *_keys(demo))
+    keyed = cli("verify", export, *key_args(demo))
     first_keyless = keyless.stdout.splitlines()[0]
     first_keyed = keyed.stdout.splitlines()[0]
     assert first_keyless.endswith(", keyless (no envelope authenticated)"), first_keyless
@@ -274,8 +258,8 @@ def test_an_unanchored_rewrite_is_named_and_fails_the_policy(
     export = demo / "export.ndjson"
     forged = tmp_path / "rewritten.ndjson"
     chain_id, _ = _rewrite_audit_log(export, forged)
-    original = cli("verify", export, *_keys(demo), "--format", "json")
-    plain = cli("verify", forged, *_keys(demo), "--format", "json")
+    original = cli("verify", export, *key_args(demo), "--format", "json")
+    plain = cli("verify", forged, *key_args(demo), "--format", "json")
     # Without an anchor, the rewrite verifies exactly as the original ...
     assert plain.returncode == original.returncode
     assert plain.codes() == original.codes()
@@ -283,14 +267,14 @@ def test_an_unanchored_rewrite_is_named_and_fails_the_policy(
     assert f"chain:{chain_id}" in plain.where("CHAIN_UNANCHORED")
     assert plain.report()["assurance"]["anchored"]["level"] != "proven"
     required = expect(
-        cli("verify", forged, *_keys(demo), "--require", "anchored", "--format", "json"), 3
+        cli("verify", forged, *key_args(demo), "--require", "anchored", "--format", "json"), 3
     )
     assert required.where("ASSURANCE_NOT_MET") == ["assurance:anchored"]
-    text = expect(cli("verify", forged, *_keys(demo), "--require", "anchored"), 3)
+    text = expect(cli("verify", forged, *key_args(demo), "--require", "anchored"), 3)
     assert "anchored*" in text.stdout and "ASSURANCE_NOT_MET" in text.stdout
     # The demo's checkpoint of that chain catches it.
     anchored = cli(
-        "verify", forged, *_keys(demo), "--checkpoint", demo / "checkpoint.json", "--format", "json"
+        "verify", forged, *key_args(demo), "--checkpoint", demo / "checkpoint.json", "--format", "json"
     )
     expect(anchored, 1)
     assert any(w.startswith(f"chain:{chain_id}@") for w in anchored.where("CHAIN_TIP_MISMATCH"))
@@ -314,7 +298,7 @@ def test_keyless_junit_passes_no_keyed_check(cli: Cli, demo: Path) -> None:
 def test_gate_pre_junit_lists_no_diff_or_proof_codes(cli: Cli, demo: Path, tmp_path: Path) -> None:
     run = cli(
         "gate", "pre", demo / "export.ndjson", "--signing-key", demo / "signer.key",
-        *_keys(demo), "-m", tmp_path / "m.json", "--format", "junit", "--require", "none",
+        *key_args(demo), "-m", tmp_path / "m.json", "--format", "junit", "--require", "none",
     )  # fmt: skip
     names = {c.get("name") for c in ET.fromstring(run.stdout).iter("testcase")}
     assert "RECORD_KEY_DUPLICATE" in names

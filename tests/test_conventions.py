@@ -17,30 +17,13 @@ import os
 import subprocess
 from pathlib import Path
 
-import pytest
-from e2e_cli import Cli, Secrets, demo_secrets, expect, without
+from e2e_cli import Cli, expect, key_args, without
 
 from chainaudit import __version__
 from chainaudit.digest import record_key
 from chainaudit.findings import Finding
 from chainaudit.model import EntityRecord
 from chainaudit.sources.ndjson import NdjsonSource, write_export
-
-
-@pytest.fixture(scope="module")
-def demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    out = tmp_path_factory.mktemp("conventions") / "demo"
-    expect(Cli(Secrets())("demo", out), 0)
-    return out
-
-
-@pytest.fixture(scope="module")
-def cli(demo: Path) -> Cli:
-    return Cli(demo_secrets(demo))
-
-
-def _keys(demo: Path) -> tuple[str, ...]:
-    return ("--umk", str(demo / "umk.hex"), "--trusted-keys", str(demo / "trusted-keys.json"))
 
 
 def _stable(report: dict[str, object]) -> tuple[object, ...]:
@@ -59,9 +42,9 @@ def test_version_short_flag(cli: Cli) -> None:
 
 def test_stdin_is_an_export(cli: Cli, demo: Path) -> None:
     export = demo / "export.ndjson"
-    from_file = cli("verify", export, *_keys(demo), "--format", "json")
+    from_file = cli("verify", export, *key_args(demo), "--format", "json")
     proc = subprocess.run(
-        ["chainaudit", "verify", "-", *_keys(demo), "--format", "json"],
+        ["chainaudit", "verify", "-", *key_args(demo), "--format", "json"],
         input=export.read_bytes(),
         capture_output=True,
         env=cli.env,
@@ -108,18 +91,18 @@ def test_several_sources_are_one_dataset_in_any_order(
     cli: Cli, demo: Path, tmp_path: Path
 ) -> None:
     a, b, c = _split(demo, tmp_path)
-    ab = cli("verify", a, b, *_keys(demo), "--format", "json")
-    ba = cli("verify", b, a, *_keys(demo), "--format", "json")
+    ab = cli("verify", a, b, *key_args(demo), "--format", "json")
+    ba = cli("verify", b, a, *key_args(demo), "--format", "json")
     assert _stable(ab.report()) == _stable(ba.report())
     assert ab.report()["subject"] == ba.report()["subject"]
-    whole = cli("verify", demo / "export.ndjson", *_keys(demo), "--format", "json")
+    whole = cli("verify", demo / "export.ndjson", *key_args(demo), "--format", "json")
     assert ab.report()["checked"] == whole.report()["checked"]
     # A nonce reused across two files is seen only when they are checked together.
-    alone = cli("verify", c, *_keys(demo), "--format", "json")
-    together = cli("verify", a, c, *_keys(demo), "--format", "json")
+    alone = cli("verify", c, *key_args(demo), "--format", "json")
+    together = cli("verify", a, c, *key_args(demo), "--format", "json")
     assert "NONCE_REUSE" not in alone.codes()
     assert "NONCE_REUSE" in together.codes()
-    swapped = cli("verify", c, a, *_keys(demo), "--format", "json")
+    swapped = cli("verify", c, a, *key_args(demo), "--format", "json")
     assert _stable(swapped.report()) == _stable(together.report())
 
 
@@ -162,7 +145,7 @@ def test_postgres_errors_name_the_effective_host_and_port(cli: Cli) -> None:
 
 def test_report_header_and_grouped_findings(cli: Cli, demo: Path, tmp_path: Path) -> None:
     gone = without(demo / "export.ndjson", tmp_path / "no-dek.ndjson", ["dek#dlg-2026-001#1"])
-    args = ("verify", gone, *_keys(demo), "--checkpoint", demo / "checkpoint.json")
+    args = ("verify", gone, *key_args(demo), "--checkpoint", demo / "checkpoint.json")
     text = cli(*args).stdout
     digest = hashlib.sha256(gone.read_bytes()).hexdigest()
     assert f"sha256:{digest}" in text

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from e2e_cli import Cli, Run, Secrets, demo_secrets, expect
+from e2e_cli import Cli, Run, expect
 
 from chainaudit.address import Address, EntityType
 from chainaudit.chain import chain_event_from_entity, lifecycle_record, seal, timestamp_ms
@@ -41,18 +41,6 @@ ROTATED_CLAIM = "dialogue:dlg-2026-002/entity:claim/01#01"  # v1 under the retir
 DEK1 = f"dek#{D1}#1"
 SHREDDED_KEY = "dek#dlg-2026-003#1"
 LATE = "2026-12-01T00:00:00.000Z"  # after every event of the demo
-
-
-@pytest.fixture(scope="module")
-def demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    out = tmp_path_factory.mktemp("forward") / "demo"
-    expect(Cli(Secrets())("demo", out), 0)
-    return out
-
-
-@pytest.fixture(scope="module")
-def cli(demo: Path) -> Iterator[Cli]:
-    yield Cli(demo_secrets(demo))
 
 
 # --- the attacker's tools: read the export, change it, write it back ------------------

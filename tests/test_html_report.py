@@ -31,7 +31,7 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
-from e2e_cli import Cli, Secrets, demo_secrets, expect, without
+from e2e_cli import Cli, expect, without
 
 from chainaudit import codes
 from chainaudit.address import EntityType
@@ -352,18 +352,6 @@ def test_timeline_marks_anchor_boundary_keys_and_first_broken_link() -> None:
 
 
 # --- the CLI and a real browser ---------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    out = tmp_path_factory.mktemp("html") / "demo"
-    expect(Cli(Secrets())("demo", out), 0)
-    return out
-
-
-@pytest.fixture(scope="module")
-def cli(demo: Path) -> Cli:
-    return Cli(demo_secrets(demo))
 
 
 def _tampered(demo: Path, out: Path) -> tuple[str, str]:

@@ -9,9 +9,6 @@ import pty
 import subprocess
 from pathlib import Path
 
-import pytest
-from e2e_cli import Cli, Secrets, expect
-
 from chainaudit.cli.progress import Progress
 from chainaudit.sources.estimate import estimate_total
 from chainaudit.sources.multi import MultiSource
@@ -59,13 +56,6 @@ def test_disabled_progress_prints_nothing() -> None:
     p.done(5)
     assert out.getvalue() == ""
     assert Progress(None, stream=io.StringIO()).enabled is False  # not a terminal
-
-
-@pytest.fixture(scope="module")
-def demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    out = tmp_path_factory.mktemp("progress") / "demo"
-    expect(Cli(Secrets())("demo", out), 0)
-    return out
 
 
 def test_an_export_knows_its_total_from_its_trailer(demo: Path, tmp_path: Path) -> None:

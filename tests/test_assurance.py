@@ -343,3 +343,47 @@ def test_a_failed_run_still_writes_its_report(
     expect(down, 3)
     doc = down.report()
     assert doc["exit_code"] == 3 and doc["error"] and "127.0.0.1" in doc["error"]["message"]
+
+
+def test_a_forged_checkpoint_anchors_nothing(cli: Cli, demo: Path, tmp_path: Path) -> None:
+    """Evidence forged: a checkpoint bundle whose signatures are altered is an error,
+    and the report does not count the chains it names as anchored."""
+    bundle = json.loads((demo / "checkpoint.json").read_text())
+    docs = bundle if isinstance(bundle, list) else [bundle]
+    for doc in docs:
+        sig = doc["signature"]
+        doc["signature"] = ("0" if sig[0] != "0" else "1") + sig[1:]
+    forged = tmp_path / "forged-checkpoint.json"
+    forged.write_text(json.dumps(docs))
+    run = cli("verify", demo / "export.ndjson", *key_args(demo), "--checkpoint", forged,
+              "--format", "json")  # fmt: skip
+    expect(run, 1)
+    assert "CHECKPOINT_SIGNATURE_INVALID" in run.codes()
+    assert run.report()["assurance"]["anchored"]["level"] == "not_proven"
+    assert run.where("CHAIN_UNANCHORED"), "every chain is reported unanchored"
+
+
+def test_a_forged_manifest_proves_no_completeness(cli: Cli, demo: Path, tmp_path: Path) -> None:
+    """Evidence forged: gate post against a manifest whose signature was altered does
+    not state completeness, and its default --require complete says so (exit 1 here,
+    the bad signature being an error)."""
+    manifest = tmp_path / "m.json"
+    pre = cli("gate", "pre", demo / "export.ndjson", "--signing-key", demo / "signer.key",
+              *key_args(demo), "-m", manifest, "--format", "json")  # fmt: skip
+    expect(pre, 0)
+    doc = json.loads(manifest.read_text())
+    sig = doc["signature"]
+    doc["signature"] = ("0" if sig[0] != "0" else "1") + sig[1:]
+    forged = tmp_path / "forged.json"
+    forged.write_text(json.dumps(doc))
+    (tmp_path / "forged.json.leaves").write_bytes((tmp_path / "m.json.leaves").read_bytes())
+    post = cli("gate", "post", demo / "export.ndjson", "-m", forged, *key_args(demo),
+               "--allow-unbridged", "--format", "json")  # fmt: skip
+    report = post.report()
+    assert "MANIFEST_SIGNATURE_INVALID" in post.codes()
+    assert report["assurance"]["complete"]["level"] != "proven"
+    assert "assurance:complete" in post.where("ASSURANCE_NOT_MET")
+    assert post.returncode == 1
+    honest = cli("gate", "post", demo / "export.ndjson", "-m", manifest, *key_args(demo),
+                 "--allow-unbridged", "--format", "json")  # fmt: skip
+    assert honest.report()["assurance"]["complete"]["level"] == "proven"

@@ -44,10 +44,10 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 
 def _ddb(directory: Path, export: Path, files: int) -> Path:
+    from chainaudit.conformance.vectorgen.export_fixtures import write_ddb_export
     from chainaudit.findings import Finding
-    from chainaudit.item import item_from_record
+    from chainaudit.records.item import item_from_record
     from chainaudit.sources.ndjson import NdjsonSource
-    from chainaudit.vectorgen.export_fixtures import write_ddb_export
 
     if (directory / "manifest-summary.json").exists():
         return directory
@@ -100,9 +100,9 @@ def main(argv: list[str] | None = None) -> int:
     from chainaudit.audit import AuditOptions, audit
     from chainaudit.cli.common import load_trust
     from chainaudit.distributed import UmkFile, audit_dask
+    from chainaudit.keys.umk import Umk
     from chainaudit.sources.ddb_export import DynamoDBExportSource
     from chainaudit.sources.ndjson import NdjsonSource
-    from chainaudit.umk import Umk
 
     export, umk_file, trusted = make_export(args.cache_dir, args.records)
     umk = Umk.from_file(umk_file)
@@ -167,8 +167,8 @@ def stages(ddb: Path, options: Any, ref: Any) -> None:
     from distributed.protocol.pickle import dumps
 
     from chainaudit import distributed as d
-    from chainaudit.assurance import Evidence
     from chainaudit.audit import _setup
+    from chainaudit.report.assurance import Evidence
     from chainaudit.sources.ddb_export import DynamoDBExportSource
 
     source = DynamoDBExportSource(ddb)

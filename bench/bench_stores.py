@@ -34,8 +34,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from chainaudit.address import Address
-from chainaudit.model import EntityRecord, Envelope, Record
+from chainaudit.records.address import Address
+from chainaudit.records.model import EntityRecord, Envelope, Record
 
 
 def generate(n: int) -> Iterator[Record]:
@@ -184,7 +184,7 @@ def _seed_dynamodb(store: Any, n: int) -> int:
     PutItem per item (STORE-7) makes 1M items take over an hour on dynalite."""
     from concurrent.futures import ThreadPoolExecutor
 
-    from chainaudit.item import item_from_record
+    from chainaudit.records.item import item_from_record
 
     def write(batch: list[dict[str, Any]]) -> int:
         requests = [{"PutRequest": {"Item": item}} for item in batch]

@@ -54,7 +54,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # the parent imports nothing heavy: see main()
-    from chainaudit.model import Record
+    from chainaudit.records.model import Record
     from chainaudit.sample import SampleWriter
 
 SEED = "chainaudit-bench-v1"
@@ -76,9 +76,9 @@ CREATED_AT = "2026-03-02T09:00:00Z"
 
 def _records(writer: SampleWriter, n: int) -> Iterator[Record]:
     """About ``n`` records (whole dialogues), streamed: the writer's list is drained."""
-    from chainaudit.address import EntityType
-    from chainaudit.chain import lifecycle_chain_id
-    from chainaudit.keys import format_key_id
+    from chainaudit.chain.events import lifecycle_chain_id
+    from chainaudit.keys.hierarchy import format_key_id
+    from chainaudit.records.address import EntityType
     from chainaudit.sample import _dialogue
 
     written = 0
@@ -112,11 +112,11 @@ def _records(writer: SampleWriter, n: int) -> Iterator[Record]:
 
 def make_export(directory: Path, n: int) -> tuple[Path, Path, Path]:
     """``(export, umk file, trusted keys)`` for ``n`` records, cached in ``directory``."""
+    from chainaudit.keys.signer import trusted_keys_document
+    from chainaudit.keys.signing import public_bytes
+    from chainaudit.keys.umk import write_secret_file
     from chainaudit.sample import SampleWriter
-    from chainaudit.signer import trusted_keys_document
-    from chainaudit.signing import public_bytes
     from chainaudit.sources.ndjson import write_export
-    from chainaudit.umk import write_secret_file
 
     directory.mkdir(parents=True, exist_ok=True)
     export = directory / f"verify-{n}.ndjson"
@@ -146,9 +146,9 @@ def make_export(directory: Path, n: int) -> tuple[Path, Path, Path]:
 def run_in_process(export: str, umk: str | None, trusted: str, workers: int) -> dict[str, Any]:
     """Verify in this process; returns records, seconds and findings by code."""
     from chainaudit.audit import AuditOptions, audit
-    from chainaudit.signing import TrustStore
+    from chainaudit.keys.signing import TrustStore
+    from chainaudit.keys.umk import Umk
     from chainaudit.sources.ndjson import NdjsonSource
-    from chainaudit.umk import Umk
 
     options = AuditOptions(
         umk=Umk.from_file(umk) if umk else None,

@@ -18,26 +18,26 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from chainaudit.address import Address
-from chainaudit.assurance import (
+from chainaudit.audit import AuditOptions, audit
+from chainaudit.chain.checkpoint import ChainExpectation
+from chainaudit.envelope.seal import seal, seal_random
+from chainaudit.errors import InputError
+from chainaudit.findings import Result
+from chainaudit.keys.dekmap import DekMap
+from chainaudit.keys.signing import TrustStore
+from chainaudit.keys.umk import Umk
+from chainaudit.records.address import Address
+from chainaudit.records.model import Envelope
+from chainaudit.report.assurance import (
     Evidence,
     assess,
     parse_require,
     policy_findings,
     unanchored_findings,
 )
-from chainaudit.audit import AuditOptions, audit
-from chainaudit.checkpoint import ChainExpectation
-from chainaudit.dekmap import DekMap
-from chainaudit.envelope import seal, seal_random
-from chainaudit.errors import InputError
-from chainaudit.findings import Result
-from chainaudit.model import Envelope
-from chainaudit.signing import TrustStore
 from chainaudit.sources import Source, SourceItem
 from chainaudit.sources.memory import RecordsSource
 from chainaudit.sources.timeouts import StoreTimeouts
-from chainaudit.umk import Umk
 
 #: What :func:`verify` accepts as its source.
 SourceLike = str | os.PathLike[str] | Source | Iterable[SourceItem]
@@ -123,9 +123,9 @@ def verify(
     :class:`~chainaudit.sources.memory.RecordsSource` is made of it).
     ``umk``: keyed run (authenticate and decrypt every envelope); or
     ``deks``: keyed run with the data keys you hold (a
-    :class:`~chainaudit.dekmap.DekMap` or a mapping ``{"dek#D#V": key}``);
+    :class:`~chainaudit.keys.dekmap.DekMap` or a mapping ``{"dek#D#V": key}``);
     with neither, keyless. ``trusted_keys``: the pinned Ed25519 public keys (raw 32
-    bytes) or a :class:`~chainaudit.signing.TrustStore`; signatures by any
+    bytes) or a :class:`~chainaudit.keys.signing.TrustStore`; signatures by any
     other key do not count. ``checkpoints``: signed checkpoint documents
     (CHAIN-11). ``require``: assurance families that must be proven
     (REP-7: ``authenticated``, ``anchored``, ``committed``, ``complete``,
@@ -172,10 +172,10 @@ def seal_envelope(
     """Seal ``payload`` for ``address`` under ``dek`` (ENV-2..8).
 
     Without ``nonce``, a fresh random 96-bit nonce from the OS CSPRNG
-    (:func:`chainaudit.envelope.seal_random`); with one, exactly
-    :func:`chainaudit.envelope.seal` (deterministic, for vectors and tests:
+    (:func:`chainaudit.envelope.seal.seal_random`); with one, exactly
+    :func:`chainaudit.envelope.seal.seal` (deterministic, for vectors and tests:
     a nonce MUST never repeat under one key, ENV-5). The payload is encoded
-    with :func:`chainaudit.envelope.encode_payload` (RFC 8785).
+    with :func:`chainaudit.envelope.seal.encode_payload` (RFC 8785).
     """
     if nonce is None:
         return seal_random(address, payload, dek, key_id)

@@ -24,7 +24,7 @@ in one of two ways:
   key (tips, lengths, counters).
 * **spooled**, for any other source: envelopes that need keys are spilled
   to a temporary file until the last wrapped DEK is known, chain events go
-  to the on-disk spool (:mod:`chainaudit.spool`) and commitments to theirs;
+  to the on-disk spool (:mod:`chainaudit.chain.spool`) and commitments to theirs;
   all are checked at the end of the read. Memory stays bounded; disk use is
   linear in the source.
 
@@ -54,28 +54,27 @@ from functools import partial
 from pathlib import Path
 from typing import IO, Any
 
-from chainaudit import codes
-from chainaudit.address import EntityType
-from chainaudit.assurance import Anchor, Evidence
-from chainaudit.chain import chain_event_from_entity, is_lifecycle, lifecycle_order_key
-from chainaudit.checkpoint import ChainExpectation, verify_checkpoint
-from chainaudit.dekmap import DekMap
+from chainaudit.chain.checkpoint import ChainExpectation, verify_checkpoint
+from chainaudit.chain.events import chain_event_from_entity, is_lifecycle, lifecycle_order_key
+from chainaudit.chain.spool import EventSpool, read_spool
+from chainaudit.chain.verify import ChainPolicy, ChainVerifier, Partial, resolve, verify_events
+from chainaudit.commitments.verify import CommitmentVerifier, Judged, merge_judged
+from chainaudit.envelope.nonces import LedgerPart, NonceLedger, merged_findings
+from chainaudit.envelope.verify import EnvelopeVerifier
 from chainaudit.errors import InputError, local_faults
-from chainaudit.findings import Finding, Result
-from chainaudit.keyhistory import KeyHistory
-from chainaudit.keyring import KeyRing
-from chainaudit.keys import check_dek_record
-from chainaudit.model import AuditEvent, EntityRecord, WrappedDek
-from chainaudit.nonces import LedgerPart, NonceLedger, merged_findings
-from chainaudit.resolver import DekStatus
-from chainaudit.signing import TrustStore
+from chainaudit.findings import Finding, Result, codes
+from chainaudit.keys.dekmap import DekMap
+from chainaudit.keys.hierarchy import check_dek_record
+from chainaudit.keys.history import KeyHistory
+from chainaudit.keys.keyring import KeyRing
+from chainaudit.keys.resolver import DekStatus
+from chainaudit.keys.signing import TrustStore
+from chainaudit.keys.umk import Umk
+from chainaudit.records.address import EntityType
+from chainaudit.records.model import AuditEvent, EntityRecord, WrappedDek
+from chainaudit.report.assurance import Anchor, Evidence
 from chainaudit.sources import Source, SourceItem
 from chainaudit.sources.jsonlines import parse_json_line
-from chainaudit.spool import EventSpool, read_spool
-from chainaudit.umk import Umk
-from chainaudit.verify_chain import ChainPolicy, ChainVerifier, Partial, resolve, verify_events
-from chainaudit.verify_commit import CommitmentVerifier, Judged, merge_judged
-from chainaudit.verify_envelope import EnvelopeVerifier
 
 Progress = Callable[[int], None]
 

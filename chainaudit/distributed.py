@@ -33,7 +33,7 @@ Two shapes of run, as the serial verifier reads the source (CLI-5):
 (:class:`UmkFile`: a path readable on every worker; :class:`UmkKms`: the KMS
 ciphertext blob, which each worker decrypts itself), and each worker unwraps
 the DEKs it needs from the wrapped-DEK records (ciphertext that the export
-holds anyway). A :class:`~chainaudit.umk.Umk` refuses to be pickled, and
+holds anyway). A :class:`~chainaudit.keys.umk.Umk` refuses to be pickled, and
 DEKs are only ever held by a worker's key ring, so neither can enter a task
 graph; ``tests/test_dask.py`` scans the graph for them.
 
@@ -62,7 +62,6 @@ from pathlib import Path
 from typing import Any
 
 from chainaudit import errors
-from chainaudit.assurance import Evidence
 from chainaudit.audit import (
     AuditOptions,
     _DigestThread,
@@ -75,24 +74,25 @@ from chainaudit.audit import (
     _setup,
     _Ungrouped,
 )
-from chainaudit.chain import is_lifecycle, lifecycle_order_key
-from chainaudit.chain_merge import Partial, partition
+from chainaudit.chain.events import is_lifecycle, lifecycle_order_key
+from chainaudit.chain.merge import Partial, partition
+from chainaudit.chain.verify import ChainVerifier
+from chainaudit.commitments.verify import CommitmentVerifier, Judged
+from chainaudit.envelope.nonces import LedgerPart, NonceLedger, NonceLimits
+from chainaudit.envelope.verify import EnvelopeVerifier
 from chainaudit.errors import ChainauditError, InputError, KeySourceError, StoreError
 from chainaudit.findings import Finding, Result
-from chainaudit.keyhistory import KeyHistory
-from chainaudit.keyring import KeyRing
-from chainaudit.model import AuditEvent, EntityRecord, WrappedDek
-from chainaudit.nonces import LedgerPart, NonceLedger, NonceLimits
+from chainaudit.keys.history import KeyHistory
+from chainaudit.keys.keyring import KeyRing
+from chainaudit.keys.umk import Umk
+from chainaudit.records.model import AuditEvent, EntityRecord, WrappedDek
+from chainaudit.report.assurance import Evidence
 from chainaudit.sources import Source, SourceItem
 from chainaudit.sources.ddb_export import DataFile, DynamoDBExportSource
 from chainaudit.sources.filetree import LocalTree
 from chainaudit.sources.multi import MultiSource, StdinSource
 from chainaudit.sources.ndjson import NdjsonSource, ReadState, Stop
 from chainaudit.sources.timeouts import StoreTimeouts
-from chainaudit.umk import Umk
-from chainaudit.verify_chain import ChainVerifier
-from chainaudit.verify_commit import CommitmentVerifier, Judged
-from chainaudit.verify_envelope import EnvelopeVerifier
 
 #: A ``distributed.Client`` (distributed ships no complete type information).
 Client = Any
@@ -152,8 +152,8 @@ def _worker_umk(token: str, ref: UmkRef) -> Umk:
     else:
         import boto3
 
-        from chainaudit.awsconfig import config_problem
-        from chainaudit.kms import KmsUmkSource
+        from chainaudit.keys.kms import KmsUmkSource
+        from chainaudit.sources.awsconfig import config_problem
 
         try:
             client: Any = boto3.session.Session(profile_name=ref.profile).client(
@@ -529,7 +529,7 @@ def _unit_task(ctx: _Context, unit: Unit) -> _UnitOut:
 
 
 def _bucket_of_dialogue(dialogue: str, buckets: int) -> int:
-    from chainaudit.chain import lifecycle_chain_id
+    from chainaudit.chain.events import lifecycle_chain_id
 
     return partition(lifecycle_chain_id(dialogue), buckets)
 
@@ -889,7 +889,7 @@ class _Client:
         del outs
         parts: list[_Part] = []
         timeline: dict[str, list[tuple[int, str, str]]] = {}
-        from chainaudit.assurance import TIMELINE_CAP
+        from chainaudit.report.assurance import TIMELINE_CAP
 
         totals: dict[int, int] = {}
         for i, step in enumerate(plan):
@@ -1100,7 +1100,7 @@ def umk_ref(
     if umk_file:
         return UmkFile(os.path.abspath(umk_file), umk.fingerprint())
     assert kms_blob and kms_key_id
-    from chainaudit.kms import KmsUmkSource
+    from chainaudit.keys.kms import KmsUmkSource
 
     blob = KmsUmkSource.from_blob_file(kms_blob, kms_key_id, None).ciphertext_blob
     return UmkKms(blob, kms_key_id, region, profile, umk.fingerprint())

@@ -27,15 +27,15 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from chainaudit.address import Address, EntityType, escape_component
-from chainaudit.chain import lifecycle_chain_id, lifecycle_record
-from chainaudit.envelope import seal as seal_envelope
-from chainaudit.keys import derive_kek, destroy, format_key_id, retire, wrap_dek
-from chainaudit.model import AttrValue, AuditEvent, EntityRecord, Record, WrappedDek
-from chainaudit.signing import private_key_from_label
-from chainaudit.umk import Umk
-from chainaudit.uuid7 import make as make_uuid7
-from chainaudit.writer import ChainWriter
+from chainaudit.chain.events import lifecycle_chain_id, lifecycle_record
+from chainaudit.chain.uuid7 import make as make_uuid7
+from chainaudit.chain.writer import ChainWriter
+from chainaudit.envelope.seal import seal as seal_envelope
+from chainaudit.keys.hierarchy import derive_kek, destroy, format_key_id, retire, wrap_dek
+from chainaudit.keys.signing import private_key_from_label
+from chainaudit.keys.umk import Umk
+from chainaudit.records.address import Address, EntityType, escape_component
+from chainaudit.records.model import AttrValue, AuditEvent, EntityRecord, Record, WrappedDek
 
 AUDIT_CHAIN = "crypto-audit"
 DEFAULT_SEED = "chainaudit-demo-v1"
@@ -70,7 +70,7 @@ class Sample:
 class SampleWriter:
     """Writes entities, keys and both chains as the audited service would.
 
-    Chains are appended through :class:`chainaudit.writer.ChainWriter` (the
+    Chains are appended through :class:`chainaudit.chain.writer.ChainWriter` (the
     public writer helper): the sample's events, commitments, receipt and
     boundary are what any producer using the public API writes."""
 

@@ -103,10 +103,21 @@ def read_equivalents() -> dict[str, tuple[str, str]]:
     return out
 
 
+def short_name(module: str) -> str:
+    """``chainaudit/chain/verify.py`` -> ``chain.verify``: unique, unlike the stem."""
+    return module.removeprefix("chainaudit/").removesuffix(".py").replace("/", ".")
+
+
 def resolve_module(name: str, scope: dict[str, list[str]]) -> str:
     for module in scope:
-        if name in (module, Path(module).stem, module.removesuffix(".py")):
+        if name in (module, short_name(module), module.removesuffix(".py")):
             return module
+    by_stem = [m for m in scope if Path(m).stem == name]
+    if len(by_stem) == 1:
+        return by_stem[0]
+    if by_stem:
+        names = ", ".join(short_name(m) for m in by_stem)
+        sys.exit(f"mutation: {name!r} is ambiguous: say one of {names}")
     if Path(name).suffix == ".py" and (ROOT / name).exists():
         return name  # not in the scope file: the whole no-server suite
     sys.exit(f"mutation: {name!r} is not in {SCOPE.relative_to(ROOT)}")
@@ -458,13 +469,13 @@ def main() -> int:
     failed: list[str] = []
     if args.reclassify:
         for module, stored in load_results().items():
-            work = WORK / stored["tree"] / Path(module).stem
+            work = WORK / stored["tree"] / short_name(module)
             if module in modules and (work / "mutants" / (module + ".meta")).exists():
                 save(classify(work, module, stored["tree"]))
     elif not args.report:
         tree = tree_id(args.worktree)
         for module in modules:
-            work = WORK / tree / Path(module).stem
+            work = WORK / tree / short_name(module)
             if args.fresh and work.exists():
                 shutil.rmtree(work)
             if not work.exists():

@@ -23,13 +23,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from chainaudit.envelope import open_envelope
-from chainaudit.keyring import KeyRing
-from chainaudit.keys import derive_kek
-from chainaudit.model import EntityRecord, WrappedDek
-from chainaudit.resolver import DekStatus
+from chainaudit.envelope.seal import open_envelope
+from chainaudit.keys.hierarchy import derive_kek
+from chainaudit.keys.keyring import KeyRing
+from chainaudit.keys.resolver import DekStatus
+from chainaudit.keys.umk import Umk
+from chainaudit.records.model import EntityRecord, WrappedDek
 from chainaudit.sources.ndjson import NdjsonSource
-from chainaudit.umk import Umk
 
 #: Shortest payload string treated as secret text: shorter values ("concede",
 #: "round 01") could appear in a report by coincidence (an address, a code).
@@ -224,10 +224,10 @@ def without(path: Path, out: Path, drop: Sequence[str]) -> Path:
     """Copy the NDJSON export ``path`` to ``out`` leaving out the records whose key is in ``drop``.
 
     Keys are record keys as the rest of the suite spells them
-    (:func:`chainaudit.digest.record_key`).
+    (:func:`chainaudit.records.digest.record_key`).
     """
-    from chainaudit.digest import record_key
     from chainaudit.findings import Finding
+    from chainaudit.records.digest import record_key
     from chainaudit.sources.ndjson import write_export
 
     kept = [

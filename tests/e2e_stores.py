@@ -23,11 +23,11 @@ import boto3
 import psycopg
 from psycopg.types.json import Jsonb
 
-from chainaudit.address import Address
-from chainaudit.chain import chain_event_from_entity, event_hash
+from chainaudit.chain.events import chain_event_from_entity, event_hash
 from chainaudit.findings import Finding
-from chainaudit.item import item_from_record
-from chainaudit.model import EntityRecord, Record
+from chainaudit.records.address import Address
+from chainaudit.records.item import item_from_record
+from chainaudit.records.model import EntityRecord, Record
 from chainaudit.sources import SourceItem
 from chainaudit.sources.dynamodb import DynamoDBStore
 from chainaudit.sources.postgres import PostgresStore

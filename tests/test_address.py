@@ -14,7 +14,7 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from chainaudit.address import (
+from chainaudit.records.address import (
     MAX_ADDRESS_BYTES,
     MAX_COMPONENT_BYTES,
     SUBKEY_PARTS,

@@ -11,7 +11,10 @@ from pathlib import Path
 import pytest
 
 import chainaudit as ca
-from chainaudit import chain, commitment, envelope, keys
+from chainaudit.chain import events as chain
+from chainaudit.commitments import events as commitment
+from chainaudit.envelope import seal as envelope
+from chainaudit.keys import hierarchy as keys
 from chainaudit.sample import build_sample
 from chainaudit.sources.ndjson import write_export
 

@@ -20,8 +20,11 @@ from e2e_cli import Cli, expect, key_args
 from hypothesis import given
 from hypothesis import strategies as st
 
-from chainaudit import codes
-from chainaudit.assurance import (
+from chainaudit.chain.events import seal
+from chainaudit.findings import Finding, Result, codes, registry
+from chainaudit.findings.threats import SECTIONS, section_of
+from chainaudit.records.model import AuditEvent
+from chainaudit.report.assurance import (
     FAMILIES,
     Anchor,
     Evidence,
@@ -31,13 +34,9 @@ from chainaudit.assurance import (
     policy_findings,
     unanchored_findings,
 )
-from chainaudit.chain import seal
-from chainaudit.checks import COMMANDS, RunFacts, family_of, plan
-from chainaudit.checks import FAMILIES as CHECK_FAMILIES
-from chainaudit.findings import Finding, Result, registry
-from chainaudit.model import AuditEvent
+from chainaudit.report.checks import COMMANDS, RunFacts, family_of, plan
+from chainaudit.report.checks import FAMILIES as CHECK_FAMILIES
 from chainaudit.sources.ndjson import NdjsonSource, write_export
-from chainaudit.threats import SECTIONS, section_of
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -47,7 +46,7 @@ ROOT = Path(__file__).resolve().parents[1]
 def test_every_code_is_in_exactly_one_check_family() -> None:
     for name, code in registry().items():
         homes = [f for f, members in CHECK_FAMILIES.items() if code in members]
-        assert len(homes) == 1, f"{name} is in check families {homes}: classify it in checks.py"
+        assert len(homes) == 1, f"{name} is in check families {homes}: classify it in report/checks.py"
 
 
 def test_every_code_names_a_threat_section_that_exists() -> None:
@@ -55,9 +54,9 @@ def test_every_code_names_a_threat_section_that_exists() -> None:
     anchors = set(re.findall(r"\{#([a-z-]+)\}", doc))
     for name in registry():
         anchor = section_of(name)
-        assert anchor is not None, f"{name}: no section in chainaudit/threats.py"
+        assert anchor is not None, f"{name}: no section in chainaudit/findings/threats.py"
         assert anchor in anchors, f"{name}: docs/threat-model.md has no {{#{anchor}}}"
-    from chainaudit.assurance import SECTIONS as FAMILY_SECTIONS
+    from chainaudit.report.assurance import SECTIONS as FAMILY_SECTIONS
 
     for family, link in FAMILY_SECTIONS.items():
         assert link.split("#", 1)[1] in anchors, f"assurance {family}: {link} does not exist"
@@ -198,7 +197,7 @@ def test_policy_names_every_required_family_not_proven(
     required: set[str], data: st.DataObject
 ) -> None:
     levels = {f: data.draw(st.sampled_from(list(Level))) for f in FAMILIES}
-    from chainaudit.assurance import Assurance
+    from chainaudit.report.assurance import Assurance
 
     statement = {f: Assurance(f, levels[f], "b") for f in FAMILIES}
     found = policy_findings(statement, tuple(f for f in FAMILIES if f in required))

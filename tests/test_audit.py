@@ -7,13 +7,13 @@ from dataclasses import replace
 
 import pytest
 
-from chainaudit.address import EntityType
 from chainaudit.audit import AuditOptions, audit
 from chainaudit.findings import Result
-from chainaudit.model import AuditEvent, EntityRecord, Record, WrappedDek
-from chainaudit.report import exit_code_for
+from chainaudit.keys.signing import TrustStore, public_bytes
+from chainaudit.records.address import EntityType
+from chainaudit.records.model import AuditEvent, EntityRecord, Record, WrappedDek
+from chainaudit.report.render import exit_code_for
 from chainaudit.sample import Sample, build_sample
-from chainaudit.signing import TrustStore, public_bytes
 from chainaudit.sources import SourceItem
 
 

@@ -6,12 +6,11 @@ from typing import Any
 
 import rfc8785
 
-from chainaudit.boundary import DOMAIN_BOUNDARY, STATEMENT_FIELDS, message, statement
-from chainaudit.chain import BOUNDARY_FIELDS, CORE_FIELDS, genesis_hash, seal
-from chainaudit.model import AuditEvent
-from chainaudit.signing import TrustStore, private_key_from_label, public_bytes
-from chainaudit.vectorgen.chain import tweak
-from chainaudit.vectorgen.chain_build import (
+from chainaudit.chain.boundary import DOMAIN_BOUNDARY, STATEMENT_FIELDS, message, statement
+from chainaudit.chain.events import BOUNDARY_FIELDS, CORE_FIELDS, genesis_hash, seal
+from chainaudit.chain.verify import ChainPolicy, verify_events
+from chainaudit.conformance.vectorgen.chain import tweak
+from chainaudit.conformance.vectorgen.chain_build import (
     STORE_A,
     STORE_B,
     T0_MS,
@@ -19,7 +18,8 @@ from chainaudit.vectorgen.chain_build import (
     boundary_event,
     build_chain,
 )
-from chainaudit.verify_chain import ChainPolicy, verify_events
+from chainaudit.keys.signing import TrustStore, private_key_from_label, public_bytes
+from chainaudit.records.model import AuditEvent
 
 SIGNER = "migrator"
 TRUST = TrustStore.of([public_bytes(private_key_from_label(SIGNER))])

@@ -7,9 +7,8 @@ import hashlib
 import blake3
 import pytest
 
-from chainaudit import codes, uuid7
-from chainaudit.address import Address
-from chainaudit.chain import (
+from chainaudit.chain import uuid7
+from chainaudit.chain.events import (
     DOMAIN_EVENT,
     event_hash,
     genesis_hash,
@@ -20,9 +19,10 @@ from chainaudit.chain import (
     shape_problem,
     timestamp_ms,
 )
-from chainaudit.chain import chain_event_from_entity as adapt
-from chainaudit.findings import Finding
-from chainaudit.model import AuditEvent, EntityRecord
+from chainaudit.chain.events import chain_event_from_entity as adapt
+from chainaudit.findings import Finding, codes
+from chainaudit.records.address import Address
+from chainaudit.records.model import AuditEvent, EntityRecord
 
 EVENT = {
     "event_id": "019b7ca9-8c88-7000-8000-000000000000",

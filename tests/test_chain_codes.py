@@ -7,14 +7,10 @@ from collections.abc import Callable
 
 import pytest
 
-from chainaudit import codes
-from chainaudit.chain import seal
-from chainaudit.checkpoint import ChainExpectation, make_checkpoint, verify_checkpoint
-from chainaudit.findings import Finding, Result
-from chainaudit.keyhistory import verify_key_history
-from chainaudit.model import AuditEvent, KeyState, WrappedDek
-from chainaudit.signing import TrustStore, private_key_from_label, public_bytes
-from chainaudit.vectorgen.chain_build import (
+from chainaudit.chain.checkpoint import ChainExpectation, make_checkpoint, verify_checkpoint
+from chainaudit.chain.events import seal
+from chainaudit.chain.verify import ChainPolicy, verify_events
+from chainaudit.conformance.vectorgen.chain_build import (
     STORE_B,
     T0_MS,
     Ev,
@@ -23,7 +19,10 @@ from chainaudit.vectorgen.chain_build import (
     rechain,
     ts_text,
 )
-from chainaudit.verify_chain import ChainPolicy, verify_events
+from chainaudit.findings import Finding, Result, codes
+from chainaudit.keys.history import verify_key_history
+from chainaudit.keys.signing import TrustStore, private_key_from_label, public_bytes
+from chainaudit.records.model import AuditEvent, KeyState, WrappedDek
 
 SIGNER = "test-signer"
 TRUST = TrustStore.of([public_bytes(private_key_from_label(SIGNER))])

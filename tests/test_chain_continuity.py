@@ -1,14 +1,20 @@
-"""Chain continuity across a migration (CHAIN-14), through the migration surface hook."""
+"""Chain continuity across a migration (CHAIN-14)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 
-from chainaudit.continuity import verify_chain_continuity
-from chainaudit.item import record_from_item, typed_from_json
-from chainaudit.signing import TrustStore, private_key_from_label, public_bytes
-from chainaudit.sources import SourceItem, migration
-from chainaudit.vectorgen.chain_build import T0_MS, Ev, boundary_event, build_chain, to_item
+from chainaudit.conformance.vectorgen.chain_build import (
+    T0_MS,
+    Ev,
+    boundary_event,
+    build_chain,
+    to_item,
+)
+from chainaudit.keys.signing import TrustStore, private_key_from_label, public_bytes
+from chainaudit.migration.continuity import verify_chain_continuity
+from chainaudit.records.item import record_from_item, typed_from_json
+from chainaudit.sources import SourceItem
 
 SIGNER = "continuity-signer"
 TRUST = TrustStore.of([public_bytes(private_key_from_label(SIGNER))])
@@ -45,7 +51,7 @@ def _bridged(chain: list[Ev], alg: str = "blake3") -> list[Ev]:
 def _run(target: list[Ev]) -> list[str]:
     src = _source()
     # Interleave the target's records so the spool's ordering is exercised.
-    result = migration.verify_chain_continuity(
+    result = verify_chain_continuity(
         ListSource("src", src), ListSource("dst", target[::-1])
     )
     return [

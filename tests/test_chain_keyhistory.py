@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
-from chainaudit.address import Address
-from chainaudit.keyhistory import KeyHistory, verify_key_history
-from chainaudit.model import AuditEvent, EntityRecord, Envelope, KeyState, Record, WrappedDek
+from chainaudit.keys.history import KeyHistory, verify_key_history
+from chainaudit.records.address import Address
+from chainaudit.records.model import (
+    AuditEvent,
+    EntityRecord,
+    Envelope,
+    KeyState,
+    Record,
+    WrappedDek,
+)
 
 
 def dek(key: str, state: KeyState) -> WrappedDek:

@@ -14,12 +14,11 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from chainaudit.chain import seal
-from chainaudit.checkpoint import make_checkpoint
-from chainaudit.signing import private_key_from_label, public_bytes
-from chainaudit.uuid7 import make as make_uuid7
-from chainaudit.vectorgen.chain import tweak
-from chainaudit.vectorgen.chain_build import (
+from chainaudit.chain.checkpoint import make_checkpoint
+from chainaudit.chain.events import seal
+from chainaudit.chain.uuid7 import make as make_uuid7
+from chainaudit.conformance.vectorgen.chain import tweak
+from chainaudit.conformance.vectorgen.chain_build import (
     STORE_A,
     STORE_B,
     T0_MS,
@@ -29,6 +28,7 @@ from chainaudit.vectorgen.chain_build import (
     case_events,
     run_case,
 )
+from chainaudit.keys.signing import private_key_from_label, public_bytes
 
 SIGNER = "prop-signer"
 TRUSTED = [public_bytes(private_key_from_label(SIGNER)).hex()]
@@ -107,11 +107,11 @@ def test_every_structural_mutation_is_found_at_the_event(
     elif kind == "insert":
         i = data.draw(st.integers(1, n - 1))
         f = dict(evs[i].fields, principal="mallory")
-        from chainaudit.uuid7 import parse, unix_ms
+        from chainaudit.chain.uuid7 import parse, unix_ms
 
         lo = unix_ms(parse(evs[i - 1].fields["event_id"]) or 0)
         f["event_id"] = make_uuid7(lo + 1, 0xA11, 1)
-        from chainaudit.vectorgen.chain_build import ts_text
+        from chainaudit.conformance.vectorgen.chain_build import ts_text
 
         f["timestamp"] = ts_text(lo + 1)
         evs.insert(i, Ev(evs[i].chain_id, STORE_A, seal(f)))

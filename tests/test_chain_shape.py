@@ -1,6 +1,6 @@
 """The one-pass CHAIN-2 shape check agrees with the rule-by-rule one.
 
-:func:`chainaudit.chain.shape_problem` first asks ``_well_formed`` (one pass,
+:func:`chainaudit.chain.events.shape_problem` first asks ``_well_formed`` (one pass,
 exact types, ASCII) and only when it says no runs ``_shape_problem``, which
 names the broken rule. The shortcut must never call an ill-formed event
 well formed; this compares both on every event of the sample and on
@@ -16,7 +16,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from chainaudit.chain import (
+from chainaudit.chain.events import (
     HASH_ALGS,
     _shape_problem,
     _well_formed,
@@ -25,7 +25,7 @@ from chainaudit.chain import (
     event_hash_well_formed,
     shape_problem,
 )
-from chainaudit.model import AuditEvent, EntityRecord
+from chainaudit.records.model import AuditEvent, EntityRecord
 from chainaudit.sample import build_sample, iter_records
 
 _EVENTS: list[AuditEvent] = []
@@ -133,7 +133,7 @@ def _reference_timestamp_ms(text: str) -> int | None:
     """CHAIN-2 timestamps the plain way: the regex, then calendar.timegm."""
     import calendar
 
-    from chainaudit.chain import _TS
+    from chainaudit.chain.events import _TS
 
     m = _TS.match(text)
     if not m:
@@ -161,7 +161,7 @@ def _reference_timestamp_ms(text: str) -> int | None:
 def test_timestamp_ms_is_the_calendar_arithmetic(
     y: int, mo: int, d: int, h: int, mi: int, s: int, frac: str, zone: str
 ) -> None:
-    from chainaudit.chain import timestamp_ms
+    from chainaudit.chain.events import timestamp_ms
 
     text = f"{y:04d}-{mo:02d}-{d:02d}T{h:02d}:{mi:02d}:{s:02d}{frac}{zone}"
     assert timestamp_ms.__wrapped__(text) == _reference_timestamp_ms(text)

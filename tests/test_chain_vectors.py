@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from chainaudit.vectorgen import chain as gen
-from chainaudit.vectorgen.chain_build import check_case
+from chainaudit.conformance.vectorgen import chain as gen
+from chainaudit.conformance.vectorgen.chain_build import check_case
 
 ROOT = Path(__file__).resolve().parent.parent
 VECTORS = ROOT / "vectors" / "chain"

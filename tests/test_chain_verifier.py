@@ -6,10 +6,7 @@ import functools
 import itertools
 import sys
 
-from chainaudit.model import AuditEvent
-from chainaudit.signing import TrustStore, private_key_from_label, public_bytes
-from chainaudit.vectorgen.chain_build import T0_MS, Ev, boundary_event, build_chain
-from chainaudit.verify_chain import (
+from chainaudit.chain.verify import (
     ChainPolicy,
     ChainVerifier,
     EventInput,
@@ -17,6 +14,9 @@ from chainaudit.verify_chain import (
     verify_events,
     verify_parallel,
 )
+from chainaudit.conformance.vectorgen.chain_build import T0_MS, Ev, boundary_event, build_chain
+from chainaudit.keys.signing import TrustStore, private_key_from_label, public_bytes
+from chainaudit.records.model import AuditEvent
 
 TRUST = TrustStore.of([public_bytes(private_key_from_label("m"))])
 
@@ -100,7 +100,7 @@ def test_findings_carry_chain_position_event_and_values() -> None:
 
 
 def test_skew_tolerance_is_a_parameter() -> None:
-    from chainaudit.vectorgen.chain_build import rechain, ts_text
+    from chainaudit.conformance.vectorgen.chain_build import rechain, ts_text
 
     evs = build_chain("c", 3)
     evs[1].fields["timestamp"] = ts_text(T0_MS + 1000 + 60_000)

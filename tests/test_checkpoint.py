@@ -6,20 +6,19 @@ from typing import Any
 
 import rfc8785
 
-from chainaudit import codes
-from chainaudit.chain import genesis_hash
-from chainaudit.checkpoint import (
+from chainaudit.chain.checkpoint import (
     DOMAIN_CHECKPOINT,
     ChainExpectation,
     make_checkpoint,
     message,
     verify_checkpoint,
 )
-from chainaudit.findings import Finding
-from chainaudit.model import AuditEvent
-from chainaudit.signing import TrustStore, private_key_from_label, public_bytes, verify
-from chainaudit.vectorgen.chain_build import build_chain, rechain
-from chainaudit.verify_chain import ChainPolicy, verify_events
+from chainaudit.chain.events import genesis_hash
+from chainaudit.chain.verify import ChainPolicy, verify_events
+from chainaudit.conformance.vectorgen.chain_build import build_chain, rechain
+from chainaudit.findings import Finding, codes
+from chainaudit.keys.signing import TrustStore, private_key_from_label, public_bytes, verify
+from chainaudit.records.model import AuditEvent
 
 KEY = private_key_from_label("cp")
 TRUST = TrustStore.of([public_bytes(KEY)])

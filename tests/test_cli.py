@@ -31,9 +31,9 @@ import pytest
 from click.testing import CliRunner
 from e2e_cli import Cli, Run, Secrets, demo_secrets, expect, one_error_line, without
 
-from chainaudit.checkpoint import make_checkpoint
+from chainaudit.chain.checkpoint import make_checkpoint
 from chainaudit.cli import main
-from chainaudit.signer import load_signing_key
+from chainaudit.keys.signer import load_signing_key
 from chainaudit.sources.ndjson import write_export
 
 REPO = Path(__file__).resolve().parent.parent

@@ -13,17 +13,16 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from chainaudit import codes
-from chainaudit.address import Address, EntityType
-from chainaudit.chain import chain_event_from_entity, lifecycle_record, seal, shape_problem
-from chainaudit.commitment import commit_fields, item_digest, receipt_message
-from chainaudit.digest import record_key
-from chainaudit.findings import Severity, registry
-from chainaudit.model import AuditEvent, EntityRecord, Record, WrappedDek
-from chainaudit.signing import TrustStore, public_bytes
-from chainaudit.vectorgen import commitment as gen
-from chainaudit.vectorgen.commitment_build import DialogueWriter, signer
-from chainaudit.verify_commit import COUNTERS, verify_commitments
+from chainaudit.chain.events import chain_event_from_entity, lifecycle_record, seal, shape_problem
+from chainaudit.commitments.events import commit_fields, item_digest, receipt_message
+from chainaudit.commitments.verify import COUNTERS, verify_commitments
+from chainaudit.conformance.vectorgen import commitment as gen
+from chainaudit.conformance.vectorgen.commitment_build import DialogueWriter, signer
+from chainaudit.findings import Severity, codes, registry
+from chainaudit.keys.signing import TrustStore, public_bytes
+from chainaudit.records.address import Address, EntityType
+from chainaudit.records.digest import record_key
+from chainaudit.records.model import AuditEvent, EntityRecord, Record, WrappedDek
 
 ROOT = Path(__file__).resolve().parent.parent
 VECTORS = ROOT / "vectors" / "commitment"
@@ -52,7 +51,7 @@ def test_the_findings_table_of_the_spec_is_the_registry() -> None:
 
 
 def test_every_vector_passes_and_the_generator_reproduces_them() -> None:
-    from chainaudit.vectorgen.commitment_build import check_case
+    from chainaudit.conformance.vectorgen.commitment_build import check_case
 
     files = sorted(VECTORS.rglob("*.json"))
     assert len(files) == len(gen.cases()) >= 30
@@ -205,7 +204,7 @@ def test_counters_are_always_set() -> None:
 
 
 def _erase(records: list[Record], key: str, **kw: Any) -> tuple[list[Record], Any]:
-    from chainaudit.erasure import plan_erasure
+    from chainaudit.commitments.erasure import plan_erasure
 
     plan = plan_erasure(key, records, "2026-11-01T10:00:00.000Z", **kw)
     out = [plan.destroyed if isinstance(r, WrappedDek) and r.key_id == key else r for r in records]
@@ -251,7 +250,7 @@ def test_the_erasure_writer_commits_a_legacy_dialogue_first() -> None:
 def test_the_erasure_writer_refuses_to_certify_a_tampered_record() -> None:
     import pytest
 
-    from chainaudit.erasure import ErasureRefused
+    from chainaudit.commitments.erasure import ErasureRefused
 
     records, _ = _sample_trust()
     target = "dialogue:dlg-2026-001/entity:verdict/final"
@@ -278,8 +277,8 @@ def test_an_unsigned_erasure_is_reported_unverified() -> None:
 def test_an_unusable_temporary_directory_is_a_local_fault(tmp_path: Path) -> None:
     """The commitment spool, like the chain spool, names a temporary directory it
     cannot use (CLI-4: one line, exit 3), never a SQLite or OS traceback."""
+    from chainaudit.commitments.verify import CommitmentVerifier
     from chainaudit.errors import LocalFaultError
-    from chainaudit.verify_commit import CommitmentVerifier
 
     missing = tmp_path / "gone"
     with pytest.raises(LocalFaultError, match="gone: cannot write the temporary commitment spool"):

@@ -15,7 +15,7 @@ seen through ``.hex()``, ``.encode()``, ``bytes.fromhex()`` and the like.
 (it is ``==`` on every element). Comparisons with a literal constant (``None``,
 ``b""``, a number) are not: the constant is public.
 
-Compare with ``crypto.equal`` (the one constant-time helper, chainaudit/crypto.py,
+Compare with ``crypto.equal`` (the one constant-time helper, chainaudit/primitives/crypto.py,
 built on ``hmac.compare_digest``). A comparison that is not secret-dependent
 (an algorithm name, a hash of public data against a public value) may stay,
 with the reason on its line: ``# ct-ok: <reason>``.
@@ -315,13 +315,13 @@ def test_the_lint_lets_through(snippet: str) -> None:
 
 def test_the_helper_itself_is_exempt_and_only_it() -> None:
     body = "def equal(tag, expected):\n    return tag == expected  # the real one: compare_digest\n"
-    assert lint_source(body, "chainaudit/crypto.py") == []
+    assert lint_source(body, "chainaudit/primitives/crypto.py") == []
     assert lint_source(body, "chainaudit/other.py") != []
-    assert lint_source(body.replace("equal", "same"), "chainaudit/crypto.py") != []
+    assert lint_source(body.replace("equal", "same"), "chainaudit/primitives/crypto.py") != []
 
 
 def test_the_helper_is_constant_time() -> None:
-    from chainaudit import crypto
+    from chainaudit.primitives import crypto
 
     source = Path(crypto.__file__).read_text(encoding="utf-8")
     fn = next(

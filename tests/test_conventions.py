@@ -20,9 +20,9 @@ from pathlib import Path
 from e2e_cli import Cli, expect, key_args, without
 
 from chainaudit import __version__
-from chainaudit.digest import record_key
 from chainaudit.findings import Finding
-from chainaudit.model import EntityRecord
+from chainaudit.records.digest import record_key
+from chainaudit.records.model import EntityRecord
 from chainaudit.sources.ndjson import NdjsonSource, write_export
 
 
@@ -74,7 +74,7 @@ def _split(demo: Path, tmp: Path) -> tuple[Path, Path, Path]:
     )
     from dataclasses import replace
 
-    from chainaudit.address import Address
+    from chainaudit.records.address import Address
 
     parts = sealed.address.parts
     moved = Address(sealed.address.dialogue, sealed.address.entity_type, (*parts[:-1], "99"))

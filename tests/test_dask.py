@@ -42,16 +42,18 @@ from conftest import S3_CREDENTIALS
 from distributed.diagnostics.plugin import SchedulerPlugin, WorkerPlugin
 from test_one_pass import DAMAGE, T0, _damage, _options
 
-from chainaudit.assurance import Evidence, assess
 from chainaudit.audit import AuditOptions, audit
-from chainaudit.dekmap import DekMap
+from chainaudit.conformance.vectorgen.export_fixtures import EXPORT_ID, write_ddb_export
 from chainaudit.distributed import UmkFile, audit_dask
 from chainaudit.errors import ChainauditError, InputError, KeySourceError, StoreError
 from chainaudit.findings import Finding, lookup
-from chainaudit.item import item_from_record
-from chainaudit.keyring import KeyRing
-from chainaudit.model import Record, WrappedDek
-from chainaudit.resolver import DekStatus
+from chainaudit.keys.dekmap import DekMap
+from chainaudit.keys.keyring import KeyRing
+from chainaudit.keys.resolver import DekStatus
+from chainaudit.keys.umk import Umk, write_secret_file
+from chainaudit.records.item import item_from_record
+from chainaudit.records.model import Record, WrappedDek
+from chainaudit.report.assurance import Evidence, assess
 from chainaudit.sample import Sample, build_sample, iter_records
 from chainaudit.sources import Source, ndjson
 from chainaudit.sources.ddb_export import DynamoDBExportSource
@@ -59,8 +61,6 @@ from chainaudit.sources.multi import MultiSource
 from chainaudit.sources.ndjson import NdjsonSource, write_export
 from chainaudit.sources.open import open_source
 from chainaudit.sources.s3 import open_s3
-from chainaudit.umk import Umk, write_secret_file
-from chainaudit.vectorgen.export_fixtures import EXPORT_ID, write_ddb_export
 
 ROOT = Path(__file__).resolve().parent.parent
 VECTORS = ROOT / "vectors" / "export"

@@ -12,20 +12,20 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from chainaudit.errors import InputError
-from chainaudit.findings import Finding
-from chainaudit.item import item_from_record
-from chainaudit.model import EntityRecord, Record
-from chainaudit.sources.ddb_export import DynamoDBExportSource
-from chainaudit.sources.open import open_source
-from chainaudit.testing import sample_records, without_origin
-from chainaudit.testing.strategies import records
-from chainaudit.vectorgen.export_fixtures import (
+from chainaudit.conformance.vectorgen.export_fixtures import (
     ddb_json_line,
     gzip_bytes,
     write_ddb_export,
     write_ddb_manifests,
 )
+from chainaudit.errors import InputError
+from chainaudit.findings import Finding
+from chainaudit.records.item import item_from_record
+from chainaudit.records.model import EntityRecord, Record
+from chainaudit.sources.ddb_export import DynamoDBExportSource
+from chainaudit.sources.open import open_source
+from chainaudit.testing import sample_records, without_origin
+from chainaudit.testing.strategies import records
 
 
 def _items() -> list[Any]:

@@ -9,12 +9,11 @@ from collections.abc import Iterator
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from chainaudit import codes
-from chainaudit.diff import diff_sources, merge_sorted
-from chainaudit.digest import record_key
-from chainaudit.findings import Finding
-from chainaudit.model import EntityRecord
-from chainaudit.vectorgen.manifest import sample_records
+from chainaudit.conformance.vectorgen.manifest_build import sample_records
+from chainaudit.findings import Finding, codes
+from chainaudit.migration.diff import diff_sources, merge_sorted
+from chainaudit.records.digest import record_key
+from chainaudit.records.model import EntityRecord
 
 
 def test_identical_stores_have_no_findings() -> None:
@@ -125,8 +124,8 @@ def test_merge_of_200k_records_runs_in_bounded_memory() -> None:
 
 
 def test_a_boundary_on_one_side_is_a_notice_not_a_lost_write() -> None:
-    from chainaudit.bridge import boundary_records, chain_tips
-    from chainaudit.report import exit_code_for
+    from chainaudit.migration.bridge import boundary_records, chain_tips
+    from chainaudit.report.render import exit_code_for
     from chainaudit.sample import build_sample
 
     sample = build_sample()

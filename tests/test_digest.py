@@ -6,8 +6,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from chainaudit.address import Address
-from chainaudit.digest import (
+from chainaudit.records.address import Address
+from chainaudit.records.digest import (
     RECORD_DIGEST_PREFIX,
     audit_record_key,
     canonical_number,
@@ -16,7 +16,7 @@ from chainaudit.digest import (
     record_key,
     record_kind,
 )
-from chainaudit.model import AuditEvent, EntityRecord, Envelope, KeyState, WrappedDek
+from chainaudit.records.model import AuditEvent, EntityRecord, Envelope, KeyState, WrappedDek
 
 
 def entity(
@@ -156,7 +156,7 @@ _JSON = st.recursive(
 def test_fast_jcs_equals_rfc8785(value: object) -> None:
     import rfc8785
 
-    from chainaudit.digest import jcs
+    from chainaudit.records.digest import jcs
 
     assert jcs(value) == rfc8785.dumps(value)
 
@@ -164,7 +164,7 @@ def test_fast_jcs_equals_rfc8785(value: object) -> None:
 def test_fast_jcs_key_order_is_utf16() -> None:
     import rfc8785
 
-    from chainaudit.digest import jcs
+    from chainaudit.records.digest import jcs
 
     value = {"\U0001f600": {"S": "a"}, "\uff61": {"S": "b"}, "a": {"BOOL": True}}
     assert jcs(value) == rfc8785.dumps(value)
@@ -173,7 +173,16 @@ def test_fast_jcs_key_order_is_utf16() -> None:
 
 @pytest.mark.parametrize(
     "module",
-    ["digest", "merkle", "index", "manifest", "gate", "diff", "proof", "report"],
+    [
+        "records.digest",
+        "primitives.merkle",
+        "migration.index",
+        "migration.manifest",
+        "migration.gate",
+        "migration.diff",
+        "migration.proof",
+        "report.render",
+    ],
 )
 def test_docstring_examples_run(module: str) -> None:
     import doctest

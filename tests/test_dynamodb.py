@@ -19,11 +19,10 @@ from conformance.records import many_records, sample_records
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from chainaudit import codes
 from chainaudit.errors import StoreError
-from chainaudit.findings import Finding
-from chainaudit.item import item_from_record
-from chainaudit.model import EntityRecord
+from chainaudit.findings import Finding, codes
+from chainaudit.records.item import item_from_record
+from chainaudit.records.model import EntityRecord
 from chainaudit.sources.dynamodb import DynamoDBStore, dynamodb_number, number_problem
 
 

@@ -53,10 +53,10 @@ from e2e_stores import (
     set_cleartext,
 )
 
-from chainaudit.address import Address
-from chainaudit.model import EntityRecord
-from chainaudit.signer import create_signing_key
-from chainaudit.signing import key_id
+from chainaudit.keys.signer import create_signing_key
+from chainaudit.keys.signing import key_id
+from chainaudit.records.address import Address
+from chainaudit.records.model import EntityRecord
 from chainaudit.sources.ndjson import NdjsonSource
 
 pytestmark = [pytest.mark.postgres, pytest.mark.dynamodb]

@@ -11,9 +11,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from chainaudit import crypto
-from chainaudit.address import Address, EntityType
-from chainaudit.envelope import (
+from chainaudit.conformance.vectorgen.envelope import NOT_CANONICAL, NOT_OBJECT
+from chainaudit.envelope.seal import (
     ALGORITHMS,
     NONCE_BYTES,
     TAG_BYTES,
@@ -29,9 +28,10 @@ from chainaudit.envelope import (
     seal,
     seal_random,
 )
+from chainaudit.primitives import crypto
+from chainaudit.records.address import Address, EntityType
 from chainaudit.testing import dek, nonce
 from chainaudit.testing.strategies import addresses, payloads
-from chainaudit.vectorgen.envelope import NOT_CANONICAL, NOT_OBJECT
 
 #: Every entity type an envelope may be sealed for (all but ref, ENV-2).
 SEALABLE = [t for t in EntityType if t is not EntityType.REF]

@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
+from chainaudit.conformance.check import check_tree
+from chainaudit.conformance.vectorgen.export import generate
 from chainaudit.errors import InputError
 from chainaudit.findings import Finding
 from chainaudit.sources.open import open_source
-from chainaudit.vectorcheck import check_tree
-from chainaudit.vectorgen.export import generate
 
 VECTORS = Path(__file__).resolve().parent.parent / "vectors" / "export"
 CASES = sorted(VECTORS.glob("*.json"))

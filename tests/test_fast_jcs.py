@@ -9,7 +9,7 @@ import rfc8785
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from chainaudit.chain import DOMAIN_EVENT, MAX_INT, hashed_bytes
+from chainaudit.chain.events import DOMAIN_EVENT, MAX_INT, hashed_bytes
 
 _values = st.one_of(
     st.text(),

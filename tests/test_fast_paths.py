@@ -19,12 +19,17 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from chainaudit import address as address_mod
-from chainaudit import strictjson
-from chainaudit.address import Address, AddressError, EntityType
 from chainaudit.errors import InputError
-from chainaudit.item import _typed_from_json, item_from_record, record_from_item, typed_from_json
-from chainaudit.model import Record
+from chainaudit.primitives import strictjson
+from chainaudit.records import address as address_mod
+from chainaudit.records.address import Address, AddressError, EntityType
+from chainaudit.records.item import (
+    _typed_from_json,
+    item_from_record,
+    record_from_item,
+    typed_from_json,
+)
+from chainaudit.records.model import Record
 from chainaudit.sources import ndjson
 from chainaudit.sources.jsonlines import canonical_json
 from chainaudit.sources.ndjson import NdjsonSource, write_export
@@ -337,7 +342,7 @@ _json_values = st.recursive(
 
 
 def _payload_outcome(decode: Any, plaintext: bytes) -> Any:
-    from chainaudit.envelope import PayloadError
+    from chainaudit.envelope.seal import PayloadError
 
     try:
         return decode(plaintext)
@@ -352,7 +357,7 @@ def _payload_outcome(decode: Any, plaintext: bytes) -> Any:
     st.integers(0, 10_000),
 )
 def test_payload_fast_path_equals_the_reference(value: Any, form: str, seed: int) -> None:
-    from chainaudit.envelope import _decode_payload, decode_payload
+    from chainaudit.envelope.seal import _decode_payload, decode_payload
 
     text = json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
     if form == "canonical":
@@ -393,7 +398,7 @@ def _item_jsons(path: Path) -> list[tuple[Any, bytes | None]]:
 
 def test_item_json_is_the_record_digests_json(tmp_path: Path) -> None:
     """What the commitment check hashes (COMMIT-3) without encoding it again."""
-    from chainaudit.digest import canonical_record_json
+    from chainaudit.records.digest import canonical_record_json
     from chainaudit.sample import build_sample, iter_records
 
     path = tmp_path / "s.ndjson"
@@ -411,7 +416,7 @@ def test_item_json_is_the_record_digests_json(tmp_path: Path) -> None:
 )
 @given(st.lists(records(), max_size=6))
 def test_item_json_of_generated_records(tmp_path: Path, recs: list[Record]) -> None:
-    from chainaudit.digest import canonical_record_json
+    from chainaudit.records.digest import canonical_record_json
 
     path = tmp_path / "g.ndjson"
     try:

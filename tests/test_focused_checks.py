@@ -6,23 +6,23 @@ Each test here is named after its check and was seen to fail with the check
 broken by hand (the bug planted, the test run, the bug removed):
 
 - ``verify-proof`` of a record whose key is in the proof but whose content
-  changed (planted: compare only the key) — chainaudit/proof.py;
+  changed (planted: compare only the key) — chainaudit/migration/proof.py;
 - the genesis value of a BLAKE3 chain (planted: check genesis only for
-  sha256; or compute it with the default algorithm) — verify_chain.py;
+  sha256; or compute it with the default algorithm) — chain/verify.py;
 - the ``aad_hash`` comparison (planted: compare a prefix; skip it) —
-  verify_envelope.py;
+  envelope/verify.py;
 - the nonce ledger keeps every envelope after an earlier finding (planted:
   feed the ledger only for records without findings; forget the first
-  occurrence after a reuse) — verify_envelope.py, nonces.py;
-- the nonce length rule (planted: ``<`` for ``!=``) — verify_envelope.py;
-- MANIFEST_COUNT_MISMATCH is an error (planted: severity notice) — codes.py;
-- an unescaped ``#`` in an id (planted: only ``/`` refused) — address.py;
+  occurrence after a reuse) — envelope/verify.py, envelope/nonces.py;
+- the nonce length rule (planted: ``<`` for ``!=``) — envelope/verify.py;
+- MANIFEST_COUNT_MISMATCH is an error (planted: severity notice) — findings/codes.py;
+- an unescaped ``#`` in an id (planted: only ``/`` refused) — records/address.py;
 - a repeated ``event_id`` (planted: ``<`` for ``<=``; duplicates of a
-  record key not reported) — verify_chain.py, manifest.py, gate.py;
+  record key not reported) — chain/verify.py, migration/manifest.py, migration/gate.py;
 - the ``hash_alg`` of an expected tip (planted: compare the tip hash only;
-  the empty chain's genesis with the default algorithm) — verify_chain.py;
+  the empty chain's genesis with the default algorithm) — chain/verify.py;
 - a ``key_id`` whose dialogue is a prefix of the record's (planted:
-  ``startswith`` for ``!=``) — verify_envelope.py.
+  ``startswith`` for ``!=``) — envelope/verify.py.
 
 Below them, tests that kill mutants scripts/mutation.sh found surviving
 (docs/mutation.md), named after the behaviour they pin.
@@ -47,25 +47,32 @@ import rfc8785
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from chainaudit import address as address_module
-from chainaudit import codes
-from chainaudit.address import Address, AddressError, unescape_component
-from chainaudit.chain import MAX_INT, genesis_hash
-from chainaudit.checkpoint import ChainExpectation, make_checkpoint, verify_checkpoint
-from chainaudit.digest import (
-    audit_record_key,
-    canonical_number,
-    canonical_record_json,
-    jcs,
-    record_digest,
-    record_key,
+from chainaudit.chain.checkpoint import ChainExpectation, make_checkpoint, verify_checkpoint
+from chainaudit.chain.events import MAX_INT, genesis_hash
+from chainaudit.chain.verify import ChainPolicy, verify_events
+from chainaudit.conformance.vectorgen.chain_build import Ev, build_chain, rechain
+from chainaudit.conformance.vectorgen.manifest_build import (
+    SIGNER_LABEL,
+    audit_events,
+    sample_manifest,
+    sample_records,
+    vector_key,
 )
-from chainaudit.envelope import NONCE_BYTES, aad_hash, seal
+from chainaudit.envelope.nonces import NonceLedger, NonceLimits, fingerprint
+from chainaudit.envelope.seal import NONCE_BYTES, aad_hash, seal
+from chainaudit.envelope.verify import check_record, verify_envelopes
 from chainaudit.errors import InputError, LocalFaultError
-from chainaudit.findings import Finding, Result, Severity
-from chainaudit.gate import gate_post
-from chainaudit.manifest import ManifestBuilder, leaves_line, public_key_bytes
-from chainaudit.merkle import (
+from chainaudit.findings import Finding, Result, Severity, codes
+from chainaudit.keys.signing import (
+    TRUSTED_KEYS_TYPE,
+    TrustStore,
+    private_key_from_label,
+    public_bytes,
+)
+from chainaudit.migration.gate import gate_post
+from chainaudit.migration.manifest import ManifestBuilder, leaves_line, public_key_bytes
+from chainaudit.migration.proof import make_proof, verify_proof
+from chainaudit.primitives.merkle import (
     InclusionCheck,
     ProofError,
     inclusion_proof,
@@ -75,23 +82,20 @@ from chainaudit.merkle import (
     root_of,
     verify_inclusion,
 )
-from chainaudit.model import AuditEvent, EntityRecord, Record
-from chainaudit.nonces import NonceLedger, NonceLimits, fingerprint
-from chainaudit.proof import make_proof, verify_proof
-from chainaudit.report import exit_code_for
-from chainaudit.signing import TRUSTED_KEYS_TYPE, TrustStore, private_key_from_label, public_bytes
+from chainaudit.records import address as address_module
+from chainaudit.records.address import Address, AddressError, unescape_component
+from chainaudit.records.digest import (
+    audit_record_key,
+    canonical_number,
+    canonical_record_json,
+    jcs,
+    record_digest,
+    record_key,
+)
+from chainaudit.records.model import AuditEvent, EntityRecord, Record
+from chainaudit.report.render import exit_code_for
 from chainaudit.testing import dek, nonce, resolver_for, sealed_record
 from chainaudit.testing import key_id_for as kid
-from chainaudit.vectorgen.chain_build import Ev, build_chain, rechain
-from chainaudit.vectorgen.manifest import (
-    SIGNER_LABEL,
-    audit_events,
-    sample_manifest,
-    sample_records,
-    vector_key,
-)
-from chainaudit.verify_chain import ChainPolicy, verify_events
-from chainaudit.verify_envelope import check_record, verify_envelopes
 
 PINNED = [public_key_bytes(vector_key(SIGNER_LABEL))]
 MANIFEST, LEAVES = sample_manifest()
@@ -107,7 +111,7 @@ def run_chain(events: list[Ev], *expect: ChainExpectation) -> Result:
     return verify_events(((AuditEvent(e.chain_id, e.fields), e.store) for e in events), policy)
 
 
-# --- proof.py: verify-proof with the record ----------------------------------
+# --- migration/proof.py: verify-proof with the record ----------------------------------
 
 
 def _edited_entity() -> tuple[EntityRecord, EntityRecord]:
@@ -171,7 +175,7 @@ def test_verify_proof_counts_one_proof() -> None:
     assert verify_proof(doc, MANIFEST, PINNED).checked == Counter({"proofs": 1})
 
 
-# --- verify_chain.py: genesis of a BLAKE3 chain -------------------------------
+# --- chain/verify.py: genesis of a BLAKE3 chain -------------------------------
 
 
 def test_genesis_of_a_blake3_chain_is_checked() -> None:
@@ -199,7 +203,7 @@ def test_genesis_of_a_sha256_chain_is_not_the_blake3_one() -> None:
     assert codes_of(run_chain(bad)) == ["CHAIN_GENESIS_MISMATCH"]
 
 
-# --- verify_envelope.py: the aad_hash comparison ------------------------------
+# --- envelope/verify.py: the aad_hash comparison ------------------------------
 
 A = Address.of("d-1", "perspective", "01", "02")
 B = Address.of("d-1", "perspective", "01", "03")
@@ -232,7 +236,7 @@ def test_aad_hash_comparison(stored: str) -> None:
     assert codes_of(keyed) == ["AAD_HASH_MISMATCH"]
 
 
-# --- verify_envelope.py / nonces.py: the ledger after an earlier finding --------
+# --- envelope/verify.py / envelope/nonces.py: the ledger after an earlier finding --------
 
 
 def test_nonce_reuse_by_a_record_with_another_finding_is_still_reported() -> None:
@@ -279,7 +283,7 @@ def test_nonce_reuse_ledger_keeps_the_first_occurrence_after_a_finding() -> None
         assert (spilled > 0) == (limits is not None)
 
 
-# --- verify_envelope.py: the nonce length rule ---------------------------------
+# --- envelope/verify.py: the nonce length rule ---------------------------------
 
 
 @pytest.mark.parametrize("length", [0, 1, NONCE_BYTES - 1, NONCE_BYTES + 1, 16, 32])
@@ -297,7 +301,7 @@ def test_nonce_length_rule(length: int) -> None:
     assert codes_of(check_record(bad, resolver_for(A))) == ["NONCE_LENGTH"]
 
 
-# --- codes.py / gate.py: manifest count severity ------------------------------
+# --- findings/codes.py / migration/gate.py: manifest count severity ------------------------------
 
 
 def test_manifest_count_mismatch_is_an_error() -> None:
@@ -314,7 +318,7 @@ def test_manifest_count_mismatch_is_an_error() -> None:
     assert only.errors == counts
 
 
-# --- address.py: an unescaped '#' in an id -------------------------------------
+# --- records/address.py: an unescaped '#' in an id -------------------------------------
 
 
 def test_unescaped_hash_in_an_id_is_refused() -> None:
@@ -375,7 +379,7 @@ def test_repeated_event_id_is_a_duplicate_record_key_at_the_gate() -> None:
     assert not result.ok
 
 
-# --- verify_chain.py: the hash_alg of an expected tip ----------------------------
+# --- chain/verify.py: the hash_alg of an expected tip ----------------------------
 
 
 def test_tip_hash_alg_is_compared() -> None:
@@ -397,7 +401,7 @@ def test_tip_hash_alg_of_an_empty_chain_picks_its_genesis() -> None:
     assert codes_of(run_chain([], wrong)) == ["CHAIN_TIP_MISMATCH"]
 
 
-# --- verify_envelope.py: a key_id dialogue compared as a prefix --------------------
+# --- envelope/verify.py: a key_id dialogue compared as a prefix --------------------
 
 
 @pytest.mark.parametrize(
@@ -420,7 +424,7 @@ def test_key_id_dialogue_is_compared_whole_not_as_a_prefix(
     )
 
 
-# --- merkle.py: a failed inclusion check says why ----------------------------------
+# --- primitives/merkle.py: a failed inclusion check says why ----------------------------------
 
 _LEAVES5 = [leaf_hash(f"k{i}", bytes([i]) * 32) for i in range(5)]
 _ROOT5 = root_of(_LEAVES5)
@@ -474,7 +478,7 @@ def test_leaf_hash_and_proof_ranges_name_their_fault() -> None:
         proof_ranges(5, 5)
 
 
-# --- digest.py: the canonical record form (MAN-1.2, MAN-1.3) ---------------------
+# --- records/digest.py: the canonical record form (MAN-1.2, MAN-1.3) ---------------------
 
 _D = Address.of("d-1", "meta")
 
@@ -541,7 +545,7 @@ def test_record_key_of_an_audit_event_without_event_id_says_so() -> None:
         record_key(AuditEvent("c", {"seq": 0}))
 
 
-# --- signing.py: the trusted-keys file ------------------------------------------
+# --- keys/signing.py: the trusted-keys file ------------------------------------------
 
 _SIGNER = private_key_from_label("focused")
 
@@ -579,7 +583,7 @@ def test_trusted_keys_file_is_read_as_utf8(tmp_path: Path) -> None:
     assert list(store.keys.values()) == [public_bytes(_SIGNER)]
     # Whatever the locale: in an ASCII one (C locale, no coercion) too.
     env = {**os.environ, "LC_ALL": "C", "PYTHONUTF8": "0", "PYTHONCOERCECLOCALE": "0"}
-    code = "import sys; from pathlib import Path; from chainaudit.signing import TrustStore; "
+    code = "import sys; from pathlib import Path; from chainaudit.keys.signing import TrustStore; "
     code += "print(len(TrustStore.load(Path(sys.argv[1])).keys))"
     run = subprocess.run(
         [sys.executable, "-c", code, str(path)], env=env, capture_output=True, text=True
@@ -587,7 +591,7 @@ def test_trusted_keys_file_is_read_as_utf8(tmp_path: Path) -> None:
     assert (run.returncode, run.stdout.strip()) == (0, "1"), run.stderr[-500:]
 
 
-# --- checkpoint.py: the shape of a checkpoint -----------------------------------
+# --- chain/checkpoint.py: the shape of a checkpoint -----------------------------------
 
 
 def _checkpoint(**changes: object) -> dict[str, Any]:
@@ -617,25 +621,10 @@ def test_checkpoint_count_may_be_the_largest_json_integer() -> None:
     assert isinstance(got, ChainExpectation) and got.count == MAX_INT
 
 
-# --- boundary.py: the continuity hook passes the pinned keys on --------------------
+# --- chain/boundary.py: the continuity hook passes the pinned keys on --------------------
 
 
-def test_boundary_continuity_hook_passes_the_trust_store(monkeypatch: pytest.MonkeyPatch) -> None:
-    from chainaudit import boundary, continuity
-
-    calls: list[tuple[object, ...]] = []
-
-    def fake(*args: object) -> str:
-        calls.append(args)
-        return "result"
-
-    monkeypatch.setattr(continuity, "verify_chain_continuity", fake)
-    trust = TrustStore.of([public_bytes(_SIGNER)])
-    assert boundary.verify_chain_continuity("src", "dst", trust) == "result"
-    assert calls == [("src", "dst", trust)]
-
-
-# --- nonces.py: the ledger's report, its bookkeeping and its spill files -------------
+# --- envelope/nonces.py: the ledger's report, its bookkeeping and its spill files -------------
 
 
 def test_nonce_reuse_by_a_copied_record_says_the_ciphertext_is_identical() -> None:
@@ -745,7 +734,7 @@ def test_nonce_ledger_close_never_fails(tmp_path: Path) -> None:
     ledger.close()
 
 
-# --- address.py: the fast paths agree with the full parsers -------------------------
+# --- records/address.py: the fast paths agree with the full parsers -------------------------
 
 _ADDRESS_BITS = st.sampled_from(
     ["dialogue", ":", "#", "/", "entity", "meta", "perspective", "event", "ref", "01", "02",
@@ -787,7 +776,7 @@ def test_address_fast_paths_accept_exactly_what_the_full_parsers_accept(tail: st
 
 
 def test_address_fast_path_refuses_an_over_long_address() -> None:
-    from chainaudit.address import MAX_ADDRESS_BYTES
+    from chainaudit.records.address import MAX_ADDRESS_BYTES
 
     d, x, y = "d" * 255, "x" * 255, "y" * 255
     fixed = len(f"dialogue:{d}/entity:ref/{x}#{y}#")
@@ -836,11 +825,11 @@ def test_proof_ranges_split_at_the_largest_power_of_two_below() -> None:
     assert proof_ranges(6, 8) == [(7, 8), (4, 6), (0, 4)]
 
 
-# --- report.py: the exit code a report states, and errors listed first --------------
+# --- report/render.py: the exit code a report states, and errors listed first --------------
 
 
 def test_report_exit_code_is_the_error_s_only_when_both_are_stated() -> None:
-    from chainaudit.report import Summary, report_exit_code
+    from chainaudit.report.render import Summary, report_exit_code
 
     findings = Result(checked=Counter({"records": 1}))
     findings.add(Finding(codes.MANIFEST_COUNT_MISMATCH, "totals", "differs"))
@@ -851,7 +840,7 @@ def test_report_exit_code_is_the_error_s_only_when_both_are_stated() -> None:
 
 
 def test_report_lists_errors_before_unverified_before_notices() -> None:
-    from chainaudit.report import _codes_in_order
+    from chainaudit.report.render import _codes_in_order
 
     result = Result(checked=Counter({"records": 1}))
     for code in (codes.KEY_SHREDDED, codes.KEY_MISSING, codes.NONCE_REUSE):

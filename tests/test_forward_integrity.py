@@ -20,18 +20,18 @@ from typing import Any
 import pytest
 from e2e_cli import Cli, Run, expect
 
-from chainaudit.address import Address, EntityType
-from chainaudit.chain import chain_event_from_entity, lifecycle_record, seal, timestamp_ms
-from chainaudit.chaintips import ChainTip
-from chainaudit.commitment import commit_fields
-from chainaudit.envelope import aad_hash
+from chainaudit.chain.events import chain_event_from_entity, lifecycle_record, seal, timestamp_ms
+from chainaudit.chain.tips import ChainTip
+from chainaudit.chain.uuid7 import make as make_uuid7
+from chainaudit.commitments.events import commit_fields
+from chainaudit.envelope.seal import aad_hash
 from chainaudit.findings import Finding
-from chainaudit.keys import destroy
-from chainaudit.model import AuditEvent, EntityRecord, Envelope, Record, WrappedDek
+from chainaudit.keys.hierarchy import destroy
+from chainaudit.keys.shred import destruction_event
+from chainaudit.records.address import Address, EntityType
+from chainaudit.records.model import AuditEvent, EntityRecord, Envelope, Record, WrappedDek
 from chainaudit.sample import build_sample
-from chainaudit.shred import destruction_event
 from chainaudit.sources.ndjson import NdjsonSource, write_export
-from chainaudit.uuid7 import make as make_uuid7
 
 D1 = "dlg-2026-001"
 C1 = f"dialogue:{D1}/events"
@@ -81,7 +81,7 @@ def problems(run: Run) -> list[tuple[str, str]]:
 
 
 def index_of(recs: list[Record], key: str) -> int:
-    from chainaudit.digest import record_key
+    from chainaudit.records.digest import record_key
 
     return next(i for i, r in enumerate(recs) if record_key(r) == key)
 

@@ -10,14 +10,7 @@ from pathlib import Path
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from chainaudit import codes
-from chainaudit.address import Address
-from chainaudit.digest import record_key
-from chainaudit.findings import Finding, Result
-from chainaudit.gate import gate_post
-from chainaudit.manifest import manifest_digest, public_key_bytes
-from chainaudit.model import EntityRecord, Record
-from chainaudit.vectorgen.manifest import (
+from chainaudit.conformance.vectorgen.manifest_build import (
     OTHER_LABEL,
     SIGNER_LABEL,
     audit_events,
@@ -26,6 +19,12 @@ from chainaudit.vectorgen.manifest import (
     sample_records,
     vector_key,
 )
+from chainaudit.findings import Finding, Result, codes
+from chainaudit.migration.gate import gate_post
+from chainaudit.migration.manifest import manifest_digest, public_key_bytes
+from chainaudit.records.address import Address
+from chainaudit.records.digest import record_key
+from chainaudit.records.model import EntityRecord, Record
 
 PINNED = [public_key_bytes(vector_key(SIGNER_LABEL))]
 MANIFEST, LEAVES = sample_manifest()
@@ -213,7 +212,7 @@ def test_any_deletions_changes_and_additions_are_named_exactly(data: st.DataObje
 
 
 def test_null_tip_in_manifest_compares_counts_only() -> None:
-    from chainaudit.manifest import ChainTip, ManifestBuilder, sign_manifest
+    from chainaudit.migration.manifest import ChainTip, ManifestBuilder, sign_manifest
 
     with ManifestBuilder() as b:
         b.add_all(sample_records())
@@ -227,8 +226,8 @@ def test_null_tip_in_manifest_compares_counts_only() -> None:
 
 def _gate_peak(tmp_path: Path, n: int) -> int:
     """Peak traced heap of gate pre + gate post over ``n`` records in 7 dialogues."""
-    from chainaudit.manifest import build_manifest
-    from chainaudit.model import Envelope
+    from chainaudit.migration.manifest import build_manifest
+    from chainaudit.records.model import Envelope
 
     def records() -> Iterator[Record]:
         for i in range(n):

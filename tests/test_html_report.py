@@ -33,9 +33,10 @@ from pathlib import Path
 import pytest
 from e2e_cli import Cli, expect, without
 
-from chainaudit import codes
-from chainaudit.address import EntityType
-from chainaudit.assurance import (
+from chainaudit.findings import Finding, Result, codes
+from chainaudit.records.address import EntityType
+from chainaudit.records.model import AuditEvent, EntityRecord
+from chainaudit.report.assurance import (
     SECTIONS,
     TIMELINE_CAP,
     Anchor,
@@ -44,10 +45,8 @@ from chainaudit.assurance import (
     Level,
     timeline_entry,
 )
-from chainaudit.findings import Finding, Result
-from chainaudit.model import AuditEvent, EntityRecord
-from chainaudit.report import Summary
-from chainaudit.report_html import CONTENT_SECURITY_POLICY, render_html
+from chainaudit.report.html import CONTENT_SECURITY_POLICY, render_html
+from chainaudit.report.render import Summary
 from chainaudit.sources.ndjson import NdjsonSource, write_export
 
 REPO = Path(__file__).resolve().parent.parent

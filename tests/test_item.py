@@ -1,5 +1,5 @@
 """item <-> record mapping (docs/model.md): lossless for every record, strict on
-every item, and the regressions of the bugs fixed in item.py."""
+every item, and the regressions of the bugs fixed in records/item.py."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 
 from chainaudit.findings import Finding
-from chainaudit.item import (
+from chainaudit.records.item import (
     canonical_typed,
     item_from_record,
     plain_from_typed,
@@ -17,7 +17,7 @@ from chainaudit.item import (
     typed_from_json,
     typed_to_json,
 )
-from chainaudit.model import EntityRecord, Envelope, Record, WrappedDek
+from chainaudit.records.model import EntityRecord, Envelope, Record, WrappedDek
 from chainaudit.testing import sample_records
 from chainaudit.testing.strategies import records, typed_values
 

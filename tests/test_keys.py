@@ -21,10 +21,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from chainaudit import codes, crypto
 from chainaudit.errors import KeySourceError
-from chainaudit.keyring import KeyRing
-from chainaudit.keys import (
+from chainaudit.findings import codes
+from chainaudit.keys.hierarchy import (
     KEK_SALT,
     MAX_VERSION,
     WrapAlg,
@@ -40,10 +39,12 @@ from chainaudit.keys import (
     wrap_aad,
     wrap_dek,
 )
-from chainaudit.kms import KmsUmkSource, create_kms_umk
-from chainaudit.model import KeyState, WrappedDek
-from chainaudit.resolver import DekLookup, DekResolver, DekStatus
-from chainaudit.umk import Kek, Umk, create_umk_file
+from chainaudit.keys.keyring import KeyRing
+from chainaudit.keys.kms import KmsUmkSource, create_kms_umk
+from chainaudit.keys.resolver import DekLookup, DekResolver, DekStatus
+from chainaudit.keys.umk import Kek, Umk, create_umk_file
+from chainaudit.primitives import crypto
+from chainaudit.records.model import KeyState, WrappedDek
 
 UMK_HEX = bytes(range(32)).hex()
 UMK = Umk.from_hex(UMK_HEX)
@@ -285,7 +286,7 @@ def test_kms_call_path_through_boto3_and_moto_server() -> None:
 
 def test_pure_core_does_not_import_boto3() -> None:
     code = (
-        "import sys, chainaudit.keys, chainaudit.keyring, chainaudit.umk, chainaudit.kms;"
+        "import sys, chainaudit.keys.hierarchy, chainaudit.keys.keyring, chainaudit.keys.umk, chainaudit.keys.kms;"
         "bad = [m for m in ('boto3', 'botocore', 'psycopg') if m in sys.modules];"
         "sys.exit(str(bad) if bad else 0)"
     )
@@ -344,7 +345,7 @@ def test_format_key_id_rejects_bad_versions(version: int) -> None:
 
 @given(st.text(min_size=1, max_size=8), st.integers(1, MAX_VERSION))
 def test_key_id_round_trip(logical: str, version: int) -> None:
-    from chainaudit.address import AddressError, escape_component
+    from chainaudit.records.address import AddressError, escape_component
 
     try:
         dialogue = escape_component(logical)
@@ -519,12 +520,12 @@ def test_retire_and_destroy() -> None:
 
 
 def test_keyring_unwraps_each_key_once(monkeypatch: pytest.MonkeyPatch) -> None:
-    import chainaudit.keyring as keyring_mod
+    import chainaudit.keys.keyring as keyring_mod
 
     unwraps: list[str] = []
     derivations: list[str] = []
-    from chainaudit.keys import derive_kek as real_derive
-    from chainaudit.keys import unwrap_dek as real_unwrap
+    from chainaudit.keys.hierarchy import derive_kek as real_derive
+    from chainaudit.keys.hierarchy import unwrap_dek as real_unwrap
 
     def counting_unwrap(kek: Kek, record: WrappedDek) -> bytes:
         unwraps.append(record.key_id)
@@ -626,8 +627,8 @@ def test_any_wrapped_dek_resolves_to_its_dek(
 ) -> None:
     """For all valid owners, dialogue ids, versions, algorithms and DEKs: the
     record is well-formed, survives the stored item form, and resolves once."""
-    from chainaudit.address import AddressError, escape_component
-    from chainaudit.item import item_from_record, record_from_item
+    from chainaudit.records.address import AddressError, escape_component
+    from chainaudit.records.item import item_from_record, record_from_item
 
     try:
         dialogue = escape_component(logical_dialogue)
@@ -710,9 +711,9 @@ def _vector_files() -> list[Path]:
 
 
 def test_every_key_vector_against_the_library() -> None:
-    """Runs the plug-in checker (chainaudit.vectorgen.keys_check) over every file."""
-    from chainaudit.vectorcheck import check_file
-    from chainaudit.vectorgen.keys import VECTOR_CHECKERS
+    """Runs the plug-in checker (chainaudit.conformance.vectorgen.keys_check) over every file."""
+    from chainaudit.conformance.check import check_file
+    from chainaudit.conformance.vectorgen.keys import VECTOR_CHECKERS
 
     files = _vector_files()
     results = [r for p in files for r in check_file(p, VECTOR_CHECKERS)]
@@ -737,7 +738,7 @@ def test_key_vector_checker_catches_a_wrong_expectation(
     name: str, edit: tuple[str, Any], problem: str
 ) -> None:
     """The checker is a real test: a vector whose expectation is edited fails."""
-    from chainaudit.vectorgen.keys_check import check_keys_case
+    from chainaudit.conformance.vectorgen.keys_check import check_keys_case
 
     doc = json.loads((VECTORS / name).read_text("utf-8"))
     doc["expected"][edit[0]] = edit[1]
@@ -747,7 +748,7 @@ def test_key_vector_checker_catches_a_wrong_expectation(
 
 
 def test_key_vector_checker_catches_a_wrong_kek_and_wrong_umk_file_verdict() -> None:
-    from chainaudit.vectorgen.keys_check import check_keys_case
+    from chainaudit.conformance.vectorgen.keys_check import check_keys_case
 
     doc = json.loads((VECTORS / "positive/kek-user-1.json").read_text("utf-8"))
     doc["user_id"] = "zoe\u0308"  # the NFD spelling is refused, never normalised
@@ -760,7 +761,7 @@ def test_key_vector_checker_catches_a_wrong_kek_and_wrong_umk_file_verdict() -> 
 
 
 def test_key_vectors_regenerate_byte_for_byte(tmp_path: Path) -> None:
-    from chainaudit.vectorgen.keys import generate
+    from chainaudit.conformance.vectorgen.keys import generate
 
     written = generate(tmp_path)
     fresh = {p.relative_to(tmp_path / "keys"): p.read_bytes() for p in written}

@@ -12,10 +12,10 @@ from e2e_stores import pg_schema
 
 from chainaudit.audit import AuditOptions, audit
 from chainaudit.cli import main
-from chainaudit.model import KeyState, WrappedDek
-from chainaudit.report import exit_code_for
+from chainaudit.keys.signing import TrustStore, private_key_from_label, public_bytes
+from chainaudit.records.model import KeyState, WrappedDek
+from chainaudit.report.render import exit_code_for
 from chainaudit.sample import build_sample
-from chainaudit.signing import TrustStore, private_key_from_label, public_bytes
 from chainaudit.sources import Source
 from chainaudit.sources.dynamodb import DynamoDBStore
 from chainaudit.sources.postgres import PostgresStore
@@ -121,7 +121,7 @@ def test_destroy_never_overwrites_a_concurrent_change(store: tuple[Any, list[str
     src, _ = store
     record = dek(src)
     from chainaudit.errors import ConflictError
-    from chainaudit.keys import destroy, retire
+    from chainaudit.keys.hierarchy import destroy, retire
 
     assert src.replace_dek(record, retire(record)) is True  # someone else rotated it
     with pytest.raises(ConflictError):

@@ -10,10 +10,16 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from chainaudit import codes
-from chainaudit.digest import keyed_digest
+from chainaudit.conformance.vectorgen.manifest_build import (
+    OTHER_LABEL,
+    SIGNER_LABEL,
+    sample_manifest,
+    sample_records,
+    vector_key,
+)
 from chainaudit.errors import InputError
-from chainaudit.manifest import (
+from chainaudit.findings import codes
+from chainaudit.migration.manifest import (
     LeavesError,
     ManifestBuilder,
     dump_manifest,
@@ -26,14 +32,8 @@ from chainaudit.manifest import (
     signer_key_id,
     verify_manifest,
 )
-from chainaudit.merkle import leaf_hash, root_of
-from chainaudit.vectorgen.manifest import (
-    OTHER_LABEL,
-    SIGNER_LABEL,
-    sample_manifest,
-    sample_records,
-    vector_key,
-)
+from chainaudit.primitives.merkle import leaf_hash, root_of
+from chainaudit.records.digest import keyed_digest
 
 PINNED = [public_key_bytes(vector_key(SIGNER_LABEL))]
 
@@ -160,7 +160,7 @@ def test_duplicate_keys_are_findings() -> None:
 
 
 def test_chain_tips_can_be_supplied() -> None:
-    from chainaudit.manifest import ChainTip
+    from chainaudit.migration.manifest import ChainTip
 
     with ManifestBuilder() as b:
         b.add_all(sample_records())
@@ -202,8 +202,8 @@ def test_leaves_written_while_building() -> None:
 
 
 def test_build_manifest_in_one_call_and_trust_store() -> None:
-    from chainaudit.manifest import build_manifest
-    from chainaudit.signing import TrustStore
+    from chainaudit.keys.signing import TrustStore
+    from chainaudit.migration.manifest import build_manifest
 
     buf = io.BytesIO()
     recs = sample_records()

@@ -10,8 +10,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from chainaudit.index import LeafIndex
-from chainaudit.merkle import (
+from chainaudit.migration.index import LeafIndex
+from chainaudit.primitives.merkle import (
     EMPTY_ROOT,
     ProofError,
     TreeBuilder,

@@ -18,8 +18,8 @@ from hypothesis import strategies as st
 
 from chainaudit.errors import InputError
 from chainaudit.findings import Finding, Severity
-from chainaudit.item import item_from_record
-from chainaudit.model import EntityRecord, Envelope, Record
+from chainaudit.records.item import item_from_record
+from chainaudit.records.model import EntityRecord, Envelope, Record
 from chainaudit.sources.jsonlines import canonical_json
 from chainaudit.sources.ndjson import NdjsonSource, record_line, write_export
 from chainaudit.testing import sample_records, without_origin
@@ -344,7 +344,7 @@ def test_line_exactly_at_the_limit_is_accepted(tmp_path: Path) -> None:
 
 
 def test_writer_refuses_findings_and_leaves_nothing(tmp_path: Path) -> None:
-    from chainaudit import codes
+    from chainaudit.findings import codes
 
     bad = Finding(codes.ADDRESS_INVALID, "pk=x", "bad", source="table:1")
     with pytest.raises(InputError):

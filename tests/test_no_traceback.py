@@ -42,14 +42,14 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from chainaudit.cli import main
-from chainaudit.envelope import PayloadError, decode_payload
+from chainaudit.conformance.vectorgen.export_fixtures import write_ddb_export, write_pg_copy
+from chainaudit.envelope.seal import PayloadError, decode_payload
 from chainaudit.findings import Finding
-from chainaudit.manifest import ManifestBuilder, dump_manifest, sign_manifest
-from chainaudit.model import AuditEvent, EntityRecord, WrappedDek
-from chainaudit.signer import load_signing_key
+from chainaudit.keys.signer import load_signing_key
+from chainaudit.migration.manifest import ManifestBuilder, dump_manifest, sign_manifest
+from chainaudit.primitives.strictjson import MAX_DEPTH
+from chainaudit.records.model import AuditEvent, EntityRecord, WrappedDek
 from chainaudit.sources.ndjson import NdjsonSource, write_export
-from chainaudit.strictjson import MAX_DEPTH
-from chainaudit.vectorgen.export_fixtures import write_ddb_export, write_pg_copy
 
 #: Examples per reader; CHAINAUDIT_FUZZ_EXAMPLES=2000 for a long hunt.
 EXAMPLES = int(os.environ.get("CHAINAUDIT_FUZZ_EXAMPLES", "60"))
@@ -522,7 +522,7 @@ def _small_records(small: Path) -> list[Any]:
 
 @pytest.fixture(scope="module")
 def ddb_dir(small: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from chainaudit.item import item_from_record
+    from chainaudit.records.item import item_from_record
 
     items = [item_from_record(r) for r in _small_records(small)]
     directory = tmp_path_factory.mktemp("ddb") / "export"
@@ -592,7 +592,7 @@ def test_vectors_compare_answers(tmp_path: Path, data: st.DataObject) -> None:
         (vectors / rel).parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(VECTORS / rel, vectors / rel)
     assert invoke("vectors", "compare", "--help").exit_code == 0
-    from chainaudit.vectorcompare import write_reference_answers
+    from chainaudit.conformance.compare import write_reference_answers
 
     write_reference_answers(vectors, answers)
     rel = data.draw(st.sampled_from(SOME_CASES), "case")
@@ -780,7 +780,7 @@ def test_full_temporary_directory_is_one_line_exit_3(
 ) -> None:
     """Sources read in no useful order are spooled to TMPDIR (CLI-5), and diff
     indexes both sides there: with TMPDIR full, one line naming it, exit 3."""
-    from chainaudit.item import item_from_record
+    from chainaudit.records.item import item_from_record
 
     items = [
         item_from_record(r)
@@ -915,12 +915,12 @@ def test_every_temporary_store_names_a_full_directory(demo: Path, full_tmpdir: P
     """The chain spool, the record index, the nonce ledger's spill files and an
     import's staging file: on a full temporary directory each raises LocalFaultError
     (exit 3) naming the directory, never an OSError or sqlite3 error of its own."""
+    from chainaudit.chain.spool import EventSpool
+    from chainaudit.envelope.nonces import NonceLedger, NonceLimits
     from chainaudit.errors import EXIT_UNVERIFIED, LocalFaultError
-    from chainaudit.index import LeafIndex
-    from chainaudit.nonces import NonceLedger, NonceLimits
+    from chainaudit.migration.index import LeafIndex
     from chainaudit.sources import ImportReport
     from chainaudit.sources.migration import import_encrypted_batch
-    from chainaudit.spool import EventSpool
 
     records = [r for r in NdjsonSource(demo / "export.ndjson").read() if not isinstance(r, Finding)]
 

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from chainaudit.nonces import NonceLedger, NonceLimits, fingerprint
+from chainaudit.envelope.nonces import NonceLedger, NonceLimits, fingerprint
 
 N1, N2 = bytes(12), bytes(11) + b"\x01"
 

@@ -21,16 +21,16 @@ import orjson
 import pytest
 
 from chainaudit import audit as audit_mod
-from chainaudit.assurance import Evidence
 from chainaudit.audit import AuditOptions, audit
-from chainaudit.checkpoint import make_checkpoint
+from chainaudit.chain.checkpoint import make_checkpoint
 from chainaudit.findings import Result
+from chainaudit.keys.signing import TrustStore, public_bytes
+from chainaudit.keys.umk import Umk
+from chainaudit.report.assurance import Evidence
 from chainaudit.sample import Sample, build_sample, iter_records
-from chainaudit.signing import TrustStore, public_bytes
 from chainaudit.sources import SourceItem
 from chainaudit.sources.jsonlines import canonical_json
 from chainaudit.sources.ndjson import NdjsonSource, write_export
-from chainaudit.umk import Umk
 
 T0 = "2026-01-01T00:00:00Z"
 

@@ -14,11 +14,11 @@ from typing import Any
 
 import pytest
 
-from chainaudit.assurance import Evidence
 from chainaudit.audit import AuditOptions, audit
-from chainaudit.model import EntityRecord, Record, WrappedDek
+from chainaudit.keys.signing import TrustStore, public_bytes
+from chainaudit.records.model import EntityRecord, Record, WrappedDek
+from chainaudit.report.assurance import Evidence
 from chainaudit.sample import Sample, build_sample, iter_records
-from chainaudit.signing import TrustStore, public_bytes
 from chainaudit.sources import SourceItem
 from chainaudit.sources.dynamodb import DynamoDBStore
 from chainaudit.sources.postgres import PostgresStore

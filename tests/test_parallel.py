@@ -18,11 +18,11 @@ import pytest
 from test_one_pass import DAMAGE, MODES, T0, _damage, _options, _write
 
 from chainaudit import audit as audit_mod
-from chainaudit.assurance import Evidence
 from chainaudit.audit import AuditOptions, audit
+from chainaudit.envelope.nonces import NonceLedger, NonceLimits, merged_findings
 from chainaudit.errors import InputError
 from chainaudit.findings import Result
-from chainaudit.nonces import NonceLedger, NonceLimits, merged_findings
+from chainaudit.report.assurance import Evidence
 from chainaudit.sample import Sample, build_sample, iter_records
 from chainaudit.sources import ndjson
 from chainaudit.sources.ndjson import NdjsonSource, write_export

@@ -9,15 +9,15 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from chainaudit.conformance.vectorgen.export_fixtures import copy_text_escape, write_pg_copy
 from chainaudit.errors import InputError
 from chainaudit.findings import Finding
-from chainaudit.item import item_from_record
-from chainaudit.model import Record
+from chainaudit.records.item import item_from_record
+from chainaudit.records.model import Record
 from chainaudit.sources.open import PgCopyDirSource, open_source
 from chainaudit.sources.pg_copy import PgCopySource, copy_text_unescape, table_of
 from chainaudit.testing import sample_records, without_origin
 from chainaudit.testing.strategies import records
-from chainaudit.vectorgen.export_fixtures import copy_text_escape, write_pg_copy
 
 
 def _read_dir(directory: Path) -> tuple[list[Record], list[str]]:
@@ -234,8 +234,8 @@ def test_directory_reads_tables_in_schema_order(tmp_path: Path) -> None:
 
 
 def test_ddb_export_to_ndjson_to_pg_copy_to_ndjson_gives_the_same_bytes(tmp_path: Path) -> None:
+    from chainaudit.conformance.vectorgen.export_fixtures import write_ddb_export
     from chainaudit.sources.ndjson import write_export
-    from chainaudit.vectorgen.export_fixtures import write_ddb_export
 
     items = [item_from_record(r) for r in sample_records()]
     write_ddb_export(tmp_path / "ddb", [items[3:], [], items[:3]])  # scan order != key order

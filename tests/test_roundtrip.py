@@ -11,12 +11,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import pytest
 from conformance.records import TEST_DEK, many_records, sample_records
 
-from chainaudit.envelope import open_envelope
+from chainaudit.envelope.seal import open_envelope
 from chainaudit.findings import Finding
-from chainaudit.model import EntityRecord, Record
+from chainaudit.records.model import EntityRecord, Record
 from chainaudit.sources import Source
 from chainaudit.sources.dynamodb import DynamoDBStore
 from chainaudit.sources.migration import export_encrypted_batch, import_encrypted_batch
@@ -76,22 +75,6 @@ def test_dynamodb_to_ndjson_to_postgres_to_ndjson_is_byte_identical(
     assert import_encrypted_batch(ddb, _records(NdjsonSource(second))).written == 0
 
 
-def test_chain_continuity_is_delegated_to_the_chain_layer(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    from chainaudit import boundary
-    from chainaudit.sources import migration
-
-    calls: list[tuple[object, object, object]] = []
-    monkeypatch.setattr(
-        boundary,
-        "verify_chain_continuity",
-        lambda s, t, trust: calls.append((s, t, trust)) or "result",
-    )
-    assert migration.verify_chain_continuity("src", "dst", "trust") == "result"  # type: ignore[arg-type]
-    assert calls == [("src", "dst", "trust")]
-
-
 def test_sample_dataset_migrates_with_chains_bridged(
     tmp_path: Path,
     dynamodb_options: dict[str, Any],
@@ -102,10 +85,10 @@ def test_sample_dataset_migrates_with_chains_bridged(
     already crossed one boundary) moves DynamoDB -> NDJSON -> PostgreSQL
     verbatim, every chain is bridged by a signed boundary, and the chain
     layer proves continuity across the two live stores (CHAIN-14)."""
-    from chainaudit.bridge import boundary_records, chain_tips
+    from chainaudit.keys.signing import TrustStore, public_bytes
+    from chainaudit.migration.bridge import boundary_records, chain_tips
+    from chainaudit.migration.continuity import verify_chain_continuity
     from chainaudit.sample import build_sample
-    from chainaudit.signing import TrustStore, public_bytes
-    from chainaudit.sources.migration import verify_chain_continuity
 
     sample = build_sample()
     assert sample.signer is not None

@@ -37,15 +37,19 @@ import pytest
 from conftest import S3_CREDENTIALS
 from test_timeouts import StallingProxy
 
+from chainaudit.conformance.vectorgen.export_fixtures import (
+    EXPORT_ID,
+    write_ddb_export,
+    write_ddb_manifests,
+)
 from chainaudit.errors import StoreError
 from chainaudit.findings import Finding
-from chainaudit.item import item_from_record
-from chainaudit.model import Record
+from chainaudit.records.item import item_from_record
+from chainaudit.records.model import Record
 from chainaudit.sources.ddb_export import DynamoDBExportSource
 from chainaudit.sources.ndjson import NdjsonSource, write_export
 from chainaudit.sources.s3 import S3, S3NdjsonPrefix, S3NdjsonSource, S3Tree, S3Url, open_s3
 from chainaudit.sources.timeouts import StoreTimeouts
-from chainaudit.vectorgen.export_fixtures import EXPORT_ID, write_ddb_export, write_ddb_manifests
 
 ROOT = Path(__file__).resolve().parent.parent
 S3RVER = ROOT / "node_modules" / "s3rver" / "bin" / "s3rver.js"

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from chainaudit.errors import InputError
-from chainaudit.signing import (
+from chainaudit.keys.signing import (
     TrustStore,
     key_id,
     private_key_from_label,

@@ -16,19 +16,18 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from chainaudit import codes
-from chainaudit.address import Address
-from chainaudit.chaintips import chain_event_of
-from chainaudit.digest import canonical_number, record_digest
+from chainaudit.chain.tips import chain_event_of
+from chainaudit.conformance.vectorgen.export import records
+from chainaudit.conformance.vectorgen.export_fixtures import write_ddb_export
 from chainaudit.errors import InputError
-from chainaudit.findings import Finding
-from chainaudit.item import is_number, item_from_record, record_from_item
-from chainaudit.manifest import leaves_line, read_leaves
-from chainaudit.model import AuditEvent, EntityRecord
+from chainaudit.findings import Finding, codes
+from chainaudit.migration.manifest import leaves_line, read_leaves
+from chainaudit.records.address import Address
+from chainaudit.records.digest import canonical_number, record_digest
+from chainaudit.records.item import is_number, item_from_record, record_from_item
+from chainaudit.records.model import AuditEvent, EntityRecord
 from chainaudit.sources.ddb_export import DynamoDBExportSource
 from chainaudit.sources.ndjson import NdjsonSource
-from chainaudit.vectorgen.export import records
-from chainaudit.vectorgen.export_fixtures import write_ddb_export
 
 VECTORS = Path(__file__).resolve().parent.parent / "vectors" / "export"
 
@@ -131,7 +130,7 @@ def test_one_per_file_export_findings_carry_their_count() -> None:
 
 def test_event_ids_with_control_characters_keep_the_leaves_file_one_line_per_key() -> None:
     """MAN-1.1/MAN-3.4: event ids are verbatim in keys; JCS escapes them in the leaves file."""
-    from chainaudit.digest import record_key
+    from chainaudit.records.digest import record_key
 
     ev = AuditEvent("c/1", {"event_id": "e\n2\u2028x", "seq": 0})
     key = record_key(ev)

@@ -10,7 +10,7 @@ import pytest
 from click.testing import CliRunner
 
 from chainaudit.cli import main
-from chainaudit.vectorcompare import case_files, compare_tree, write_reference_answers
+from chainaudit.conformance.compare import case_files, compare_tree, write_reference_answers
 
 VECTORS = Path(__file__).resolve().parent.parent / "vectors"
 
@@ -86,7 +86,7 @@ def test_cli_exit_codes(reference: Path, tmp_path: Path) -> None:
 
 
 def test_first_difference_is_a_json_path() -> None:
-    from chainaudit.vectorcompare import ABSENT, first_difference
+    from chainaudit.conformance.compare import ABSENT, first_difference
 
     want = {"expected": {"keyed": {"findings": [{"code": "A", "where": "x"}], "ok": False}}}
     got = {"expected": {"keyed": {"findings": [{"code": "B", "where": "x"}], "ok": False}}}
@@ -133,7 +133,7 @@ def test_a_partial_answer_set_is_summarised(reference: Path, tmp_path: Path) -> 
 
 
 def test_only_restricts_to_families_and_names_unknown_ones(reference: Path) -> None:
-    from chainaudit.vectorcompare import compare_tree
+    from chainaudit.conformance.compare import compare_tree
 
     only = compare_tree(VECTORS, reference, {"keys", "report"})
     assert only and {r.family for r in only} == {"keys", "report"}

@@ -15,10 +15,15 @@ from typing import Any
 
 import pytest
 
-from chainaudit.address import Address, EntityType
-from chainaudit.vectorcheck import ENVELOPE_TYPE, check_envelope_case, check_tree, vector_files
-from chainaudit.vectorgen import findings_doc
-from chainaudit.verify_envelope import CODES
+from chainaudit.conformance.check import (
+    ENVELOPE_TYPE,
+    check_envelope_case,
+    check_tree,
+    vector_files,
+)
+from chainaudit.conformance.vectorgen import findings_doc
+from chainaudit.envelope.verify import CODES
+from chainaudit.records.address import Address, EntityType
 
 ROOT = Path(__file__).resolve().parent.parent
 VECTORS = ROOT / "vectors"
@@ -35,7 +40,7 @@ def _envelope_docs() -> list[dict[str, Any]]:
 
 def test_regenerating_reproduces_the_committed_vectors_byte_for_byte(tmp_path: Path) -> None:
     run = subprocess.run(
-        [sys.executable, "-m", "chainaudit.vectorgen", str(tmp_path)],
+        [sys.executable, "-m", "chainaudit.conformance.vectorgen", str(tmp_path)],
         cwd=ROOT,
         capture_output=True,
         text=True,
@@ -45,7 +50,7 @@ def test_regenerating_reproduces_the_committed_vectors_byte_for_byte(tmp_path: P
     assert sorted(set(committed) - set(fresh)) == [], "committed but no longer generated"
     assert sorted(set(fresh) - set(committed)) == [], "generated but not committed"
     differ = sorted(name for name in fresh if fresh[name] != committed[name])
-    assert differ == [], "run `python -m chainaudit.vectorgen vectors` and review the diff"
+    assert differ == [], "run `python -m chainaudit.conformance.vectorgen vectors` and review the diff"
 
 
 def test_every_committed_vector_passes() -> None:
@@ -168,7 +173,7 @@ def test_vectorcheck_fails_a_tampered_vector(name: str, tamper: Any) -> None:
 def test_findings_doc_is_the_rendering_of_the_registry() -> None:
     committed = (ROOT / "docs" / "findings.md").read_text(encoding="utf-8")
     assert committed == findings_doc.render(), (
-        "run `python -m chainaudit.vectorgen.findings_doc docs/findings.md`"
+        "run `python -m chainaudit.conformance.vectorgen.findings_doc docs/findings.md`"
     )
 
 
@@ -194,7 +199,7 @@ def test_the_worked_example_in_the_spec_matches_its_vector() -> None:
 def test_vectorcheck_command_reports_failures(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from chainaudit.vectorcheck import main
+    from chainaudit.conformance.check import main
 
     assert main([str(ENVELOPE / "positive")]) == 0
     bad = _one("valid-claim")

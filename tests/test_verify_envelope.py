@@ -11,18 +11,18 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from chainaudit import crypto
-from chainaudit.address import Address, EntityType
-from chainaudit.envelope import aad_hash, legacy_aad_for, legacy_aad_hash, seal, seal_bytes
+from chainaudit.envelope.seal import aad_hash, legacy_aad_for, legacy_aad_hash, seal, seal_bytes
+from chainaudit.envelope.verify import CODES, EnvelopeVerifier, check_record, verify_envelopes
 from chainaudit.findings import Finding, Severity, registry
-from chainaudit.item import record_from_item
-from chainaudit.model import EntityRecord, Envelope, KeyState, WrappedDek
-from chainaudit.resolver import DekResolver, DekStatus
+from chainaudit.keys.resolver import DekResolver, DekStatus
+from chainaudit.primitives import crypto
+from chainaudit.records.address import Address, EntityType
+from chainaudit.records.item import record_from_item
+from chainaudit.records.model import EntityRecord, Envelope, KeyState, WrappedDek
 from chainaudit.sources import SourceItem
 from chainaudit.testing import dek, nonce, resolver_for, sealed_record
 from chainaudit.testing import key_id_for as kid
 from chainaudit.testing.strategies import addresses, payloads
-from chainaudit.verify_envelope import CODES, EnvelopeVerifier, check_record, verify_envelopes
 
 #: Every entity type an envelope may be sealed for (all but ref, ENV-2).
 SEALABLE = [t for t in EntityType if t is not EntityType.REF]
@@ -299,10 +299,10 @@ def test_any_single_bit_change_is_detected_with_keys(data: st.DataObject) -> Non
 
 
 def test_with_the_real_key_ring() -> None:
-    """The verifier through chainaudit.keyring.KeyRing (H1): found, rotated, shredded, wrong UMK."""
-    from chainaudit.keyring import KeyRing
-    from chainaudit.keys import derive_kek, destroy, wrap_dek
-    from chainaudit.umk import Umk
+    """The verifier through chainaudit.keys.keyring.KeyRing (H1): found, rotated, shredded, wrong UMK."""
+    from chainaudit.keys.hierarchy import derive_kek, destroy, wrap_dek
+    from chainaudit.keys.keyring import KeyRing
+    from chainaudit.keys.umk import Umk
 
     umk = Umk.from_hex("11" * 32)
     kek = derive_kek(umk, "alice")
@@ -324,7 +324,7 @@ def test_with_the_real_key_ring() -> None:
 
 def test_envelope_is_optional_only_for_lifecycle_events() -> None:
     """ENV-2: refs never have one, events may, every other type must."""
-    from chainaudit.address import SUBKEY_PARTS, EntityType
+    from chainaudit.records.address import SUBKEY_PARTS, EntityType
 
     parts = {"nn": "01", "id": "x", "type": "claim", "ts": "2026-01-02T03:04:05Z"}
     for et in EntityType:

@@ -192,7 +192,7 @@ def test_vectors_without_a_checkout(installed: Installed, empty: Path) -> None:
     verified = installed.run(chainaudit, "vectors", "verify", "out", cwd=empty)
     assert verified.returncode == 0, verified.stdout[-2000:] + verified.stderr
     assert verified.stdout.splitlines()[-1].endswith(" passed, 0 failed")
-    from chainaudit.vectorcompare import write_reference_answers
+    from chainaudit.conformance.compare import write_reference_answers
 
     write_reference_answers(ROOT / "vectors", empty / "answers")
     compared = installed.run(chainaudit, "vectors", "compare", "answers", cwd=empty)

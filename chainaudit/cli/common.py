@@ -21,17 +21,7 @@ from typing import Any, TypeVar, cast
 
 import click
 
-from chainaudit import strictjson
-from chainaudit.assurance import (
-    Assurance,
-    Evidence,
-    assess,
-    parse_require,
-    policy_findings,
-    unanchored_findings,
-)
 from chainaudit.audit import AuditOptions, audit
-from chainaudit.checks import RunFacts, plan
 from chainaudit.cli.progress import Progress
 from chainaudit.errors import (
     EXIT_UNVERIFIED,
@@ -41,9 +31,20 @@ from chainaudit.errors import (
     KeySourceError,
 )
 from chainaudit.findings import Result
+from chainaudit.keys.signing import TrustStore
+from chainaudit.keys.umk import Umk
 from chainaudit.outfile import write_output
-from chainaudit.report import Summary, exit_code_for, render_json, render_junit, render_text
-from chainaudit.signing import TrustStore
+from chainaudit.primitives import strictjson
+from chainaudit.report.assurance import (
+    Assurance,
+    Evidence,
+    assess,
+    parse_require,
+    policy_findings,
+    unanchored_findings,
+)
+from chainaudit.report.checks import RunFacts, plan
+from chainaudit.report.render import Summary, exit_code_for, render_json, render_junit, render_text
 from chainaudit.sources import Source
 from chainaudit.sources.estimate import estimate_total
 from chainaudit.sources.timeouts import (
@@ -51,7 +52,6 @@ from chainaudit.sources.timeouts import (
     DEFAULT_READ_TIMEOUT,
     StoreTimeouts,
 )
-from chainaudit.umk import Umk
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -250,8 +250,8 @@ def load_umk(
             raise click.UsageError("--kms-umk-blob needs --kms-key-id")
         import boto3
 
-        from chainaudit.awsconfig import config_problem
-        from chainaudit.kms import KmsUmkSource
+        from chainaudit.keys.kms import KmsUmkSource
+        from chainaudit.sources.awsconfig import config_problem
 
         try:
             client = boto3.session.Session(profile_name=aws_profile()).client(
@@ -556,7 +556,7 @@ def _render(
     if fmt == "json":
         return render_json(result, summary, max_findings)
     if fmt == "html":  # REP-8: the chains' timelines come from the evidence
-        from chainaudit.report_html import render_html
+        from chainaudit.report.html import render_html
 
         return render_html(
             result,

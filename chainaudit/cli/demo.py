@@ -10,14 +10,14 @@ from pathlib import Path
 
 import click
 
-from chainaudit.checkpoint import make_checkpoint
+from chainaudit.chain.checkpoint import make_checkpoint
 from chainaudit.errors import InputError
+from chainaudit.keys.signer import trusted_keys_document
+from chainaudit.keys.signing import public_bytes
+from chainaudit.keys.umk import write_secret_file
 from chainaudit.outfile import destination, write_output
 from chainaudit.sample import DEFAULT_SEED, build_sample
-from chainaudit.signer import trusted_keys_document
-from chainaudit.signing import public_bytes
 from chainaudit.sources.ndjson import write_export
-from chainaudit.umk import write_secret_file
 
 SAMPLE_CREATED_AT = "2026-03-02T12:00:00.000Z"
 DEMO_FILES = ("export.ndjson", "umk.hex", "signer.key", "trusted-keys.json", "checkpoint.json")
@@ -145,7 +145,7 @@ def vectors_verify(directory: str | None, verbose: bool) -> None:
     Example:
       chainaudit vectors verify vectors/
     """
-    from chainaudit.vectorcheck import check_tree, summary
+    from chainaudit.conformance.check import check_tree, summary
 
     if directory is None:
         with tempfile.TemporaryDirectory() as tmp:
@@ -207,7 +207,7 @@ def vectors_compare(
       chainaudit vectors compare answers/ --only envelope --format junit > conformance.xml
     """
     from chainaudit import __version__
-    from chainaudit.vectorcompare import (
+    from chainaudit.conformance.compare import (
         compare_tree,
         exit_code,
         families,
@@ -255,7 +255,7 @@ def vectors_generate(directory: str) -> None:
 
 
 def _generate(out: Path) -> None:
-    from chainaudit.vectorgen import available_generators
+    from chainaudit.conformance.vectorgen import available_generators
 
     for _name, generate in available_generators():
         generate(out)

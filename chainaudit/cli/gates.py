@@ -16,8 +16,6 @@ from pathlib import Path
 
 import click
 
-from chainaudit import codes
-from chainaudit.assurance import Anchor, Evidence
 from chainaudit.audit import AuditOptions
 from chainaudit.cli.common import (
     conclude,
@@ -37,15 +35,16 @@ from chainaudit.cli.common import (
     store_options,
     trust_option,
 )
-from chainaudit.diff import diff_sources
 from chainaudit.errors import InputError, naming_files
-from chainaudit.findings import Finding
-from chainaudit.gate import gate_post
-from chainaudit.manifest import ManifestBuilder, check_shape, dump_manifest, sign_manifest
+from chainaudit.findings import Finding, codes
+from chainaudit.keys.signer import load_signing_key
+from chainaudit.migration.diff import diff_sources
+from chainaudit.migration.gate import gate_post
+from chainaudit.migration.manifest import ManifestBuilder, check_shape, dump_manifest, sign_manifest
+from chainaudit.migration.proof import make_proof, verify_proof
 from chainaudit.outfile import destination, open_output, write_output
-from chainaudit.proof import make_proof, verify_proof
-from chainaudit.report import exit_code_for
-from chainaudit.signer import load_signing_key
+from chainaudit.report.assurance import Anchor, Evidence
+from chainaudit.report.render import exit_code_for
 from chainaudit.sources import Source
 
 #: REP-7 defaults of the gates (docs/cli.md): gate pre signs only what keys

@@ -7,19 +7,19 @@ from collections import Counter
 
 import click
 
-from chainaudit.chain import timestamp_ms
+from chainaudit.chain.events import timestamp_ms
 from chainaudit.cli.common import key_options, load_umk, now, open_source, store_options
-from chainaudit.erasure import ErasureRefused, plan_erasure
+from chainaudit.commitments.erasure import ErasureRefused, plan_erasure
 from chainaudit.errors import ConflictError, InputError
-from chainaudit.keyring import KeyRing
-from chainaudit.keys import parse_key_id
-from chainaudit.manifest import ChainEvent, ChainTally
-from chainaudit.model import AuditEvent, EntityRecord, Record, WrappedDek
-from chainaudit.resolver import DekStatus
-from chainaudit.shred import destruction_event
-from chainaudit.signer import create_signing_key, load_signing_key
+from chainaudit.keys.hierarchy import parse_key_id
+from chainaudit.keys.keyring import KeyRing
+from chainaudit.keys.resolver import DekStatus
+from chainaudit.keys.shred import destruction_event
+from chainaudit.keys.signer import create_signing_key, load_signing_key
+from chainaudit.keys.umk import create_umk_file
+from chainaudit.migration.manifest import ChainEvent, ChainTally
+from chainaudit.records.model import AuditEvent, EntityRecord, Record, WrappedDek
 from chainaudit.sources.migration import import_encrypted_batch
-from chainaudit.umk import create_umk_file
 
 
 @click.group()

@@ -15,14 +15,14 @@ from typing import Any, TypeVar
 
 import click
 
-from chainaudit.bridge import boundary_records, chain_tips
-from chainaudit.chain import timestamp_ms
+from chainaudit.chain.events import timestamp_ms
 from chainaudit.cli.common import load_json, now, open_source, store_options
 from chainaudit.errors import EXIT_FINDINGS, EXIT_OK, InputError, naming_files
 from chainaudit.findings import Finding
-from chainaudit.manifest import check_shape, manifest_digest
-from chainaudit.model import Record
-from chainaudit.signer import load_signing_key
+from chainaudit.keys.signer import load_signing_key
+from chainaudit.migration.bridge import boundary_records, chain_tips
+from chainaudit.migration.manifest import check_shape, manifest_digest
+from chainaudit.records.model import Record
 from chainaudit.sources.migration import export_encrypted_batch, import_encrypted_batch
 from chainaudit.sources.ndjson import write_export
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import click
 
-from chainaudit.assurance import Evidence
 from chainaudit.audit import AuditOptions
 from chainaudit.cli.common import (
     aws_profile,
@@ -22,6 +21,7 @@ from chainaudit.cli.common import (
     store_options,
     trust_option,
 )
+from chainaudit.report.assurance import Evidence
 from chainaudit.sources.multi import MultiSource
 
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from chainaudit.findings import Finding
-from chainaudit.model import Record
+from chainaudit.records.model import Record
 
 #: What a source yields: a record, or a finding for an item it could not map.
 SourceItem = Record | Finding

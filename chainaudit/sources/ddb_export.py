@@ -19,7 +19,7 @@ Only the files listed in the manifest are read (an unlisted file in
 total against the summary, are checked; a difference is a finding, not an
 error, so the auditor still sees every record that is there. DynamoDB JSON
 carries binary (``B``, ``BS``) as base64: it is decoded to bytes first, by
-:func:`chainaudit.item.typed_from_json`, so no type deserializer ever sees a
+:func:`chainaudit.records.item.typed_from_json`, so no type deserializer ever sees a
 base64 string as if it were the value.
 
 >>> src = DynamoDBExportSource("export-dir")   # doctest: +SKIP
@@ -37,11 +37,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from chainaudit import codes
 from chainaudit.errors import InputError
-from chainaudit.findings import Finding
-from chainaudit.item import record_from_item, typed_from_json
-from chainaudit.model import Item
+from chainaudit.findings import Finding, codes
+from chainaudit.records.item import record_from_item, typed_from_json
+from chainaudit.records.model import Item
 from chainaudit.sources import SourceItem
 from chainaudit.sources.filetree import FileTree, LocalTree
 from chainaudit.sources.jsonlines import MAX_LINE_BYTES, parse_json_line

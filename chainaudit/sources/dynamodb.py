@@ -5,7 +5,7 @@ range key ``sk`` (S); wrapped DEKs at ``dialogue#D`` / ``dek#V``, the crypto
 audit log at ``audit#C`` / ``event#E``. The low-level client is used, not
 the resource API, so values keep their type tags, numbers stay decimal
 strings and binary stays ``bytes``: items go to
-:func:`chainaudit.item.record_from_item` untouched.
+:func:`chainaudit.records.item.record_from_item` untouched.
 
 Reads (STORE-5): a full Scan runs ``segments`` parallel segments on one
 shared client (its connection pool sized to the segments), each paging
@@ -46,11 +46,11 @@ import boto3
 import botocore.config
 import botocore.exceptions
 
-from chainaudit.awsconfig import config_problem
 from chainaudit.errors import ChainauditError, ConflictError, InputError, StoreError
-from chainaudit.item import item_from_record, record_from_item
-from chainaudit.model import Item, Record, WrappedDek
+from chainaudit.records.item import item_from_record, record_from_item
+from chainaudit.records.model import Item, Record, WrappedDek
 from chainaudit.sources import ImportReport, SourceItem
+from chainaudit.sources.awsconfig import config_problem
 from chainaudit.sources.migration import (
     RecordKey,
     batched,

@@ -30,8 +30,8 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import IO, Any, cast
 
-from chainaudit import strictjson
 from chainaudit.errors import InputError
+from chainaudit.primitives import strictjson
 
 #: EXP-2: the longest line a reader accepts, in bytes, excluding the LF.
 #: A DynamoDB item is at most 400 KB; base64 and JSON escaping stay well
@@ -168,7 +168,7 @@ def parse_json_line(line: bytes, where: str, *, check_duplicates: bool = True) -
         # reuse two, keeping json.loads's one check of its own (the BOM).
         if text.startswith("\ufeff"):
             raise json.JSONDecodeError("Unexpected UTF-8 BOM (decode using utf-8-sig)", text, 0)
-        # chainaudit.strictjson's decoders also bound numbers (CLI-4).
+        # chainaudit.primitives.strictjson's decoders also bound numbers (CLI-4).
         obj = (strictjson.STRICT_DECODER if check_duplicates else strictjson.DECODER).decode(text)
     except ValueError as exc:
         reason = exc.msg if isinstance(exc, json.JSONDecodeError) else str(exc)

@@ -1,14 +1,16 @@
 """The migration surface shared by every store (STORE-7, STORE-8).
 
-Three operations, the same for DynamoDB, PostgreSQL and NDJSON files:
+Two operations, the same for DynamoDB, PostgreSQL and NDJSON files:
 
 * :func:`export_encrypted_batch` streams the records of a source (all, or
   only some dialogues) exactly as stored: no decryption, no re-encryption,
   no key is needed or used;
 * :func:`import_encrypted_batch` hands records to a sink, which writes the
   absent ones, skips identical ones and reports differing ones as
-  ``IMPORT_CONFLICT`` without overwriting them;
-* :func:`verify_chain_continuity` is the hook for the chain verifier.
+  ``IMPORT_CONFLICT`` without overwriting them.
+
+Chain continuity across a migration (CHAIN-14) is the migration layer's:
+:func:`chainaudit.migration.continuity.verify_chain_continuity`.
 
 The import semantics are defined once here so that every sink behaves the
 same: the result of importing a sequence of records equals the result of
@@ -26,11 +28,15 @@ from collections.abc import Callable, Collection, Iterable, Iterator
 from itertools import islice
 from typing import IO, Any
 
-from chainaudit import codes
 from chainaudit.errors import StoreError, local_faults
-from chainaudit.findings import Finding
-from chainaudit.item import item_from_record, record_from_item, typed_from_json, typed_to_json
-from chainaudit.model import AttrValue, AuditEvent, EntityRecord, Item, Record, WrappedDek
+from chainaudit.findings import Finding, codes
+from chainaudit.records.item import (
+    item_from_record,
+    record_from_item,
+    typed_from_json,
+    typed_to_json,
+)
+from chainaudit.records.model import AttrValue, AuditEvent, EntityRecord, Item, Record, WrappedDek
 from chainaudit.sources import ImportReport, Sink, Source
 
 #: What a full or unusable temporary directory stops (CLI-4: exit 3, one line).
@@ -239,24 +245,3 @@ def _unspool(spool: IO[bytes], count: int) -> Iterator[Record]:
     if seen != count:
         raise StoreError(f"staging file holds {seen} records, {count} were written")
 
-
-def verify_chain_continuity(source: Source, target: Source, trust: Any = None) -> Any:
-    """Prove that every chain of ``source`` continues in ``target`` through a
-    migration-boundary event (CHAIN-14); ``trust`` holds the pinned signer
-    keys (a :class:`chainaudit.signing.TrustStore`). Returns the chain
-    layer's :class:`~chainaudit.findings.Result`.
-
-    The chain verifier owns this check (``chainaudit.boundary``); this
-    surface names it so that every store's migration API is complete. If the
-    chain layer is missing this raises rather than pretend to have checked.
-    """
-    try:
-        from chainaudit import boundary
-    except ImportError:
-        raise NotImplementedError(
-            "chain continuity is verified by chainaudit.boundary (the chain layer)"
-        ) from None
-    verify = getattr(boundary, "verify_chain_continuity", None)
-    if verify is None:
-        raise NotImplementedError("chainaudit.boundary has no verify_chain_continuity yet")
-    return verify(source, target, trust)

@@ -38,12 +38,17 @@ from typing import IO, Any, cast
 import blake3
 import orjson
 
-from chainaudit import codes
 from chainaudit.errors import InputError
-from chainaudit.findings import Finding
-from chainaudit.item import item_from_record, record_from_item, typed_from_json, typed_to_json
-from chainaudit.model import AuditEvent, EntityRecord, Record, WrappedDek
+from chainaudit.findings import Finding, codes
 from chainaudit.outfile import destination
+from chainaudit.primitives.strictjson import REFUSED, quick_loads
+from chainaudit.records.item import (
+    item_from_record,
+    record_from_item,
+    typed_from_json,
+    typed_to_json,
+)
+from chainaudit.records.model import AuditEvent, EntityRecord, Record, WrappedDek
 from chainaudit.sources import SourceItem
 from chainaudit.sources.jsonlines import (
     MAX_LINE_BYTES,
@@ -53,7 +58,6 @@ from chainaudit.sources.jsonlines import (
     parse_json_line,
 )
 from chainaudit.sources.sortrun import sorted_lines
-from chainaudit.strictjson import REFUSED, quick_loads
 
 #: EXP-1
 FORMAT_TYPE = "chainaudit-export"
@@ -292,7 +296,7 @@ class NdjsonSource:
         #: The parsed header, available once :meth:`read` has started.
         self.header: dict[str, Any] | None = None
         #: While a record is being consumed, its item's canonical JSON as the
-        #: record digest hashes it (:func:`chainaudit.digest.canonical_record_json`)
+        #: record digest hashes it (:func:`chainaudit.records.digest.canonical_record_json`)
         #: when the line shows it: a canonical line whose values are strings,
         #: binary and canonical integers only. Else None. (A shortcut the
         #: commitment check takes; tests/test_fast_paths.py holds it to that.)

@@ -19,7 +19,7 @@ The file name says which table the rows are from (the last dotted name
 before the suffix: ``2026-11-26.entities.copy.json``); ``table=`` overrides
 it. ``.gz`` is read transparently. Rows become items exactly as the live
 PostgreSQL adapter maps them (MODEL-7), then records via
-:func:`chainaudit.item.record_from_item`.
+:func:`chainaudit.records.item.record_from_item`.
 """
 
 from __future__ import annotations
@@ -29,11 +29,10 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from chainaudit import codes
-from chainaudit.address import Address, AddressError
 from chainaudit.errors import InputError
-from chainaudit.findings import Finding
-from chainaudit.item import (
+from chainaudit.findings import Finding, codes
+from chainaudit.records.address import Address, AddressError
+from chainaudit.records.item import (
     AUDIT_PK_PREFIX,
     AUDIT_SK_PREFIX,
     DEK_SK_PREFIX,
@@ -41,7 +40,7 @@ from chainaudit.item import (
     typed_from_json,
     typed_from_plain,
 )
-from chainaudit.model import ENVELOPE_ATTRS, Item
+from chainaudit.records.model import ENVELOPE_ATTRS, Item
 from chainaudit.sources import SourceItem
 from chainaudit.sources.jsonlines import MAX_LINE_BYTES, iter_lines, parse_json_line
 

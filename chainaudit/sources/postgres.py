@@ -4,7 +4,7 @@ Layout (``chainaudit/sql/schema.sql``, STORE-3): ``entities`` keyed by the
 canonical address split into ``(dialogue_id, entity_type, subkey)``,
 ``wrapped_deks`` keyed by ``(dialogue_id, version)``, ``audit_events`` keyed
 by ``(chain_id, event_id)``. Every row maps to the same DynamoDB-typed item
-a DynamoDB table would hold, and :func:`chainaudit.item.record_from_item`
+a DynamoDB table would hold, and :func:`chainaudit.records.item.record_from_item`
 turns that into a record: one mapping, so both stores agree byte for byte.
 
 Reads run in one read-only REPEATABLE READ transaction (a consistent
@@ -44,11 +44,11 @@ from psycopg.abc import RV, PQGen
 from psycopg.conninfo import conninfo_to_dict
 from psycopg.types.json import Jsonb, set_json_loads
 
-from chainaudit import codes, strictjson
-from chainaudit.address import AddressError, EntityType
 from chainaudit.errors import ConflictError, InputError, StoreError
-from chainaudit.findings import Finding
-from chainaudit.item import (
+from chainaudit.findings import Finding, codes
+from chainaudit.primitives import strictjson
+from chainaudit.records.address import AddressError, EntityType
+from chainaudit.records.item import (
     AUDIT_PK_PREFIX,
     AUDIT_SK_PREFIX,
     DEK_SK_PREFIX,
@@ -58,7 +58,7 @@ from chainaudit.item import (
     typed_from_plain,
     typed_to_json,
 )
-from chainaudit.model import ENVELOPE_ATTRS, Item, Record, WrappedDek
+from chainaudit.records.model import ENVELOPE_ATTRS, Item, Record, WrappedDek
 from chainaudit.sources import ImportReport, SourceItem
 from chainaudit.sources.migration import (
     RecordKey,
@@ -124,7 +124,7 @@ def create_schema(conn: psycopg.Connection[Any]) -> None:
 
 class _Unreadable:
     """A jsonb value the strict reader refused (nested deeper than
-    chainaudit.strictjson allows, a huge number): its row is RECORD_MALFORMED."""
+    chainaudit.primitives.strictjson allows, a huge number): its row is RECORD_MALFORMED."""
 
     __slots__ = ("reason",)
 
@@ -133,7 +133,7 @@ class _Unreadable:
 
 
 def _load_jsonb(data: bytes | bytearray | memoryview | str) -> Any:
-    """psycopg's json/jsonb loader: chainaudit.strictjson, never a RecursionError (CLI-4)."""
+    """psycopg's json/jsonb loader: chainaudit.primitives.strictjson, never a RecursionError (CLI-4)."""
     try:
         return strictjson.loads(data if isinstance(data, str) else bytes(data), unique=False)
     except ValueError as exc:
@@ -228,7 +228,7 @@ _ROW_TO_ITEM = {"entities": _entity_item, "wrapped_deks": _dek_item, "audit_even
 
 
 def _row_from_item(table: str, item: Item) -> tuple[Any, ...]:
-    """The row of an item produced by :func:`chainaudit.item.item_from_record`."""
+    """The row of an item produced by :func:`chainaudit.records.item.item_from_record`."""
     pk, sk = item["pk"]["S"], item["sk"]["S"]
     if table == "entities":
         # The item came from a valid Address (item_from_record): split, don't re-parse.

@@ -39,9 +39,9 @@ import botocore.config
 import botocore.exceptions
 import urllib3.exceptions
 
-from chainaudit.awsconfig import config_problem
 from chainaudit.errors import ChainauditError, InputError, StoreError
 from chainaudit.sources import Source
+from chainaudit.sources.awsconfig import config_problem
 from chainaudit.sources.ddb_export import SUMMARY_NAME, DynamoDBExportSource
 from chainaudit.sources.dynamodb import _no_retry_after_timeout
 from chainaudit.sources.jsonlines import MAX_LINE_BYTES, iter_lines

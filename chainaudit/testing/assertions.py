@@ -11,12 +11,12 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from chainaudit.dekmap import DekMap
 from chainaudit.findings import Finding, Result, Severity
-from chainaudit.model import Record
-from chainaudit.signing import TrustStore
+from chainaudit.keys.dekmap import DekMap
+from chainaudit.keys.signing import TrustStore
+from chainaudit.keys.umk import Umk
+from chainaudit.records.model import Record
 from chainaudit.testing.mutators import Mutation
-from chainaudit.umk import Umk
 
 #: Findings at most this many are listed in a failure message.
 SHOWN = 20

@@ -13,10 +13,11 @@ import hashlib
 from collections.abc import Mapping
 from typing import Any, TypeVar
 
-from chainaudit.address import Address, EntityType
-from chainaudit.envelope import seal
-from chainaudit.item import canonical_typed
-from chainaudit.model import (
+from chainaudit.envelope.seal import seal
+from chainaudit.keys.resolver import DekResolver, DekStatus
+from chainaudit.records.address import Address, EntityType
+from chainaudit.records.item import canonical_typed
+from chainaudit.records.model import (
     AttrValue,
     AuditEvent,
     EntityRecord,
@@ -25,7 +26,6 @@ from chainaudit.model import (
     Record,
     WrappedDek,
 )
-from chainaudit.resolver import DekResolver, DekStatus
 
 R = TypeVar("R", EntityRecord, WrappedDek, AuditEvent)
 
@@ -64,7 +64,7 @@ def resolver_for(
 ) -> DekResolver:
     """A resolver holding the test keys 1..``versions`` of each address's dialogue
     (FOUND), with ``states`` overriding any key id (SHREDDED, MISSING, UNWRAP_FAILED)."""
-    from chainaudit.vectorcheck import StaticResolver
+    from chainaudit.conformance.check import StaticResolver
 
     table: dict[str, bytes | DekStatus] = {}
     for a in addresses:

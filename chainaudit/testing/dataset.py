@@ -19,9 +19,9 @@ from typing import Any
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from chainaudit.findings import Result
-from chainaudit.model import EntityRecord, Record, WrappedDek
-from chainaudit.signing import TrustStore, private_key_from_label, public_bytes
-from chainaudit.umk import Umk
+from chainaudit.keys.signing import TrustStore, private_key_from_label, public_bytes
+from chainaudit.keys.umk import Umk
+from chainaudit.records.model import EntityRecord, Record, WrappedDek
 
 #: The time test checkpoints are signed at (a parameter: nothing reads the clock).
 CHECKPOINT_TIME = "2026-03-02T12:00:00.000Z"
@@ -83,7 +83,7 @@ class Dataset:
     def from_sample(cls, sample: Any, time: str = CHECKPOINT_TIME) -> Dataset:
         """A :class:`chainaudit.sample.Sample` (what the reference writer
         finished) with every chain checkpointed at its tip by the sample's signer."""
-        from chainaudit.writer import checkpoint_all
+        from chainaudit.chain.writer import checkpoint_all
 
         signers = [k for k in (sample.signer, sample.erasure_signer) if k is not None]
         checkpoints = checkpoint_all(sample.records, sample.signer, time) if sample.signer else []
@@ -118,8 +118,8 @@ class Dataset:
 
     def deks(self) -> dict[str, bytes]:
         """Every DEK the UMK unwraps from the dataset's wrapped-DEK records, by key id."""
-        from chainaudit.keyring import KeyRing
-        from chainaudit.resolver import DekStatus
+        from chainaudit.keys.keyring import KeyRing
+        from chainaudit.keys.resolver import DekStatus
 
         if self.umk is None:
             return {}

@@ -34,19 +34,26 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from chainaudit.address import SUBKEY_PARTS, Address, AddressError, EntityType
-from chainaudit.chain import (
+from chainaudit.chain.events import (
     COMMIT_EVENT_TYPE,
     RECEIPT_EVENT_TYPE,
     chain_event_from_entity,
     is_boundary,
     seal,
 )
-from chainaudit.digest import record_key
-from chainaudit.envelope import aad_hash
-from chainaudit.item import typed_from_plain
-from chainaudit.keys import destroy
-from chainaudit.model import AuditEvent, EntityRecord, Envelope, KeyState, Record, WrappedDek
+from chainaudit.envelope.seal import aad_hash
+from chainaudit.keys.hierarchy import destroy
+from chainaudit.records.address import SUBKEY_PARTS, Address, AddressError, EntityType
+from chainaudit.records.digest import record_key
+from chainaudit.records.item import typed_from_plain
+from chainaudit.records.model import (
+    AuditEvent,
+    EntityRecord,
+    Envelope,
+    KeyState,
+    Record,
+    WrappedDek,
+)
 
 TAMPERED = "2026-12-31T23:59:59.000Z"
 
@@ -601,7 +608,7 @@ def duplicate_chain_event(
         twin["event_id"] = _next_id(str(twin["event_id"]))
         out.append(AuditEvent(original.chain_id, seal(twin)))
     else:
-        from chainaudit.chain import lifecycle_record
+        from chainaudit.chain.events import lifecycle_record
 
         assert isinstance(original, EntityRecord)
         out.append(lifecycle_record(original.address.dialogue, twin))
@@ -706,7 +713,7 @@ def forge_boundary(
 
 def _later(timestamp: str) -> str:
     """The same instant plus one millisecond (CHAIN-2 form with 3 fraction digits)."""
-    from chainaudit.chain import timestamp_ms
+    from chainaudit.chain.events import timestamp_ms
     from chainaudit.sample import ts
 
     ms = timestamp_ms(timestamp)
@@ -714,7 +721,7 @@ def _later(timestamp: str) -> str:
 
 
 def _next_id(event_id: str) -> str:
-    from chainaudit import uuid7
+    from chainaudit.chain import uuid7
 
     value = uuid7.parse(event_id)
     if value is None:

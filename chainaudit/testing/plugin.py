@@ -27,7 +27,7 @@ import pytest
 
 if TYPE_CHECKING:
     from chainaudit.findings import Result
-    from chainaudit.model import Record
+    from chainaudit.records.model import Record
     from chainaudit.testing.dataset import AuditKeys, Dataset
 
 

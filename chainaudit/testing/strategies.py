@@ -35,8 +35,10 @@ from typing import Any, NamedTuple
 from hypothesis import reject
 from hypothesis import strategies as st
 
-from chainaudit import uuid7
-from chainaudit.address import (
+from chainaudit.chain import uuid7
+from chainaudit.chain.events import HASH_ALGS, OPERATIONS, OUTCOMES
+from chainaudit.envelope.seal import seal
+from chainaudit.records.address import (
     MAX_COMPONENT_BYTES,
     SUBKEY_PARTS,
     Address,
@@ -44,9 +46,7 @@ from chainaudit.address import (
     EntityType,
     escape_component,
 )
-from chainaudit.chain import HASH_ALGS, OPERATIONS, OUTCOMES
-from chainaudit.envelope import seal
-from chainaudit.model import (
+from chainaudit.records.model import (
     AttrValue,
     AuditEvent,
     EntityRecord,
@@ -381,8 +381,8 @@ def audit_chains(
     :class:`chainaudit.ChainWriter`; ``boundary`` True (or None: maybe) puts a
     migration boundary in it, signed by the key of label ``chainaudit-testing``
     (:class:`chainaudit.testing.AuditKeys`)."""
+    from chainaudit.chain.writer import ChainWriter
     from chainaudit.testing.dataset import AuditKeys
-    from chainaudit.writer import ChainWriter
 
     cid = chain_id if chain_id is not None else draw(audit_chain_ids())
     w = ChainWriter(cid, hash_alg=draw(st.sampled_from(HASH_ALGS)))
@@ -427,7 +427,7 @@ def lifecycle_chains(
 ) -> list[EntityRecord]:
     """A dialogue's well-formed lifecycle chain (CHAIN-5), as the stored ``event``
     entities, written with :class:`chainaudit.ChainWriter`."""
-    from chainaudit.writer import ChainWriter
+    from chainaudit.chain.writer import ChainWriter
 
     d = dialogue_id if dialogue_id is not None else draw(ids(max_size=6))
     w = ChainWriter.for_dialogue(escape_component(d), hash_alg=draw(st.sampled_from(HASH_ALGS)))

@@ -1,6 +1,6 @@
 """Deterministic records of every kind for the store tests.
 
-Entities are sealed with the real envelope (``chainaudit.envelope.seal``)
+Entities are sealed with the real envelope (``chainaudit.envelope.seal.seal``)
 under a fixed test DEK and counter nonces, so the bytes a store must keep
 are real ciphertexts; the stores never decrypt them. Every kind the model
 has appears: entities of each type (a ref without an envelope, an explicit
@@ -13,9 +13,9 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterator
 
-from chainaudit.address import Address
-from chainaudit.envelope import seal
-from chainaudit.model import AuditEvent, EntityRecord, KeyState, Record, WrappedDek
+from chainaudit.envelope.seal import seal
+from chainaudit.records.address import Address
+from chainaudit.records.model import AuditEvent, EntityRecord, KeyState, Record, WrappedDek
 
 TEST_DEK = hashlib.sha256(b"chainaudit conformance test DEK").digest()
 

@@ -18,8 +18,8 @@ from pathlib import Path
 from typing import Protocol
 
 from chainaudit.findings import Finding
-from chainaudit.item import item_from_record
-from chainaudit.model import Record
+from chainaudit.records.item import item_from_record
+from chainaudit.records.model import Record
 from chainaudit.sources import ImportReport, SourceItem
 from chainaudit.sources.migration import dedupe_batch, record_key, settle_existing
 from chainaudit.sources.ndjson import NdjsonSource, write_export

@@ -17,10 +17,16 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from chainaudit import codes
-from chainaudit.findings import Finding
-from chainaudit.item import item_from_record
-from chainaudit.model import AuditEvent, EntityRecord, Envelope, KeyState, Record, WrappedDek
+from chainaudit.findings import Finding, codes
+from chainaudit.records.item import item_from_record
+from chainaudit.records.model import (
+    AuditEvent,
+    EntityRecord,
+    Envelope,
+    KeyState,
+    Record,
+    WrappedDek,
+)
 from chainaudit.sources.migration import export_encrypted_batch, import_encrypted_batch, item_digest
 from conformance.conftest import MakeStore
 from conformance.records import dialogue_records, many_records, sample_records

@@ -1,0 +1,131 @@
+"""The crypto audit log checked against the data it describes (CHAIN-9).
+
+Every key a record uses must have been created through the audited path (a
+successful ``wrap_dek`` or ``rotate_dek`` event naming it), and every
+rotation and destruction recorded in wrapped-DEK states must itself be in
+the log. One pass over records in any order; memory holds sets of key ids
+only, and keys are far fewer than records. Pure: no I/O, no clock.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from chainaudit.chain.events import is_lifecycle
+from chainaudit.findings import Finding, Result, codes
+from chainaudit.records.model import AuditEvent, EntityRecord, KeyState, Record, WrappedDek
+
+#: CHAIN-9: operations that create a key in the log.
+CREATING_OPERATIONS = frozenset({"wrap_dek", "rotate_dek"})
+_NONE: frozenset[str] = frozenset()
+#: The distinct operation sets met so far (bounded: past the bound, not shared).
+_SETS: dict[frozenset[str], frozenset[str]] = {}
+
+
+@dataclass
+class KeyHistory:
+    """Accumulates what the log says and what the data needs, then compares.
+
+    Kept small, one entry per key: ``logged`` maps a key to the (shared,
+    interned) set of operations the log names for it; ``used``, ``retired``
+    and ``destroyed`` map a key to where it was first met, or to None when
+    the log already satisfied it then (the log only grows, so such a key
+    never makes a finding and its origin is not needed).
+    """
+
+    logged: dict[str, frozenset[str]] = field(default_factory=dict)
+    used: dict[str, str | None] = field(default_factory=dict)
+    retired: dict[str, str | None] = field(default_factory=dict)
+    destroyed: dict[str, str | None] = field(default_factory=dict)
+    records: int = 0
+
+    def feed(self, record: Record) -> None:
+        """Take one record of any kind; other kinds than the three below are ignored."""
+        self.records += 1
+        if isinstance(record, AuditEvent):
+            if is_lifecycle(record.chain_id):
+                return
+            op, key, outcome = (record.fields.get(k) for k in ("operation", "key_id", "outcome"))
+            if isinstance(op, str) and isinstance(key, str) and outcome == "success":
+                self._log(key, frozenset((op,)))
+        elif isinstance(record, EntityRecord):
+            env = record.envelope
+            if env is not None and env.key_id not in self.used:
+                created = self.logged.get(env.key_id, _NONE) & CREATING_OPERATIONS
+                self.used[env.key_id] = None if created else record.origin or str(record.address)
+        elif isinstance(record, WrappedDek):
+            key = record.key_id
+            ops = self.logged.get(key, _NONE)
+            where = record.origin or f"dialogue#{record.dialogue}/dek#{record.version}"
+            if key not in self.used:
+                self.used[key] = None if ops & CREATING_OPERATIONS else where
+            if record.state is KeyState.RETIRED and key not in self.retired:
+                self.retired[key] = None if "rotate_dek" in ops else where
+            elif record.state is KeyState.DESTROYED and key not in self.destroyed:
+                self.destroyed[key] = None if "destroy_dek" in ops else where
+
+    def _log(self, key: str, ops: frozenset[str]) -> None:
+        known = self.logged.get(key, _NONE)
+        if not ops <= known or key not in self.logged:
+            both = known | ops
+            # Keys share their operation sets: a few distinct sets, not one per key.
+            self.logged[key] = _SETS.setdefault(both, both) if len(_SETS) < 4096 else both
+
+    def merge(self, other: KeyHistory) -> None:
+        """Add what ``other`` saw of the records that follow this one's (a later
+        part of the same source): the same as feeding them here."""
+        for key, ops in other.logged.items():
+            self._log(key, ops)
+        for mine, theirs in (
+            (self.used, other.used),
+            (self.retired, other.retired),
+            (self.destroyed, other.destroyed),
+        ):
+            for key, where in theirs.items():
+                mine.setdefault(key, where)
+        self.records += other.records
+
+    def findings(self) -> list[Finding]:
+        """CHAIN-9: one finding per key and requirement broken, sorted by key id."""
+        out: list[Finding] = []
+        for key in sorted(self.used):
+            if not self.logged.get(key, set()) & CREATING_OPERATIONS:
+                out.append(
+                    Finding(
+                        codes.KEY_NOT_IN_AUDIT_LOG,
+                        key,
+                        "no successful wrap_dek or rotate_dek event names this key",
+                        expected="wrap_dek or rotate_dek",
+                        actual=",".join(sorted(self.logged.get(key, set()))) or "none",
+                        source=self.used[key],
+                    )
+                )
+        for table, op, code in (
+            (self.retired, "rotate_dek", codes.KEY_ROTATION_UNLOGGED),
+            (self.destroyed, "destroy_dek", codes.KEY_DESTRUCTION_UNLOGGED),
+        ):
+            for key in sorted(table):
+                if op not in self.logged.get(key, set()):
+                    out.append(
+                        Finding(
+                            code,
+                            key,
+                            f"the key's state is recorded, but no successful {op} event names it",
+                            expected=op,
+                            actual=",".join(sorted(self.logged.get(key, set()))) or "none",
+                            source=table[key],
+                        )
+                    )
+        return out
+
+
+def verify_key_history(records: Iterable[Record]) -> Result:
+    """CHAIN-9 over a stream of records of any kind, in any order."""
+    history = KeyHistory()
+    for record in records:
+        history.feed(record)
+    result = Result()
+    result.extend(history.findings())
+    result.checked["key_history_keys"] += len(history.used)
+    return result

@@ -9,16 +9,25 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+import pytest
+
+from chainaudit.findings import codes
 from chainaudit.keys.hierarchy import (
+    MAX_OWNER_BYTES,
     WrapAlg,
+    check_dek_record,
     derive_kek,
     destroy,
     format_key_id,
+    new_dek,
+    owner_problem,
+    unwrap_dek,
     wrap_dek,
 )
 from chainaudit.keys.keyring import KeyRing
 from chainaudit.keys.resolver import DekLookup, DekStatus
 from chainaudit.keys.umk import Umk
+from chainaudit.primitives import crypto
 from chainaudit.records.model import KeyState, WrappedDek
 
 UMK = Umk.from_hex(bytes(range(32)).hex())
@@ -134,4 +143,115 @@ def test_keyring_destroyed_copy_of_a_resolved_key_is_a_conflict() -> None:
     gone = destroy(_record(), T0)
     assert gone.state is KeyState.DESTROYED
     ring.add(gone)
+    assert ring.resolve("dek#d-1#1").status is DekStatus.UNWRAP_FAILED
+
+
+# --- keys/hierarchy.py -----------------------------------------------------------------
+
+
+def _dek_findings(rec: WrappedDek) -> list[tuple[str, str | None, str | None]]:
+    """(message, expected, actual) of each finding, after checking code and place."""
+    found = check_dek_record(rec)
+    assert all(f.code is codes.DEK_RECORD_INVALID for f in found)
+    assert all(f.where == f"dialogue#{rec.dialogue} dek#{rec.version}" for f in found)
+    return [(f.message, f.expected, f.actual) for f in found]
+
+
+def test_dek_record_wrapped_key_length_names_both_lengths() -> None:
+    assert _dek_findings(replace(_record(), wrapped_key=bytes(40))) == [
+        ("wrapped_key has the wrong length for A256GCM-KEYID-v1", "48 bytes", "40 bytes")
+    ]
+
+
+def test_dek_record_a256kw_with_a_nonce_names_its_length() -> None:
+    rec = replace(_record(alg=WrapAlg.A256KW), wrap_nonce=bytes(12))
+    assert _dek_findings(rec) == [("A256KW takes no wrap_nonce", "absent", "12 bytes")]
+
+
+def test_dek_record_gcm_nonce_absent_or_of_another_length() -> None:
+    assert _dek_findings(replace(_record(), wrap_nonce=None)) == [
+        ("wrap_nonce has the wrong length for A256GCM-KEYID-v1", "12 bytes", "absent")
+    ]
+    assert _dek_findings(replace(_record(), wrap_nonce=bytes(16))) == [
+        ("wrap_nonce has the wrong length for A256GCM-KEYID-v1", "12 bytes", "16 bytes")
+    ]
+
+
+def test_dek_record_unknown_wrap_alg_lists_the_known_ones() -> None:
+    assert _dek_findings(replace(_record(), wrap_alg="A128KW")) == [
+        ("unknown wrap_alg", "A256GCM-KEYID-v1, A256KW", "A128KW")
+    ]
+
+
+def test_dek_record_bad_created_at_names_the_format() -> None:
+    assert _dek_findings(replace(_record(), created_at="yesterday")) == [
+        ("created_at is not an RFC 3339 UTC timestamp", "YYYY-MM-DDThh:mm:ss[.f]Z", "yesterday")
+    ]
+
+
+def test_dek_record_invalid_location_is_one_finding_not_two() -> None:
+    found = _dek_findings(replace(_record(), version=0))
+    assert len(found) == 1
+    assert found[0][0].startswith("the record's location is not a valid key: ")
+    assert found[0][1:] == (None, None)
+
+
+@pytest.mark.parametrize(
+    "material",
+    [
+        {"wrap_nonce": NONCE},
+        {"wrapped_key": bytes(48)},
+        {"wrap_nonce": NONCE, "wrapped_key": bytes(48)},
+    ],
+)
+def test_dek_record_destroyed_with_any_key_material_left(material: dict[str, bytes]) -> None:
+    rec = replace(destroy(_record(), T0), **material)  # type: ignore[arg-type]
+    assert _dek_findings(rec) == [
+        (
+            "state is destroyed but key material is still present: the key was not shredded",
+            None,
+            None,
+        )
+    ]
+
+
+def test_dek_record_destroyed_at_checks_name_the_value() -> None:
+    assert _dek_findings(replace(destroy(_record(), T0), destroyed_at="later")) == [
+        ("destroyed_at is not an RFC 3339 UTC timestamp", None, "later")
+    ]
+    assert _dek_findings(replace(_record(), destroyed_at=T0)) == [
+        ("destroyed_at is set on a active key", "absent", T0)
+    ]
+
+
+def test_owner_limit_is_inclusive() -> None:
+    assert owner_problem("a" * MAX_OWNER_BYTES) == ""
+    assert owner_problem("a" * (MAX_OWNER_BYTES + 1)) == (
+        f"user id is over the limit of {MAX_OWNER_BYTES} UTF-8 bytes"
+    )
+
+
+def test_wrap_dek_refuses_an_invalid_owner() -> None:
+    kek = derive_kek(UMK, "alice")
+    with pytest.raises(ValueError, match=r"^empty user id$"):
+        wrap_dek(kek, DEK, "dek#d#1", "", "d", 1, NONCE, T0)
+    with pytest.raises(ValueError, match=r"^user id is not in Unicode NFC$"):
+        wrap_dek(kek, DEK, "dek#d#1", "zoe\u0308", "d", 1, NONCE, T0)
+
+
+def test_new_dek_with_a256kw_has_no_nonce_and_unwraps() -> None:
+    kek = derive_kek(UMK, "alice")
+    rec, dek = new_dek(kek, "alice", "d", 1, T0, WrapAlg.A256KW)
+    assert rec.wrap_alg == "A256KW" and rec.wrap_nonce is None
+    assert len(dek) == 32 and check_dek_record(rec) == []
+    assert unwrap_dek(kek, rec) == dek
+
+
+def test_unwrap_without_a_gcm_nonce_is_an_authentication_error() -> None:
+    kek = derive_kek(UMK, "alice")
+    with pytest.raises(crypto.AuthenticationError):
+        unwrap_dek(kek, replace(_record(), wrap_nonce=None))
+    with pytest.raises(crypto.AuthenticationError):
+        unwrap_dek(kek, replace(_record(), wrap_nonce=bytes(16)))
+    ring = KeyRing(UMK, [replace(_record(), wrap_nonce=None)])
     assert ring.resolve("dek#d-1#1").status is DekStatus.UNWRAP_FAILED

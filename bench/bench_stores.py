@@ -83,7 +83,8 @@ def run_phase(kind: str, phase: str, n: int, target: str) -> dict[str, Any]:
     """One phase in this process; returns records, seconds and peak RSS.
 
     Phases: ``load``, ``read`` (the store's records), ``verify`` (the audit
-    of ``chainaudit verify``, keyless: the records carry no keys), and the
+    of ``chainaudit verify``, keyless: the records carry no keys; ``verify:N``
+    with ``N`` worker processes, each reading its part of the store), and the
     yardstick of each store, ``bare``: a parallel Scan of the same table
     with the same segments, items counted, nothing mapped (DynamoDB);
     ``COPY (SELECT row_to_json(t) FROM ... ORDER BY key) TO STDOUT`` of the
@@ -98,9 +99,10 @@ def run_phase(kind: str, phase: str, n: int, target: str) -> dict[str, Any]:
     start = time.perf_counter()
     cpu = time.process_time()
     count = 0
-    if phase == "verify":
+    if phase.startswith("verify"):
+        workers = int(phase.partition(":")[2] or 1)
         source = NdjsonSource(target) if kind == "ndjson" else _open_store(kind, target)
-        count = audit(source, AuditOptions()).checked["records"]
+        count = audit(source, AuditOptions(workers=workers)).checked["records"]
     elif phase == "bare":
         count = _bare(kind, target)
     elif kind == "ndjson":
@@ -234,6 +236,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--ndjson", type=int, default=1_000_000, help="records (0 = skip)")
     parser.add_argument("--postgres", type=int, default=100_000, help="records (0 = skip)")
     parser.add_argument("--dynamodb", type=int, default=20_000, help="records (0 = skip)")
+    parser.add_argument(
+        "--workers", type=int, default=1, help="also verify with this many worker processes"
+    )
     parser.add_argument("--json", action="store_true", help="print results as JSON")
     parser.add_argument("--phase", help=argparse.SUPPRESS)
     parser.add_argument("--store", help=argparse.SUPPRESS)
@@ -262,7 +267,10 @@ def main(argv: list[str] | None = None) -> int:
             targets["dynamodb"] = (args.dynamodb, f"{endpoint}|bench_{uuid.uuid4().hex[:8]}")
         for kind, (n, target) in targets.items():
             walls: dict[str, float] = {}
-            for phase in ("load", "read", "bare", "verify"):
+            phases = ["load", "read", "bare", "verify"]
+            if args.workers > 1:
+                phases.append(f"verify:{args.workers}")
+            for phase in phases:
                 cmd = [sys.executable, __file__, "--phase", phase, "--store", kind]
                 cmd += ["--n", str(n), "--target", target]
                 out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
@@ -270,11 +278,11 @@ def main(argv: list[str] | None = None) -> int:
                 if result["records"] != n:
                     raise SystemExit(f"{kind} {phase}: {result['records']} records, expected {n}")
                 walls[phase] = result["seconds"]
-                if phase == "verify" and walls.get("bare"):
+                if phase.startswith("verify") and walls.get("bare"):
                     result["verify_over_bare"] = round(result["seconds"] / walls["bare"], 2)
                 results.append(result)
                 print(
-                    f"{kind:9} {phase:6} {n:>9} records  {result['seconds']:>8.2f} s  "
+                    f"{kind:9} {phase:8} {n:>9} records  {result['seconds']:>8.2f} s  "
                     f"{result['records_per_second']:>8} rec/s  CPU {result['cpu']:>7.2f} s  "
                     f"peak RSS {result['peak_rss_mib']:>7.1f} MiB"
                     + (

@@ -61,7 +61,7 @@ from chainaudit.chain.verify import ChainPolicy, ChainVerifier, Partial, resolve
 from chainaudit.commitments.verify import CommitmentVerifier, Judged, merge_judged
 from chainaudit.envelope.nonces import LedgerPart, NonceLedger, merged_findings
 from chainaudit.envelope.verify import EnvelopeVerifier
-from chainaudit.errors import InputError, local_faults
+from chainaudit.errors import ChainauditError, InputError, local_faults
 from chainaudit.findings import Finding, Result, codes
 from chainaudit.keys.dekmap import DekMap
 from chainaudit.keys.hierarchy import check_dek_record
@@ -130,9 +130,11 @@ def audit(
     ``decrypted``, ``chain_events``, the commitments').
 
     With ``options.workers`` above 1, a source that can be cut into parts at
-    partition boundaries (an uncompressed NDJSON export) is read by that
-    many worker processes, each verifying its part as a grouped read does;
-    the parts are merged into exactly the one-process result.
+    partition boundaries (an uncompressed NDJSON export, or a store that
+    splits itself: DynamoDB Scan segments, PostgreSQL key ranges of one
+    snapshot) is read by that many worker processes, each verifying its
+    part as a grouped read does; the parts are merged into exactly the
+    one-process result.
     """
     ev = evidence if evidence is not None else Evidence()
     if getattr(source, "grouped", False):
@@ -600,9 +602,10 @@ def _parallel(source: Source, options: AuditOptions, ev: Evidence) -> Result | N
     """A grouped read by ``options.workers`` processes, each one part of the
     source; None when the source cannot be cut (then one process reads it).
 
-    Only an uncompressed NDJSON export can be cut so far: at line starts
-    where the partition key changes (:meth:`NdjsonSource.spans`), so no
-    dialogue and no chain is split. Each worker reads and verifies its part
+    An uncompressed NDJSON export is cut at line starts where the partition
+    key changes (:meth:`NdjsonSource.spans`), so no dialogue and no chain is
+    split; a live store that can split itself (:class:`Splittable`) is read
+    by :func:`_parallel_parts`. Each worker reads and verifies its part
     (:meth:`NdjsonSource.read_span`) as a grouped read does; the export's own
     end-of-file facts (order, canonical form, trailer counts and digest) are
     put together from the parts here, the digest hashed meanwhile in a thread
@@ -611,7 +614,7 @@ def _parallel(source: Source, options: AuditOptions, ev: Evidence) -> Result | N
     from chainaudit.sources.ndjson import NdjsonSource
 
     if not isinstance(source, NdjsonSource):
-        return None
+        return _parallel_parts(source, options, ev)
     spans = source.spans(options.workers)
     if spans is None or len(spans) < 2:
         return None
@@ -628,6 +631,73 @@ def _parallel(source: Source, options: AuditOptions, ev: Evidence) -> Result | N
     finally:
         _WORK = None
     return _merge_spans(source, options, ev, setup, spans, outcomes, digest)
+
+
+
+# --- parallel reading of a store that splits itself -----------------------------------------
+
+
+def _parallel_parts(source: Source, options: AuditOptions, ev: Evidence) -> Result | None:
+    """A grouped read by ``options.workers`` processes of a source that splits
+    itself into parts (:class:`chainaudit.sources.Splittable`): DynamoDB scan
+    segments, PostgreSQL key ranges of one exported snapshot. Each worker
+    reads and verifies its part as a grouped read does; the parts, consecutive
+    in the source's order, merge into the one-process result. None when the
+    source does not split (then one process reads it)."""
+    split = getattr(source, "split", None)
+    if split is None:
+        return None
+    import multiprocessing
+
+    global _PARTS
+    with split(options.workers) as parts:
+        if parts is None or len(parts) < 2:
+            return None
+        setup = _setup(source, options, ev)
+        _PARTS = _PartsWork(options, setup, parts)
+        try:
+            with multiprocessing.get_context("fork").Pool(len(parts)) as pool:
+                outcomes = pool.map(_part_worker, range(len(parts)), chunksize=1)
+        finally:
+            _PARTS = None
+    found: list[_Part] = []
+    try:
+        for kind, value in outcomes:
+            if kind == "ungrouped":
+                raise _Ungrouped("a worker's part broke the grouping")
+            if kind == "error":
+                raise value
+            found.append(value)
+    except BaseException:
+        _remove_ledgers([(k, (v,)) for k, v in outcomes])
+        raise
+    return _merge(source, options, ev, setup, found, [])
+
+
+@dataclass
+class _PartsWork:
+    options: AuditOptions
+    setup: _Setup
+    parts: list[Any]
+
+
+_PARTS: _PartsWork | None = None
+
+
+def _part_worker(index: int) -> tuple[str, Any]:
+    """One worker of a store's parallel read: verify part ``index``."""
+    work = _PARTS
+    assert work is not None
+    run = _Run(work.parts[index], work.options, Evidence(), True, setup=work.setup, worker=True)
+    try:
+        run._read(None)
+        return "ok", run.part()
+    except _Ungrouped:
+        return "ungrouped", None
+    except ChainauditError as exc:  # InputError, StoreError, ...: raised in the parent
+        return "error", exc
+    finally:
+        run.close()
 
 
 @dataclass

@@ -43,6 +43,10 @@ class InputError(ChainauditError):
         self.where = where
         self.message = message
 
+    def __reduce__(self) -> tuple[type[InputError], tuple[str, str]]:
+        # Rebuilt from both fields when it crosses a process (--workers).
+        return (type(self), (self.where, self.message))
+
 
 class KeySourceError(ChainauditError):
     """A key file that cannot be used: missing, unsafe permissions, wrong format

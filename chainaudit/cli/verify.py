@@ -42,8 +42,9 @@ from chainaudit.sources.multi import MultiSource
     type=click.IntRange(1, 64),
     default=1,
     show_default=True,
-    help="Processes: an uncompressed NDJSON export is read and verified in that many "
-    "parts at once; other sources split only their chain verification (CLI-5).",
+    help="Processes: an uncompressed NDJSON export, a DynamoDB table (Scan segments) or "
+    "a PostgreSQL database (key ranges of one snapshot) is read and verified in that "
+    "many parts at once; other sources split only their chain verification (CLI-5).",
 )
 @click.option(
     "--dask",

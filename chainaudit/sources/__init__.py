@@ -8,6 +8,7 @@ verbatim records). The verifiers never import this package's backends.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -29,6 +30,22 @@ class Source(Protocol):
         """Stream every item once. Raises :class:`~chainaudit.errors.StoreError`
         (or :class:`~chainaudit.errors.InputError`) rather than end early."""
         ...
+
+
+class Splittable(Source, Protocol):
+    """A grouped source that can be read in parts by several processes
+    (``verify --workers N``, docs/cli.md CLI-5).
+
+    ``split(n)`` is a context manager giving at most ``n`` part sources, or
+    None when this source cannot be split now. Parts are consecutive in the
+    source's own order, every partition lies in exactly one part, and each
+    part is itself grouped. The parts are read in processes forked inside
+    the ``with`` block: a part connects on its own when it is read, and the
+    context holds whatever keeps the parts consistent (a PostgreSQL snapshot)
+    until the block ends.
+    """
+
+    def split(self, n: int) -> AbstractContextManager[list[Source] | None]: ...
 
 
 @dataclass

@@ -33,6 +33,7 @@ the credentials (omit them to use the default credential chain).
 
 from __future__ import annotations
 
+import copy
 import decimal
 import queue
 import random
@@ -40,6 +41,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 import boto3
@@ -49,7 +51,7 @@ import botocore.exceptions
 from chainaudit.errors import ChainauditError, ConflictError, InputError, StoreError
 from chainaudit.records.item import item_from_record, record_from_item
 from chainaudit.records.model import Item, Record, WrappedDek
-from chainaudit.sources import ImportReport, SourceItem
+from chainaudit.sources import ImportReport, Source, SourceItem
 from chainaudit.sources.awsconfig import config_problem
 from chainaudit.sources.migration import (
     RecordKey,
@@ -193,34 +195,52 @@ class DynamoDBStore:
         self.backoff_cap = backoff_cap
         self.sleep = sleep
         self.timeouts = timeouts or StoreTimeouts()
+        #: What a part of a parallel read (:meth:`split`) needs to make its own client.
+        self._client_args: dict[str, Any] | None = None
         if client is None:
-            config = botocore.config.Config(
-                # STORE-5: one client shared by every segment thread and writer.
-                max_pool_connections=max(segments, write_workers) + 2,
-                retries={"mode": "standard", "max_attempts": max_attempts},
-                connect_timeout=self.timeouts.connect,
-                read_timeout=self.timeouts.read,
-            )
-            try:
-                session = boto3.session.Session(
-                    aws_access_key_id=access_key_id,
-                    aws_secret_access_key=secret_access_key,
-                    aws_session_token=session_token,
-                    region_name=region,
-                    profile_name=profile,
-                )
-                client = session.client("dynamodb", endpoint_url=endpoint_url, config=config)
-            except (botocore.exceptions.BotoCoreError, ValueError) as exc:
-                problem = config_problem(exc)  # CLI-3: the local configuration, exit 2
-                if problem is None:
-                    raise
-                raise InputError(f"dynamodb://{table}", problem) from None
-            client.meta.events.register(
-                "needs-retry.dynamodb",
-                _no_retry_after_timeout,
-                unique_id="chainaudit-no-retry-after-timeout",
-            )
+            self._client_args = {
+                "endpoint_url": endpoint_url,
+                "max_attempts": max_attempts,
+                "access_key_id": access_key_id,
+                "secret_access_key": secret_access_key,
+                "session_token": session_token,
+                "region": region,
+                "profile": profile,
+            }
+            client = self._new_client()
         self.client: DynamoDBClient = client
+
+    def _new_client(self) -> DynamoDBClient:
+        """A client of its own, configured as this store's options say."""
+        args = self._client_args
+        assert args is not None
+        config = botocore.config.Config(
+            # STORE-5: one client shared by every segment thread and writer.
+            max_pool_connections=max(self.segments, self.write_workers) + 2,
+            retries={"mode": "standard", "max_attempts": args["max_attempts"]},
+            connect_timeout=self.timeouts.connect,
+            read_timeout=self.timeouts.read,
+        )
+        try:
+            session = boto3.session.Session(
+                aws_access_key_id=args["access_key_id"],
+                aws_secret_access_key=args["secret_access_key"],
+                aws_session_token=args["session_token"],
+                region_name=args["region"],
+                profile_name=args["profile"],
+            )
+            client = session.client("dynamodb", endpoint_url=args["endpoint_url"], config=config)
+        except (botocore.exceptions.BotoCoreError, ValueError) as exc:
+            problem = config_problem(exc)  # CLI-3: the local configuration, exit 2
+            if problem is None:
+                raise
+            raise InputError(f"dynamodb://{self.table}", problem) from None
+        client.meta.events.register(
+            "needs-retry.dynamodb",
+            _no_retry_after_timeout,
+            unique_id="chainaudit-no-retry-after-timeout",
+        )
+        return client
 
     def describe(self) -> str:
         where = f" at {self.endpoint_url}" if self.endpoint_url else ""
@@ -285,10 +305,28 @@ class DynamoDBStore:
         are handed on together once the segment has moved past it: the audit
         then reads the table once, grouped (CLI-5).
         """
-        if self.segments == 1:
-            yield from self._records(self._scan_segment(0, threading.Event()))
+        yield from self._read_segments(tuple(range(self.segments)), self.segments)
+
+    @contextmanager
+    def split(self, n: int) -> Iterator[list[Source] | None]:
+        """``n`` parts for ``verify --workers n`` (:class:`~chainaudit.sources.Splittable`):
+        part ``i`` scans the segments ``i, i + n, ...`` of the table's Scan
+        in ``max(segments, n)`` segments (rounded up to a multiple of ``n``),
+        through a client of its own. A partition lies in one segment, so in
+        one part. None when the store was given a client (it cannot be cloned)."""
+        if n < 2 or self._client_args is None:
+            yield None
             return
-        pages: queue.Queue[Any] = queue.Queue(maxsize=2 * self.segments)
+        total = -(-max(self.segments, n) // n) * n
+        yield [_SegmentPart(self, tuple(range(i, total, n)), total) for i in range(n)]
+
+    def _read_segments(self, mine: tuple[int, ...], total: int) -> Iterator[SourceItem]:
+        """The items of the Scan segments ``mine`` out of ``total``, each
+        partition's items together."""
+        if len(mine) == 1:
+            yield from self._records(self._scan_segment(mine[0], threading.Event(), total))
+            return
+        pages: queue.Queue[Any] = queue.Queue(maxsize=2 * len(mine))
         stop = threading.Event()
 
         def put(value: Any) -> bool:
@@ -302,7 +340,7 @@ class DynamoDBStore:
 
         def worker(segment: int) -> None:
             try:
-                for page in self._scan_segment(segment, stop):
+                for page in self._scan_segment(segment, stop, total):
                     if not put((segment, page)):
                         return
             except BaseException as exc:  # handed to the consumer, never lost
@@ -311,7 +349,7 @@ class DynamoDBStore:
 
         threads = [
             threading.Thread(target=worker, args=(s,), daemon=True, name=f"scan-{s}")
-            for s in range(self.segments)
+            for s in mine
         ]
         for t in threads:
             t.start()
@@ -321,7 +359,7 @@ class DynamoDBStore:
         # its next page, so every partition is handed on whole.
         open_partition: dict[int, list[Item]] = {}
         try:
-            while done < self.segments:
+            while done < len(mine):
                 value = pages.get()
                 if isinstance(value, BaseException):
                     raise value
@@ -339,7 +377,7 @@ class DynamoDBStore:
                 open_partition[segment] = held
         finally:
             stop.set()
-            if done == self.segments:
+            if done == len(mine):
                 for t in threads:
                     t.join()
             # Otherwise (a segment failed, or the caller stopped reading) a
@@ -347,14 +385,17 @@ class DynamoDBStore:
             # by its own timeout and, seeing `stop`, hands nothing on. Joining
             # it would add up to one more read timeout to the failure (STORE-12).
 
-    def _scan_segment(self, segment: int, stop: threading.Event) -> Iterator[list[Item]]:
-        """The pages of one segment, with the sort order of each partition checked."""
+    def _scan_segment(
+        self, segment: int, stop: threading.Event, total: int
+    ) -> Iterator[list[Item]]:
+        """The pages of one segment of ``total``, with the sort order of each
+        partition checked."""
         kwargs: dict[str, Any] = {
             "TableName": self.table,
             "ConsistentRead": self.consistent_read,
         }
-        if self.segments > 1:
-            kwargs.update(Segment=segment, TotalSegments=self.segments)
+        if total > 1:
+            kwargs.update(Segment=segment, TotalSegments=total)
         if self.page_size:
             kwargs["Limit"] = self.page_size
         prev: RecordKey | None = None
@@ -362,7 +403,7 @@ class DynamoDBStore:
             try:
                 page = self.client.scan(**kwargs)
             except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as exc:
-                raise self._fail(f"Scan segment {segment}/{self.segments}", exc) from None
+                raise self._fail(f"Scan segment {segment}/{total}", exc) from None
             items: list[Item] = page.get("Items", [])  # type: ignore[assignment]
             for item in items:
                 key = (item["pk"]["S"], item["sk"]["S"])
@@ -580,3 +621,24 @@ class DynamoDBStore:
         raise ConflictError(
             f"{self.describe()}: {old.key_id} changed since it was read; not overwritten"
         )
+
+
+class _SegmentPart:
+    """Some Scan segments of a table: one part of a parallel read (:meth:`DynamoDBStore.split`)."""
+
+    grouped = True
+
+    def __init__(self, store: DynamoDBStore, segments: tuple[int, ...], total: int) -> None:
+        self.store, self.segments, self.total = store, segments, total
+        self.kind = store.kind
+        self.integrity_basis = store.integrity_basis
+
+    def describe(self) -> str:
+        return self.store.describe()
+
+    def read(self) -> Iterator[SourceItem]:
+        # Read in a forked worker: a client of its own, never the parent's
+        # connections (a pooled socket must not be shared by two processes).
+        store = copy.copy(self.store)
+        store.client = store._new_client()
+        yield from store._read_segments(self.segments, self.total)

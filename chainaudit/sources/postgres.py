@@ -34,6 +34,7 @@ import os
 import re
 import time
 from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from importlib import resources
 from typing import Any
 from urllib.parse import unquote
@@ -59,7 +60,7 @@ from chainaudit.records.item import (
     typed_to_json,
 )
 from chainaudit.records.model import ENVELOPE_ATTRS, Item, Record, WrappedDek
-from chainaudit.sources import ImportReport, SourceItem
+from chainaudit.sources import ImportReport, Source, SourceItem
 from chainaudit.sources.migration import (
     RecordKey,
     batched,
@@ -399,6 +400,11 @@ class _BoundedConnection(psycopg.Connection[Any]):
 # --- the store --------------------------------------------------------------
 
 
+#: Rows of ``entities`` sampled to cut a parallel read when no wrapped key says
+#: where the dialogues are (:meth:`PostgresStore.split`).
+CUT_SAMPLE_ROWS = 20_000
+
+
 class PostgresStore:
     """A chainaudit store in PostgreSQL, addressed by a ``postgresql://`` DSN.
 
@@ -523,6 +529,86 @@ class PostgresStore:
         wrapped DEKs merged by sort key (CLI-5: one read, grouped)."""
         yield from self._read_where(None)
 
+    @contextmanager
+    def split(self, n: int) -> Iterator[list[Source] | None]:
+        """``n`` parts for ``verify --workers n`` (:class:`~chainaudit.sources.Splittable`):
+        consecutive ranges of ``dialogue_id`` (the audit log's events go with
+        the first), cut at the ``1/n, 2/n, ...`` quantiles of the dialogues
+        (:meth:`_cuts`). All parts read the one snapshot this transaction
+        exports (``pg_export_snapshot``), held open until the block ends, so
+        together they see exactly what one read would. None for ``n < 2`` or
+        when nothing can be cut (an empty database, one dialogue)."""
+        if n < 2:
+            yield None
+            return
+        conn = self._connect()
+        try:
+            conn.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
+            conn.read_only = True
+            with conn.transaction():
+                self._check_version(conn)
+                row = conn.execute("SELECT pg_export_snapshot()").fetchone()
+                snapshot = str(row[0]) if row else ""
+                cuts = self._cuts(conn, n)
+                if not cuts:
+                    yield None
+                    return
+                edges: list[str | None] = [None, *cuts, None]
+                yield [
+                    _RangePart(self, snapshot, (edges[i], edges[i + 1]), audit=i == 0)
+                    for i in range(len(edges) - 1)
+                ]
+        except psycopg.Error as exc:
+            raise self._failed("cannot split the read", exc) from None
+        finally:
+            conn.close()
+
+    def _cuts(self, conn: psycopg.Connection[Any], n: int) -> list[str]:
+        """Dialogue ids that cut the dialogues into about ``n`` even ranges:
+        quantiles of ``wrapped_deks`` (one row per key: small), else of a
+        sample of ``entities`` of about :data:`CUT_SAMPLE_ROWS` rows (a
+        database without wrapped keys). Any cuts give a correct read; these
+        only balance it."""
+        fractions = [k / n for k in range(1, n)]
+        quantiles = sql.SQL(
+            "SELECT percentile_disc(%s::float8[]) WITHIN GROUP (ORDER BY dialogue_id) FROM "
+        )
+        row = conn.execute(quantiles + sql.SQL("wrapped_deks"), (fractions,)).fetchone()
+        cuts = sorted({c for c in (row[0] if row and row[0] else []) if c})
+        if cuts:
+            return cuts
+        row = conn.execute(
+            "SELECT reltuples FROM pg_class WHERE oid = to_regclass('entities')"
+        ).fetchone()
+        estimate = float(row[0]) if row and row[0] is not None else -1.0
+        percent = 100.0 if estimate <= CUT_SAMPLE_ROWS else 100.0 * CUT_SAMPLE_ROWS / estimate
+        sampled = quantiles + sql.SQL("entities TABLESAMPLE SYSTEM ({})").format(
+            sql.Literal(percent)
+        )
+        row = conn.execute(sampled, (fractions,)).fetchone()
+        return sorted({c for c in (row[0] if row and row[0] else []) if c})
+
+    def read_range(
+        self, snapshot: str, bounds: tuple[str | None, str | None], audit: bool
+    ) -> Iterator[SourceItem]:
+        """One part of :meth:`split`: the dialogues with ``lo <= dialogue_id < hi``
+        (either bound may be open), and the audit log when ``audit``, in key
+        order, from the exported ``snapshot``."""
+        conn = self._connect()
+        try:
+            conn.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
+            conn.read_only = True
+            with conn.transaction():
+                # The first statement of the transaction: see what the splitter saw.
+                conn.execute(sql.SQL("SET TRANSACTION SNAPSHOT {}").format(sql.Literal(snapshot)))
+                if audit:
+                    yield from self._stream(conn, "audit_events", None)
+                yield from self._key_order(conn, bounds)
+        except psycopg.Error as exc:
+            raise self._failed("read failed", exc) from None
+        finally:
+            conn.close()
+
     def read_dialogue(self, dialogue: str) -> Iterator[SourceItem]:
         """The entities and wrapped DEKs of one dialogue (escaped id), in key order."""
         yield from self._read_where(dialogue)
@@ -560,15 +646,18 @@ class PostgresStore:
                 f"(this chainaudit reads version {SCHEMA_VERSION})"
             )
 
-    def _key_order(self, conn: psycopg.Connection[Any]) -> Iterator[SourceItem]:
+    def _key_order(
+        self, conn: psycopg.Connection[Any], bounds: tuple[str | None, str | None] = (None, None)
+    ) -> Iterator[SourceItem]:
         """Entities and wrapped DEKs in key order: by dialogue, then sort key
         (``{type}#{subkey}`` or ``meta``; ``dek#{version}`` as text), from
-        two cursors read side by side in the one snapshot."""
+        two cursors read side by side in the one snapshot; only the dialogues
+        within ``bounds`` (``lo <= dialogue_id < hi``, None for open)."""
         entities = (
             ((row[0], _entity_sk(row[1], row[2])), "entities", row)
-            for row in self._rows(conn, "entities", None)
+            for row in self._rows(conn, "entities", None, bounds)
         )
-        deks = _deks_in_key_order(self._rows(conn, "wrapped_deks", None))
+        deks = _deks_in_key_order(self._rows(conn, "wrapped_deks", None, bounds))
         for _, table, row in heapq.merge(deks, entities, key=lambda x: x[0]):
             yield row_to_source_item(table, row)
 
@@ -579,16 +668,30 @@ class PostgresStore:
             yield row_to_source_item(table, row)
 
     def _rows(
-        self, conn: psycopg.Connection[Any], table: str, dialogue: str | None
+        self,
+        conn: psycopg.Connection[Any],
+        table: str,
+        dialogue: str | None,
+        bounds: tuple[str | None, str | None] = (None, None),
     ) -> Iterator[tuple[Any, ...]]:
         cols, key = _TABLES[table]
         query = sql.SQL("SELECT {cols} FROM {table}").format(
             cols=sql.SQL(", ").join(map(sql.Identifier, cols)), table=sql.Identifier(table)
         )
+        where: list[sql.Composable] = []
         params: tuple[Any, ...] = ()
         if dialogue is not None:
-            query += sql.SQL(" WHERE dialogue_id = %s")
+            where.append(sql.SQL("dialogue_id = %s"))
             params = (dialogue,)
+        lo, hi = bounds
+        if lo is not None:
+            where.append(sql.SQL("dialogue_id >= %s"))
+            params += (lo,)
+        if hi is not None:
+            where.append(sql.SQL("dialogue_id < %s"))
+            params += (hi,)
+        if where:
+            query += sql.SQL(" WHERE ") + sql.SQL(" AND ").join(where)
         query += sql.SQL(" ORDER BY {}").format(sql.SQL(", ").join(map(sql.Identifier, key)))
         # A named cursor lives on the server; itersize rows cross per fetch.
         with conn.cursor(name=f"chainaudit_{table}") as cur:
@@ -724,3 +827,27 @@ class PostgresStore:
         raise ConflictError(
             f"{self.describe()}: {old.key_id} changed since it was read; not overwritten"
         )
+
+
+class _RangePart:
+    """A range of dialogues of one snapshot: one part of a parallel read
+    (:meth:`PostgresStore.split`). It connects when read, in its worker."""
+
+    grouped = True
+
+    def __init__(
+        self,
+        store: PostgresStore,
+        snapshot: str,
+        bounds: tuple[str | None, str | None],
+        audit: bool,
+    ) -> None:
+        self.store, self.snapshot, self.bounds, self.audit = store, snapshot, bounds, audit
+        self.kind = store.kind
+        self.integrity_basis = store.integrity_basis
+
+    def describe(self) -> str:
+        return self.store.describe()
+
+    def read(self) -> Iterator[SourceItem]:
+        yield from self.store.read_range(self.snapshot, self.bounds, self.audit)

@@ -255,3 +255,26 @@ def test_unwrap_without_a_gcm_nonce_is_an_authentication_error() -> None:
         unwrap_dek(kek, replace(_record(), wrap_nonce=bytes(16)))
     ring = KeyRing(UMK, [replace(_record(), wrap_nonce=None)])
     assert ring.resolve("dek#d-1#1").status is DekStatus.UNWRAP_FAILED
+
+
+def test_dek_record_exact_messages_of_misplaced_and_undated_records() -> None:
+    assert _dek_findings(replace(_record(), key_id="dek#d-2#1")) == [
+        (
+            "key_id names another dialogue or version than where the record is stored",
+            "dek#d-1#1",
+            "dek#d-2#1",
+        )
+    ]
+    assert _dek_findings(replace(destroy(_record(), T0), destroyed_at=None)) == [
+        ("state is destroyed but destroyed_at is missing", None, None)
+    ]
+
+
+def test_destroy_and_unwrap_refusals_name_the_value() -> None:
+    with pytest.raises(ValueError, match=r"^destroyed_at 'soon' is not an RFC 3339 UTC timestamp$"):
+        destroy(_record(), "soon")
+    kek = derive_kek(UMK, "alice")
+    with pytest.raises(
+        ValueError, match=r"^wrapped-DEK record 'dek#d-2#1' is stored under another key id$"
+    ):
+        unwrap_dek(kek, replace(_record(), key_id="dek#d-2#1"))

@@ -11,7 +11,11 @@ from dataclasses import replace
 
 import pytest
 
-from chainaudit.findings import codes
+from chainaudit.chain import uuid7
+from chainaudit.chain.event_checks import check_event
+from chainaudit.chain.verify import ChainPolicy, verify_events
+from chainaudit.conformance.vectorgen.chain_build import build_chain, rechain, ts_text
+from chainaudit.findings import Finding, codes
 from chainaudit.keys.hierarchy import (
     MAX_OWNER_BYTES,
     WrapAlg,
@@ -26,9 +30,10 @@ from chainaudit.keys.hierarchy import (
 )
 from chainaudit.keys.keyring import KeyRing
 from chainaudit.keys.resolver import DekLookup, DekStatus
+from chainaudit.keys.signing import TrustStore
 from chainaudit.keys.umk import Umk
 from chainaudit.primitives import crypto
-from chainaudit.records.model import KeyState, WrappedDek
+from chainaudit.records.model import AuditEvent, KeyState, WrappedDek
 
 UMK = Umk.from_hex(bytes(range(32)).hex())
 OTHER_UMK = Umk.from_hex("11" * 32)
@@ -278,3 +283,135 @@ def test_destroy_and_unwrap_refusals_name_the_value() -> None:
         ValueError, match=r"^wrapped-DEK record 'dek#d-2#1' is stored under another key id$"
     ):
         unwrap_dek(kek, replace(_record(), key_id="dek#d-2#1"))
+
+
+# --- chain/event_checks.py -------------------------------------------------------------
+
+ORIGIN = "events.ndjson:3"
+
+
+def _checked(fields: dict[str, object], skew_ms: int = 300_000) -> tuple[list[Finding], object]:
+    out: list[Finding] = []
+    view = check_event("c", AuditEvent("c", fields, ORIGIN), "s", TrustStore(), skew_ms, out)
+    return out, view
+
+
+def _event(i: int = 2, reseal: bool = True, **changes: object) -> dict[str, object]:
+    evs = build_chain("c", 4)
+    evs[i].fields.update(changes)
+    if reseal:
+        rechain(evs, i)
+    return dict(evs[i].fields)
+
+
+def _extra(fields: dict[str, object], seq: object = 2) -> dict[str, object]:
+    return {"chain_id": "c", "seq": seq, "event_id": fields.get("event_id")}
+
+
+def test_event_check_malformed_event_finding_is_exact() -> None:
+    fields = _event()
+    del fields["key_id"]
+    out, view = _checked(fields)
+    assert view is None
+    assert out == [
+        Finding(
+            codes.CHAIN_EVENT_MALFORMED,
+            "chain:c@2",
+            "required field key_id is missing",
+            source=ORIGIN,
+            extra=_extra(fields),
+        )
+    ]
+
+
+def test_event_check_unknown_hash_alg_finding_is_exact() -> None:
+    fields = _event(reseal=False, hash_alg="sha1")
+    out, view = _checked(fields)
+    assert view is not None
+    assert out == [
+        Finding(
+            codes.CHAIN_HASH_ALG_UNKNOWN,
+            "chain:c@2",
+            "hash_alg is not one version 1 allows; the hash cannot be checked",
+            expected="sha256 or blake3",
+            actual="sha1",
+            source=ORIGIN,
+            extra=_extra(fields),
+        )
+    ]
+
+
+def test_event_check_edited_event_finding_is_exact() -> None:
+    fields = _event()
+    computed = fields["event_hash"]
+    fields["event_hash"] = "0" * 64
+    out, _ = _checked(fields)
+    assert out == [
+        Finding(
+            codes.EVENT_HASH_MISMATCH,
+            "chain:c@2",
+            "the event's fields do not hash to its event_hash (edited)",
+            expected=str(computed),
+            actual="0" * 64,
+            source=ORIGIN,
+            extra=_extra(fields),
+        )
+    ]
+
+
+def test_event_check_invalid_uuid_finding_is_exact() -> None:
+    fields = _event(event_id="01890A5D-AC96-774B-BCCE-B302099A8057")
+    out, _ = _checked(fields)
+    assert out == [
+        Finding(
+            codes.CHAIN_UUID_INVALID,
+            "chain:c@2",
+            "event_id is not a canonical lowercase UUIDv7",
+            actual="01890A5D-AC96-774B-BCCE-B302099A8057",
+            source=ORIGIN,
+            extra=_extra(fields),
+        )
+    ]
+
+
+def test_event_check_clock_skew_finding_is_exact() -> None:
+    fields = _event()
+    uid = uuid7.parse(str(fields["event_id"]))
+    assert uid is not None
+    id_ms = uuid7.unix_ms(uid)
+    fields = _event(timestamp=ts_text(id_ms + 400_000))
+    out, _ = _checked(fields)
+    assert out == [
+        Finding(
+            codes.CHAIN_TIMESTAMP_SKEW,
+            "chain:c@2",
+            "timestamp and event_id time differ by 400000 ms, over the tolerance of 300000 ms",
+            expected=str(id_ms),
+            actual=str(id_ms + 400_000),
+            source=ORIGIN,
+            extra=_extra(fields),
+        )
+    ]
+    assert _checked(fields, skew_ms=400_000)[0] == []  # the tolerance is inclusive
+
+
+def test_event_check_finding_without_origin_has_no_source() -> None:
+    fields = _event(reseal=False, hash_alg="sha1")
+    out: list[Finding] = []
+    check_event("c", AuditEvent("c", fields, ""), "s", TrustStore(), 300_000, out)
+    assert [f.source for f in out] == [None]
+
+
+def test_linkage_findings_name_the_event_origin() -> None:
+    evs = build_chain("c", 4)
+    del evs[2]  # a gap before seq 3: reported with the origin of the event after it
+    result = verify_events(
+        [(AuditEvent("c", e.fields, f"events.ndjson:{i + 1}"), "") for i, e in enumerate(evs)],
+        ChainPolicy(),
+    )
+    assert [(f.code, f.where, f.source) for f in result.findings] == [
+        (codes.CHAIN_GAP, "chain:c@2", "events.ndjson:3")
+    ]
+    out: list[Finding] = []
+    view = check_event("c", AuditEvent("c", evs[0].fields, ORIGIN), "s", TrustStore(), 0, out)
+    assert view is not None and view.origin == ORIGIN and out == []

@@ -7,10 +7,15 @@ so that a changed comparison, constant or argument in the check fails it.
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import replace
+from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from chainaudit.chain import events as ev
 from chainaudit.chain import uuid7
 from chainaudit.chain.event_checks import check_event
 from chainaudit.chain.verify import ChainPolicy, verify_events
@@ -415,3 +420,149 @@ def test_linkage_findings_name_the_event_origin() -> None:
     out: list[Finding] = []
     view = check_event("c", AuditEvent("c", evs[0].fields, ORIGIN), "s", TrustStore(), 0, out)
     assert view is not None and view.origin == ORIGIN and out == []
+
+
+# --- chain/events.py --------------------------------------------------------------------
+
+EPOCH = dt.date(1970, 1, 1)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.integers(0, 9999), st.integers(0, 13), st.integers(0, 32))
+def test_day_number_is_days_since_1970_for_every_valid_date(y: int, mo: int, d: int) -> None:
+    """For all (year, month, day): the day number of a real date in years
+    0001-9999, None for anything else (month 0 or 13, day 0 or past the month's end, year 0)."""
+    try:
+        expected: int | None = (dt.date(y, mo, d) - EPOCH).days
+    except ValueError:
+        expected = None
+    assert ev._day_number(y, mo, d) == expected
+
+
+def test_day_number_edges() -> None:
+    assert ev._day_number(1970, 1, 1) == 0
+    assert ev._day_number(1, 1, 1) == (dt.date(1, 1, 1) - EPOCH).days
+    assert ev._day_number(0, 1, 1) is None
+    assert ev._day_number(2024, 2, 29) == (dt.date(2024, 2, 29) - EPOCH).days
+    assert ev._day_number(2023, 2, 29) is None
+    assert ev._day_number(2024, 12, 31) == (dt.date(2024, 12, 31) - EPOCH).days
+    assert ev._day_number(2024, 13, 1) is None and ev._day_number(2024, 0, 1) is None
+    assert ev._day_number(2024, 1, 0) is None and ev._day_number(2024, 4, 31) is None
+
+
+@pytest.mark.parametrize(
+    ("kind", "value", "problem"),
+    [
+        ("int", 0, None),
+        ("int", ev.MAX_INT, None),
+        ("int", ev.MAX_INT + 1, "f must be between 0 and 2^53-1"),
+        ("int", -1, "f must be between 0 and 2^53-1"),
+        ("int", True, "f must be an integer"),
+        ("int", "1", "f must be an integer"),
+        ("str", "", None),
+        ("str", 1, "f must be a string"),
+        ("hash", "0" * 64, None),
+        ("hash", None, "f must be a string"),
+        ("hash", "A" * 64, "f must be 64 lowercase hex digits"),
+        ("hash", "0" * 63, "f must be 64 lowercase hex digits"),
+        ("hash?", None, None),
+        ("hash?", "0" * 64, None),
+        ("hash?", "0" * 65, "f must be 64 lowercase hex digits"),
+        ("hash?", 5, "f must be a string"),
+        ("sig", "0" * 128, None),
+        ("sig", "0" * 64, "f must be 128 lowercase hex digits"),
+        ("sig", "G" * 128, "f must be 128 lowercase hex digits"),
+        ("ts", "2026-01-02T03:04:05Z", None),
+        (
+            "ts",
+            "2026-02-30T00:00:00Z",
+            "f '2026-02-30T00:00:00Z' is not an RFC 3339 UTC timestamp YYYY-MM-DDThh:mm:ss[.f]Z",
+        ),
+    ],
+)
+def test_field_value_check_names_the_broken_rule(
+    kind: str, value: Any, problem: str | None
+) -> None:
+    assert ev._check_value("f", kind, value) == problem
+
+
+def test_lifecycle_order_key_is_seq_then_event_id() -> None:
+    assert ev.lifecycle_order_key(AuditEvent("x", {"seq": 2, "event_id": "b"})) == (2, "b")
+    assert ev.lifecycle_order_key(AuditEvent("x", {"seq": True, "event_id": "b"})) == (-1, "b")
+    assert ev.lifecycle_order_key(AuditEvent("x", {"seq": "2", "event_id": 7})) == (-1, "7")
+    assert ev.lifecycle_order_key(AuditEvent("x", {})) == (-1, "None")
+    evs = [
+        AuditEvent("x", {"seq": 1, "event_id": "b"}),
+        AuditEvent("x", {"seq": 1, "event_id": "a"}),
+        AuditEvent("x", {"seq": None, "event_id": "z"}),
+        AuditEvent("x", {"seq": 0, "event_id": "c"}),
+    ]
+    assert [(e.fields["seq"], e.fields["event_id"]) for e in ev.order_lifecycle(evs)] == [
+        (None, "z"),
+        (0, "c"),
+        (1, "a"),
+        (1, "b"),
+    ]
+
+
+LC = "dialogue:d/events"
+
+
+def _commit(**changes: object) -> dict[str, Any]:
+    fields = dict(build_chain(LC, 1)[0].fields)
+    fields.update(
+        event_type="record_commit",
+        record_key="dialogue:d/entity:claim/01#02",
+        record_op="put",
+        record_digest="0" * 64,
+    )
+    fields.update(changes)
+    return ev.seal(fields)
+
+
+def test_commitment_event_checks() -> None:
+    assert ev.shape_problem(LC, _commit()) is None
+    assert ev.shape_problem(LC, _commit(record_op="delete")) is None
+    assert ev.shape_problem(LC, _commit(record_key="dek#d#1")) is None
+    assert (
+        ev.shape_problem(LC, _commit(record_op="update"))
+        == "record_op 'update' is not put or delete"
+    )
+    other = "dialogue:e/entity:claim/01#02"
+    assert ev.shape_problem(LC, _commit(record_key=other)) == (
+        f"record_key {other!r} is not the record key of an entity "
+        "(other than an event) or a wrapped DEK of this chain's dialogue"
+    )
+    assert ev.shape_problem(LC, _commit(record_key="dek#e#1")) is not None
+
+
+def _receipt(**changes: object) -> dict[str, Any]:
+    fields = dict(build_chain(LC, 1)[0].fields)
+    fields.update(
+        event_type="erasure_receipt",
+        erased_key_id="dek#d#1",
+        destroyed_at="2026-01-02T03:04:05Z",
+        tip_count=1,
+        tip_hash="0" * 64,
+        signer_key_id="1" * 64,
+        signature="2" * 128,
+    )
+    fields.update(changes)
+    return ev.seal(fields)
+
+
+def test_erasure_receipt_key_id_check() -> None:
+    assert ev.shape_problem(LC, _receipt()) is None
+    assert ev.shape_problem(LC, _receipt(erased_key_id="key#d#1")) == (
+        "key id 'key#d#1' does not start with 'dek#'"
+    )
+    assert ev.shape_problem(LC, _receipt(tip_count=-1)) == "tip_count must be between 0 and 2^53-1"
+
+
+def test_committed_dialogue() -> None:
+    assert ev.committed_dialogue("dialogue:d/entity:claim/01#02") == "d"
+    assert ev.committed_dialogue("dek#d%2F1#3") == "d%2F1"
+    assert ev.committed_dialogue("dek#d#0") is None
+    assert ev.committed_dialogue("dialogue:d/nonsense") is None
+    event_key = ev.lifecycle_record("d", dict(build_chain(LC, 1)[0].fields)).address
+    assert ev.committed_dialogue(str(event_key)) is None

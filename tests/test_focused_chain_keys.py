@@ -19,7 +19,13 @@ from chainaudit.chain import events as ev
 from chainaudit.chain import uuid7
 from chainaudit.chain.event_checks import check_event
 from chainaudit.chain.verify import ChainPolicy, verify_events
-from chainaudit.conformance.vectorgen.chain_build import build_chain, rechain, ts_text
+from chainaudit.conformance.vectorgen.chain_build import (
+    T0_MS,
+    boundary_event,
+    build_chain,
+    rechain,
+    ts_text,
+)
 from chainaudit.findings import Finding, codes
 from chainaudit.keys.hierarchy import (
     MAX_OWNER_BYTES,
@@ -38,7 +44,8 @@ from chainaudit.keys.resolver import DekLookup, DekStatus
 from chainaudit.keys.signing import TrustStore
 from chainaudit.keys.umk import Umk
 from chainaudit.primitives import crypto
-from chainaudit.records.model import AuditEvent, KeyState, WrappedDek
+from chainaudit.records.address import Address
+from chainaudit.records.model import AuditEvent, EntityRecord, KeyState, WrappedDek
 
 UMK = Umk.from_hex(bytes(range(32)).hex())
 OTHER_UMK = Umk.from_hex("11" * 32)
@@ -566,3 +573,141 @@ def test_committed_dialogue() -> None:
     assert ev.committed_dialogue("dialogue:d/nonsense") is None
     event_key = ev.lifecycle_record("d", dict(build_chain(LC, 1)[0].fields)).address
     assert ev.committed_dialogue(str(event_key)) is None
+
+
+def _boundary(target: str) -> dict[str, Any]:
+    src = build_chain("src", 2)
+    return dict(boundary_event("test-signer", src, "src", target, T0_MS + 5000, "sha256").fields)
+
+
+def test_full_shape_check_accepts_what_the_fast_one_accepts() -> None:
+    """_shape_problem (the rule-by-rule check) on well-formed events of each kind."""
+    audit = dict(build_chain("c", 1)[0].fields)
+    assert ev._shape_problem("c", audit) is None
+    assert ev._shape_problem("c", {**audit, "zz": ev.MAX_INT, "zé": -ev.MAX_INT}) is None
+    assert ev._shape_problem("c", _boundary("c")) is None
+    assert ev._shape_problem(LC, _boundary(LC)) is None
+    assert ev._shape_problem(LC, _commit()) is None
+    assert ev._shape_problem(LC, _receipt()) is None
+
+
+def test_full_shape_check_names_the_first_broken_rule() -> None:
+    audit = dict(build_chain("c", 1)[0].fields)
+    assert ev._shape_problem("c", {**audit, "zz": ev.MAX_INT + 1}) == (
+        "field zz is not a string, an I-JSON integer or null"
+    )
+    assert ev._shape_problem("c", {**audit, "zz": 1.5}) == (
+        "field zz is not a string, an I-JSON integer or null"
+    )
+    assert ev._shape_problem("c", {**audit, "zz": True}) == (
+        "field zz is not a string, an I-JSON integer or null"
+    )
+    assert ev._shape_problem("c", {**audit, "zz": "\ud800"}) == (
+        "field zz holds a lone surrogate (not encodable as UTF-8)"
+    )
+    assert ev._shape_problem("c", {**audit, "\udc00": "x"}) == (
+        "field names must be strings of Unicode scalar values"
+    )
+    assert ev._shape_problem("c", {**audit, 7: "x"}) == (
+        "field names must be strings of Unicode scalar values"
+    )
+    no_key = {k: v for k, v in audit.items() if k != "key_id"}
+    assert ev._shape_problem("c", {**no_key, "principal": "é"}) == (
+        "required field key_id is missing"
+    )
+    assert ev._shape_problem("c", {**audit, "event_kind": "other"}) == "unknown event_kind 'other'"
+    assert ev._shape_problem("c", {**audit, "operation": "x"}) == "unknown operation 'x'"
+    assert ev._shape_problem("c", {**audit, "outcome": "x"}) == "unknown outcome 'x'"
+    assert ev._shape_problem("c", {**_boundary("c"), "boundary_version": 2}) == (
+        "boundary_version 2 is not 1"
+    )
+    assert ev._shape_problem(LC, {**_boundary(LC), "entity_type": "claim"}) == (
+        "a lifecycle boundary event must be stored under entity type meta"
+    )
+    commit = {k: v for k, v in _commit().items() if k != "record_key"}
+    assert ev.shape_problem(LC, commit) == "required field record_key is missing"
+    receipt = {k: v for k, v in _receipt().items() if k != "erased_key_id"}
+    assert ev.shape_problem(LC, receipt) == "required field erased_key_id is missing"
+
+
+def _lc_item(origin: str = "item-1", **attrs: Any) -> EntityRecord:
+    fields = dict(build_chain(LC, 1)[0].fields)
+    record = ev.lifecycle_record("d", fields)
+    merged = {**record.attributes, **attrs}
+    return EntityRecord(
+        record.address, {k: v for k, v in merged.items() if v is not None}, None, origin
+    )
+
+
+def test_lifecycle_adapter_malformed_finding_is_exact() -> None:
+    got = ev.chain_event_from_entity(_lc_item(seq={"N": "07"}))
+    item = _lc_item()
+    assert got == Finding(
+        codes.CHAIN_EVENT_MALFORMED,
+        str(item.address),
+        "attribute seq must be a canonical non-negative integer",
+        source="item-1",
+        extra={"chain_id": LC, "seq": None, "event_id": item.attributes["event_id"]["S"]},
+    )
+    got = ev.chain_event_from_entity(_lc_item(event_id=None))
+    assert got == Finding(
+        codes.CHAIN_EVENT_MALFORMED,
+        str(item.address),
+        "attribute event_id must be present with type S",
+        source="item-1",
+        extra={"chain_id": LC, "seq": 0, "event_id": None},
+    )
+    got = ev.chain_event_from_entity(_lc_item(seq={"N": 5}))
+    assert isinstance(got, Finding)
+    assert got.message == "attribute seq must be a canonical non-negative integer"
+    assert got.extra["seq"] is None
+    got = ev.chain_event_from_entity(_lc_item(event_type=None))
+    assert isinstance(got, Finding)
+    assert got.message == "attribute event_type must be present with type S"
+
+
+def test_lifecycle_adapter_origin_is_the_item_or_its_address() -> None:
+    got = ev.chain_event_from_entity(_lc_item())
+    assert isinstance(got, AuditEvent) and got.origin == "item-1"
+    got = ev.chain_event_from_entity(_lc_item(origin=""))
+    assert isinstance(got, AuditEvent) and got.origin == str(_lc_item().address)
+
+
+def test_lifecycle_adapter_reads_the_typed_attributes_of_a_commitment() -> None:
+    record = ev.lifecycle_record("d", _commit())
+    got = ev.chain_event_from_entity(record)
+    assert isinstance(got, AuditEvent)
+    assert got.fields == _commit()
+    assert ev.shape_problem(LC, got.fields) is None
+
+
+def test_lifecycle_adapter_reads_any_mapping_of_attributes_alike() -> None:
+    """The adapter's general path (attribute values that are not plain dicts)
+    gives the same event as its fast path."""
+    from collections import OrderedDict
+
+    record = ev.lifecycle_record("d", _commit())
+    ordered = EntityRecord(
+        record.address,
+        {k: OrderedDict(v) for k, v in record.attributes.items()},  # type: ignore[misc]
+        None,
+        record.origin,
+    )
+    assert ev.chain_event_from_entity(ordered) == ev.chain_event_from_entity(record)
+
+
+def test_lifecycle_boundary_entity_id_must_be_the_dialogue() -> None:
+    fields = _boundary(LC)
+    record = ev.lifecycle_record("d", fields)
+    assert isinstance(ev.chain_event_from_entity(record), AuditEvent)
+    moved = Address(
+        record.address.dialogue, record.address.entity_type, ("meta", "e", fields["timestamp"])
+    )
+    got = ev.chain_event_from_entity(EntityRecord(moved, record.attributes, None, "item-9"))
+    assert got == Finding(
+        codes.CHAIN_EVENT_MALFORMED,
+        str(moved),
+        "a lifecycle boundary event's entity id must be its dialogue id",
+        source="item-9",
+        extra={"chain_id": LC, "seq": fields["seq"], "event_id": fields["event_id"]},
+    )

@@ -711,3 +711,37 @@ def test_lifecycle_boundary_entity_id_must_be_the_dialogue() -> None:
         source="item-9",
         extra={"chain_id": LC, "seq": fields["seq"], "event_id": fields["event_id"]},
     )
+
+
+def test_fast_shape_check_accepts_extreme_integers_nulls_and_non_ascii() -> None:
+    """The one-pass check (_well_formed) takes every well-formed event itself,
+    including integers at the I-JSON bounds, nulls and non-ASCII names and values."""
+    audit = dict(build_chain("c", 1)[0].fields)
+    edge = {**audit, "zz": ev.MAX_INT, "zy": -ev.MAX_INT, "zé": "é", "zx": None}
+    assert ev._well_formed("c", edge)
+    assert ev.shape_problem("c", edge) is None
+    assert not ev._well_formed("c", {**audit, "zz": ev.MAX_INT + 1})
+    assert not ev._well_formed("c", {**audit, "zz": -ev.MAX_INT - 1})
+    boundary = _boundary("c")
+    assert boundary["manifest_digest"] is None
+    assert ev._well_formed("c", boundary) and ev.shape_problem("c", boundary) is None
+    assert ev._well_formed(LC, _boundary(LC))
+    assert ev._well_formed(LC, _commit()) and ev._well_formed(LC, _receipt())
+
+
+def test_event_hash_of_fields_without_event_hash() -> None:
+    fields = {k: v for k, v in build_chain("c", 1)[0].fields.items() if k != "event_hash"}
+    assert ev.event_hash_well_formed(fields) == ev.event_hash(fields)
+    named = {**fields, "zé": "x"}
+    assert ev.event_hash_well_formed(named) == ev.event_hash(named)
+
+
+def test_lifecycle_adapter_survives_attribute_values_that_are_not_typed() -> None:
+    got = ev.chain_event_from_entity(_lc_item(seq="0", event_id=7))
+    assert got == Finding(
+        codes.CHAIN_EVENT_MALFORMED,
+        str(_lc_item().address),
+        "attribute event_id must be present with type S",
+        source="item-1",
+        extra={"chain_id": LC, "seq": None, "event_id": None},
+    )

@@ -8,8 +8,12 @@ finding code or exit a broken check would change.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
+import io
 import itertools
+import json
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -24,14 +28,32 @@ from chainaudit.chain.events import (
     seal,
     timestamp_ms,
 )
+from chainaudit.chain.tips import ChainTip
 from chainaudit.chain.uuid7 import make as make_uuid7
 from chainaudit.chain.verify import ChainPolicy, verify_events
 from chainaudit.commitments import events as cev
 from chainaudit.commitments.erasure import ErasureRefused, plan_erasure
 from chainaudit.commitments.verify import verify_commitments
 from chainaudit.conformance.vectorgen.commitment_build import DialogueWriter, signer
-from chainaudit.findings import Severity
+from chainaudit.conformance.vectorgen.manifest_build import (
+    OTHER_LABEL,
+    SIGNER_LABEL,
+    audit_events,
+    boundary_event,
+    sample_manifest,
+    sample_records,
+    vector_key,
+)
+from chainaudit.errors import LocalFaultError
+from chainaudit.findings import Finding, Severity, codes
 from chainaudit.keys.signing import TrustStore, public_bytes
+from chainaudit.migration.gate import gate_post
+from chainaudit.migration.manifest import (
+    ManifestBuilder,
+    manifest_digest,
+    public_key_bytes,
+    sign_manifest,
+)
 from chainaudit.records.address import Address, EntityType
 from chainaudit.records.digest import record_key
 from chainaudit.records.model import AuditEvent, EntityRecord, KeyState, WrappedDek
@@ -323,3 +345,175 @@ def test_an_erasure_judges_a_record_by_its_latest_commitment_in_chain_order() ->
     assert len(plan.after) == 1
     worse = dict(good, record_digest="00" * 32, event_id=high)
     _refused(_items(w, [*others, worse, good]))
+
+
+# --- migration/gate.py: gate post (MAN-4) ----------------------------------------------
+
+GATE_PINNED = [public_key_bytes(vector_key(SIGNER_LABEL))]
+GATE_MANIFEST, GATE_LEAVES = sample_manifest()
+
+
+def _gate(target: list[Any], **kw: Any) -> Any:
+    kw.setdefault("pinned", GATE_PINNED)
+    kw.setdefault("leaves", GATE_LEAVES.splitlines(keepends=True))
+    return gate_post(kw.pop("manifest", GATE_MANIFEST), iter(target), **kw)
+
+
+def _codes(result: Any) -> list[tuple[str, str]]:
+    return [(f.code.name, f.where) for f in result]
+
+
+def _manifest_with(records: list[Any], chains: dict[str, ChainTip]) -> tuple[Any, list[bytes]]:
+    buf = io.BytesIO()
+    with ManifestBuilder() as b:
+        b.add_all(records)
+        st_ = b.statement(created_at="t", source={}, chains=chains, leaves_out=buf)
+    return sign_manifest(st_, vector_key(SIGNER_LABEL)), buf.getvalue().splitlines(keepends=True)
+
+
+def test_gate_counts_records_dialogues_and_chains_appended_included() -> None:
+    tip = GATE_MANIFEST["chains"]["crypto"]["tip"]
+    b = boundary_event("crypto", 4, tip, manifest_digest(GATE_MANIFEST))
+    after = audit_events("crypto", 2, start=5, prev=b.fields["event_hash"])
+    result = _gate([*sample_records(), *reversed(after), b])
+    assert _codes(result) == [("MANIFEST_CHAIN_BRIDGED", "chain:crypto@4")]
+    assert result.checked == {"records": 23, "dialogues": 2, "chains": 3}
+
+
+def test_gate_names_the_target_by_its_label_in_every_record_finding() -> None:
+    recs = sample_records()
+    gone = recs.pop(0)
+    dup = recs[0]
+    assert isinstance(dup, EntityRecord)
+    result = _gate([*recs, dataclasses.replace(dup, origin="")])
+    missing = next(f for f in result if f.code.name == "MANIFEST_RECORD_MISSING")
+    assert (missing.where, missing.message) == (
+        record_key(gone),
+        "listed in the manifest, absent from target",
+    )
+    dupe = next(f for f in result if f.code.name == "RECORD_KEY_DUPLICATE")
+    assert dupe.message == "target holds more than one record with this record key"
+    result = _gate([*recs[1:], recs[0], recs[0]], label="new-db")
+    messages = {f.code.name: f.message for f in result}
+    assert messages["MANIFEST_RECORD_MISSING"] == "listed in the manifest, absent from new-db"
+    assert (
+        messages["RECORD_KEY_DUPLICATE"] == "new-db holds more than one record with this record key"
+    )
+
+
+def test_gate_goes_on_after_an_untrusted_manifest_and_a_source_finding() -> None:
+    other = [public_key_bytes(vector_key(OTHER_LABEL))]
+    f = Finding(codes.RECORD_MALFORMED, "x.ndjson:3", "bad")
+    result = _gate([f, *sample_records()[1:]], pinned=other)
+    got = _codes(result)
+    assert got[:2] == [
+        ("MANIFEST_SIGNER_UNTRUSTED", "manifest"),
+        ("RECORD_MALFORMED", "x.ndjson:3"),
+    ]
+    assert ("MANIFEST_RECORD_MISSING", "dialogue:d-1/entity:meta") in got
+
+
+def test_gate_puts_its_index_where_it_is_told(tmp_path: Path) -> None:
+    with pytest.raises(LocalFaultError):
+        _gate(sample_records(), index_dir=str(tmp_path / "gone"))
+
+
+def test_gate_does_not_ask_for_the_leaves_file_it_was_given() -> None:
+    recs = sample_records()
+    recs.pop(0)
+    got = {code for code, _ in _codes(_gate(recs))}
+    assert "MANIFEST_ROOT_MISMATCH" in got and "MANIFEST_LEAVES_ABSENT" not in got
+
+
+def test_a_leaves_file_with_one_digest_changed_is_invalid_and_names_its_line() -> None:
+    lines = GATE_LEAVES.splitlines(keepends=True)
+    key, digest = json.loads(lines[0])
+    lines[0] = json.dumps([key, digest[::-1]], separators=(",", ":")).encode() + b"\n"
+    result = _gate(sample_records(), leaves=lines)
+    assert _codes(result) == [("MANIFEST_LEAVES_INVALID", "leaves")]
+    bad = _gate(sample_records(), leaves=[b"not a leaf\n"])
+    assert bad.findings[0].message.startswith("leaves:1: not a canonical leaves line")
+
+
+def test_gate_counts_a_dialogue_wholly_missing_or_wholly_new() -> None:
+    recs = [r for r in sample_records() if "d%2F2" not in record_key(r)]
+    result = _gate(recs, leaves=None)
+    counts = [
+        f
+        for f in result
+        if f.code.name == "MANIFEST_COUNT_MISMATCH" and not f.where.startswith("chain:")
+    ]
+    assert [(f.where, f.expected, f.actual) for f in counts] == [
+        ("totals", "entities=14 deks=2 audit_events=4", "entities=7 deks=1 audit_events=4"),
+        ("dialogue:d%2F2", "entities=7 deks=1", "entities=0 deks=0"),
+    ]
+    template = sample_records()[1]
+    assert isinstance(template, EntityRecord)
+    new = dataclasses.replace(template, address=Address.parse("dialogue:d-9/entity:expert/ada"))
+    result = _gate([*sample_records(), new], leaves=None)
+    counts = [f for f in result if f.code.name == "MANIFEST_COUNT_MISMATCH"]
+    assert [(f.where, f.expected, f.actual) for f in counts] == [
+        ("totals", "entities=14 deks=2 audit_events=4", "entities=15 deks=2 audit_events=4"),
+        ("dialogue:d-9", "entities=0 deks=0", "entities=1 deks=0"),
+    ]
+
+
+def test_gate_takes_events_of_a_chain_the_manifest_does_not_list_as_records() -> None:
+    extra = audit_events("other", 1)
+    got = _codes(_gate([*sample_records(), *extra]))
+    assert ("MANIFEST_RECORD_EXTRA", record_key(extra[0])) in got
+
+
+def test_gate_finds_another_event_at_the_manifests_tip() -> None:
+    recs = sample_records()
+    i = next(i for i, r in enumerate(recs) if getattr(r, "fields", {}).get("seq") == 3)
+    ev = recs[i]
+    assert isinstance(ev, AuditEvent)
+    recs[i] = AuditEvent(ev.chain_id, {**ev.fields, "event_hash": "ab" * 32}, ev.origin)
+    tip = [f for f in _gate(recs) if f.code.name == "MANIFEST_CHAIN_TIP_MISMATCH"]
+    assert [(f.where, f.expected, f.actual) for f in tip] == [
+        ("chain:crypto@3", GATE_MANIFEST["chains"]["crypto"]["tip"], "ab" * 32)
+    ]
+
+
+def test_gate_finds_no_event_at_the_manifests_tip_when_the_base_is_full_of_others() -> None:
+    recs = sample_records()
+    last = next(r for r in recs if getattr(r, "fields", {}).get("seq") == 3)
+    assert isinstance(last, AuditEvent)
+    twin = AuditEvent("crypto", {**last.fields, "seq": 2}, "twin")
+    recs = [r for r in recs if r is not last] + [twin]
+    tip = [f for f in _gate(recs) if f.code.name == "MANIFEST_CHAIN_TIP_MISMATCH"]
+    assert [(f.where, f.actual) for f in tip] == [("chain:crypto@3", None)]
+
+
+def test_gate_judges_the_first_appended_event_whatever_the_feed_order() -> None:
+    tip = GATE_MANIFEST["chains"]["crypto"]["tip"]
+    b = boundary_event("crypto", 4, tip, manifest_digest(GATE_MANIFEST))
+    after = audit_events("crypto", 2, start=5, prev=b.fields["event_hash"])
+    assert _codes(_gate([*after, b, *sample_records()])) == [
+        ("MANIFEST_CHAIN_BRIDGED", "chain:crypto@4")
+    ]
+
+
+def test_gate_checks_tips_and_bridges_of_chains_of_one_event_but_not_of_none() -> None:
+    one = audit_events("one", 1)
+    records = [*sample_records(), *one]
+    chains = {
+        "one": ChainTip(1, one[0].fields["event_hash"], "sha256"),
+        "none": ChainTip(0, "ab" * 32, "sha256"),
+    }
+    m, leaves = _manifest_with(records, chains)
+    assert _codes(_gate(records, manifest=m, leaves=leaves)) == []
+    bridged = _gate(records, manifest=m, leaves=leaves, require_bridge=True)
+    unbridged = sorted(f.where for f in bridged if f.code.name == "MANIFEST_CHAIN_UNBRIDGED")
+    assert unbridged == sorted(
+        [
+            "chain:one@1",
+            "chain:crypto@4",
+            "chain:dialogue:d-1/events@3",
+            "chain:dialogue:d%2F2/events@3",
+        ]
+    )
+    wrong = AuditEvent("one", {**one[0].fields, "event_hash": "cd" * 32}, "x")
+    got = _gate([*sample_records(), wrong], manifest=m, leaves=leaves)
+    assert ("MANIFEST_CHAIN_TIP_MISMATCH", "chain:one@0") in _codes(got)

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import rfc8785
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -44,15 +45,23 @@ from chainaudit.conformance.vectorgen.manifest_build import (
     sample_records,
     vector_key,
 )
-from chainaudit.errors import LocalFaultError
+from chainaudit.errors import InputError, LocalFaultError
 from chainaudit.findings import Finding, Severity, codes
 from chainaudit.keys.signing import TrustStore, public_bytes
 from chainaudit.migration.gate import gate_post
 from chainaudit.migration.manifest import (
+    LeavesError,
     ManifestBuilder,
+    build_manifest,
+    check_shape,
+    dump_manifest,
+    key_dialogue,
+    load_manifest,
     manifest_digest,
     public_key_bytes,
+    read_leaves,
     sign_manifest,
+    verify_manifest,
 )
 from chainaudit.records.address import Address, EntityType
 from chainaudit.records.digest import record_key
@@ -517,3 +526,142 @@ def test_gate_checks_tips_and_bridges_of_chains_of_one_event_but_not_of_none() -
     wrong = AuditEvent("one", {**one[0].fields, "event_hash": "cd" * 32}, "x")
     got = _gate([*sample_records(), wrong], manifest=m, leaves=leaves)
     assert ("MANIFEST_CHAIN_TIP_MISMATCH", "chain:one@0") in _codes(got)
+
+
+# --- migration/manifest.py: building, reading and the shape check (MAN-3) ----------------
+
+_SAFE = 2**53 - 1
+
+
+def _shape_error(m: dict[str, Any]) -> str:
+    with pytest.raises(InputError) as info:
+        check_shape(m)
+    assert info.value.where == "manifest"
+    return info.value.message
+
+
+def _with(path: tuple[str, ...], value: Any) -> dict[str, Any]:
+    m = json.loads(json.dumps(GATE_MANIFEST))
+    node = m
+    for p in path[:-1]:
+        node = node[p]
+    node[path[-1]] = value
+    return m
+
+
+@pytest.mark.parametrize(
+    ("value", "ok"),
+    [(0, True), (1, True), (_SAFE, True), (_SAFE + 1, False), (-1, False), (True, False),
+     (1.5, False), ("3", False), (None, False)],
+)  # fmt: skip
+def test_manifest_counts_are_integers_from_zero_to_the_safe_limit(value: Any, ok: bool) -> None:
+    for path, what in (
+        (("totals", "records"), "totals"),
+        (("dialogues", "d-1", "entities"), "dialogue d-1"),
+        (("chains", "crypto", "count"), "chain crypto"),
+        (("merkle", "tree_size"), "merkle"),
+    ):
+        m = _with(path, value)
+        if ok:
+            check_shape(m)
+        else:
+            assert _shape_error(m) == f"malformed: {what}", path
+
+
+@pytest.mark.parametrize(
+    ("tip", "ok"),
+    [(None, True), ("ab" * 32, True), ("ab" * 31 + "a", False), ("AB" * 32, False),
+     ("X" * 64, False), ("ab" * 33, False), (7, False)],
+)  # fmt: skip
+def test_a_manifest_chain_tip_is_64_lowercase_hex_or_null(tip: Any, ok: bool) -> None:
+    m = _with(("chains", "crypto", "tip"), tip)
+    if ok:
+        check_shape(m)
+    else:
+        assert _shape_error(m) == "malformed: chain crypto"
+
+
+@pytest.mark.parametrize(
+    "chain",
+    [
+        {"count": 1, "hash_alg": None},  # tip absent
+        {"count": -1, "tip": None, "hash_alg": None},
+        {"count": 1, "tip": None, "hash_alg": 5},
+        {"count": 1, "tip": "zz", "hash_alg": "sha256"},
+        [],
+    ],
+)
+def test_a_manifest_chain_needs_every_member_well_typed(chain: Any) -> None:
+    assert _shape_error(_with(("chains", "crypto"), chain)) == "malformed: chain crypto"
+    check_shape(_with(("chains", "crypto"), {"count": 0, "tip": None, "hash_alg": None}))
+
+
+def test_manifest_totals_and_dialogues_must_be_objects() -> None:
+    assert _shape_error(_with(("totals",), [])) == "malformed: totals"
+    assert _shape_error(_with(("dialogues", "d-1"), [])) == "malformed: dialogue d-1"
+
+
+def test_a_manifest_without_an_rfc8785_form_is_malformed() -> None:
+    message = _shape_error(_with(("source", "x"), float("nan")))
+    assert message.startswith("malformed: no RFC 8785 form (")
+
+
+def test_build_manifest_takes_the_callers_chain_tips_and_index_directory(tmp_path: Path) -> None:
+    buf = io.BytesIO()
+    m, dups = build_manifest(
+        sample_records(),
+        private_key=vector_key(SIGNER_LABEL),
+        created_at="t",
+        source={},
+        leaves_out=buf,
+        chains={"crypto": ChainTip(4, None, None)},
+    )
+    assert dups == [] and m["chains"]["crypto"] == {"count": 4, "tip": None, "hash_alg": None}
+    assert buf.getvalue() == GATE_LEAVES
+    with pytest.raises(LocalFaultError):
+        build_manifest(
+            sample_records(),
+            private_key=vector_key(SIGNER_LABEL),
+            created_at="t",
+            source={},
+            leaves_out=io.BytesIO(),
+            index_dir=str(tmp_path / "gone"),
+        )
+    with pytest.raises(LocalFaultError):
+        ManifestBuilder(str(tmp_path / "gone"))
+
+
+def test_signing_a_signed_manifest_again_gives_the_same_manifest() -> None:
+    assert sign_manifest(GATE_MANIFEST, vector_key(SIGNER_LABEL)) == GATE_MANIFEST
+    other = sign_manifest(GATE_MANIFEST, vector_key(OTHER_LABEL))
+    assert other["signer_key_id"] != GATE_MANIFEST["signer_key_id"]
+    assert verify_manifest(other, [public_key_bytes(vector_key(OTHER_LABEL))]) == []
+
+
+def test_the_manifest_digest_covers_every_member() -> None:
+    d = manifest_digest(GATE_MANIFEST)
+    assert d == hashlib.sha256(rfc8785.dumps(GATE_MANIFEST)).hexdigest()
+    assert manifest_digest(_with(("created_at",), "u")) != d
+
+
+def test_the_manifest_file_is_two_space_sorted_utf8_json_with_a_final_newline() -> None:
+    assert dump_manifest({"b": 1, "a": {"é": [2]}}) == (
+        '{\n  "a": {\n    "é": [\n      2\n    ]\n  },\n  "b": 1\n}\n'.encode()
+    )
+
+
+def test_manifest_and_leaves_errors_name_their_file() -> None:
+    with pytest.raises(InputError) as info:
+        load_manifest(b"[1]")
+    assert (info.value.where, info.value.message) == ("manifest", "a manifest is a JSON object")
+    with pytest.raises(LeavesError) as leaves:
+        list(read_leaves([b"nope\n"]))
+    assert (leaves.value.where, leaves.value.message) == ("leaves:1", "not a canonical leaves line")
+    assert str(leaves.value) == "leaves:1: not a canonical leaves line"
+
+
+def test_the_dialogue_of_a_key_is_its_first_component() -> None:
+    assert key_dialogue("dialogue:d%2F2/entity:meta") == "d%2F2"
+    assert key_dialogue("dek#d-1#1") == "d-1"
+    assert key_dialogue("dek#d-1#1#x") == "d-1"
+    assert key_dialogue("audit:crypto/1") is None

@@ -45,6 +45,13 @@ from chainaudit.conformance.vectorgen.manifest_build import (
     sample_records,
     vector_key,
 )
+from chainaudit.envelope.seal import (
+    PayloadError,
+    aad_from_hash,
+    decode_payload,
+    open_envelope,
+    seal_random,
+)
 from chainaudit.errors import InputError, LocalFaultError
 from chainaudit.findings import Finding, Severity, codes
 from chainaudit.keys.signing import TrustStore, public_bytes
@@ -665,3 +672,63 @@ def test_the_dialogue_of_a_key_is_its_first_component() -> None:
     assert key_dialogue("dek#d-1#1") == "d-1"
     assert key_dialogue("dek#d-1#1#x") == "d-1"
     assert key_dialogue("audit:crypto/1") is None
+
+
+# --- envelope/seal.py: the payload rules (ENV-8) -------------------------------------
+
+
+@pytest.mark.parametrize("depth", [1010])
+@pytest.mark.parametrize("open_, close", [(b'{"a":', b"}"), (b"[", b"]")])
+def test_a_payload_nested_deeper_than_the_standard_parser_goes_is_refused(
+    depth: int, open_: bytes, close: bytes
+) -> None:
+    """orjson parses up to 1024 levels; the fast path must not answer for such a
+    payload, whose objects or arrays the standard parser refuses (ENV-8)."""
+    payload = b'{"x":' + open_ * depth + b"1" + close * depth + b"}"
+    with pytest.raises(PayloadError, match=r"^nested too deeply$"):
+        decode_payload(payload)
+
+
+def test_names_from_u_e000_up_are_sorted_by_utf16_not_by_code_point() -> None:
+    """RFC 8785 sorts names by UTF-16 code units: an astral name comes before U+E000."""
+    by_code_point = '{"\ue000":1,"\U00010000":2}'.encode()
+    by_utf16 = '{"\U00010000":2,"\ue000":1}'.encode()
+    assert decode_payload(by_code_point) == ({"\ue000": 1, "\U00010000": 2}, False)
+    assert decode_payload(by_utf16)[1] is True
+
+
+@pytest.mark.parametrize(
+    ("payload", "message"),
+    [
+        (b"[1]", "a JSON array, not an object"),
+        (b'"s"', "a JSON string, not an object"),
+        (b"true", "a JSON boolean, not an object"),
+        (b"null", "a JSON null, not an object"),
+        (b"1.5", "a JSON number, not an object"),
+        (b'\xef\xbb\xbf{"a":1}', "starts with a byte order mark"),
+        (b'{"\\ud800":1}', "a string contains a lone surrogate"),
+        (b'{"a":["\\udc00"]}', "a string contains a lone surrogate"),
+        (b'{"a":{"b":"\\ud800x"}}', "a string contains a lone surrogate"),
+    ],
+)
+def test_a_payload_that_is_no_json_object_is_refused_by_what_it_is(
+    payload: bytes, message: str
+) -> None:
+    with pytest.raises(PayloadError) as info:
+        decode_payload(payload)
+    assert str(info.value) == message
+
+
+def test_a_stored_aad_hash_stands_for_an_aad_only_as_64_lowercase_hex() -> None:
+    assert aad_from_hash("ab" * 32) == bytes.fromhex("ab" * 32)
+    for bad in ("X" * 64, "AB" * 32, "ab" * 31, "g" * 64):
+        assert aad_from_hash(bad) is None, bad
+
+
+def test_seal_random_keeps_the_key_id_and_draws_a_fresh_nonce() -> None:
+    address = Address.of("d-1", EntityType.CLAIM, "01", "01")
+    dek = bytes(range(32))
+    a = seal_random(address, {"t": "x"}, dek, "dek#d-1#1")
+    b = seal_random(address, {"t": "x"}, dek, "dek#d-1#1")
+    assert a.key_id == b.key_id == "dek#d-1#1" and a.nonce != b.nonce
+    assert open_envelope(address, a, dek) == {"t": "x"}

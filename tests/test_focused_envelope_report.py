@@ -70,7 +70,7 @@ from chainaudit.migration.manifest import (
     sign_manifest,
     verify_manifest,
 )
-from chainaudit.records.address import Address, EntityType
+from chainaudit.records.address import Address, AddressError, EntityType
 from chainaudit.records.digest import record_key
 from chainaudit.records.model import AuditEvent, EntityRecord, KeyState, WrappedDek
 
@@ -732,3 +732,65 @@ def test_seal_random_keeps_the_key_id_and_draws_a_fresh_nonce() -> None:
     b = seal_random(address, {"t": "x"}, dek, "dek#d-1#1")
     assert a.key_id == b.key_id == "dek#d-1#1" and a.nonce != b.nonce
     assert open_envelope(address, a, dek) == {"t": "x"}
+
+
+# --- records/address.py: what the parsers refuse, and how they say it (ADDR-1..4) --------
+
+
+def _address_error(make: Any) -> str:
+    with pytest.raises(AddressError) as info:
+        make()
+    return str(info.value)
+
+
+def test_a_type_name_holding_a_hash_is_no_entity_type_even_when_the_sort_key_would_be() -> None:
+    """``dialogue:D/entity:claim#01/01`` reads as ``pk``/``sk`` ``claim#01#01``, a valid
+    sort key: the text form must still refuse it (its type is ``claim#01``)."""
+    assert _address_error(lambda: Address.parse("dialogue:a/entity:claim#01/01")) == (
+        "unknown entity type 'claim#01'"
+    )
+    assert Address.from_dynamodb("dialogue#a", "claim#01#01") == Address.parse(
+        "dialogue:a/entity:claim/01#01"
+    )
+
+
+def test_the_full_parsers_name_an_unescaped_slash_where_it_is() -> None:
+    assert _address_error(lambda: Address.parse("dialogue:a/b/entity:meta")) == (
+        "dialogue id in 'dialogue:a/b/entity:meta' contains an unescaped '/'"
+    )
+    assert _address_error(lambda: Address.parse("dialogue:a/entity:claim/01#01/entity:meta")) == (
+        "subkey '01#01/entity:meta' contains an unescaped '/'"
+    )
+    assert _address_error(lambda: Address.from_dynamodb("dialogue#a", "claim#0/1#01")) == (
+        "subkey '0/1#01' contains an unescaped '/'"
+    )
+
+
+@pytest.mark.parametrize(("dialogue", "parts"), [(5, ("ada",)), ("a", (5,)), (None, ("ada",))])
+def test_an_address_of_non_strings_is_an_address_error(dialogue: Any, parts: Any) -> None:
+    assert _address_error(lambda: Address(dialogue, EntityType.EXPERT, parts)) == (
+        "dialogue and subkey parts must be strings"
+    )
+
+
+@pytest.mark.parametrize(
+    ("etype", "parts", "message"),
+    [
+        (EntityType.CLAIM, ("0/", "01"), "'0/' is not a two-digit number"),
+        (EntityType.CLAIM, ("0#", "01"), "'0#' is not a two-digit number"),
+        (
+            EntityType.EVENT,
+            ("claim", "x", "2026-01-01T00:00:00Z%"),
+            "'2026-01-01T00:00:00Z%' is not an RFC 3339 UTC timestamp (YYYY-MM-DDThh:mm:ss[.f]Z)",
+        ),
+        (
+            EntityType.EVENT,
+            ("cl/aim", "x", "2026-01-01T00:00:00Z"),
+            "'cl/aim' is not an entity type an event can describe",
+        ),
+    ],
+)
+def test_numbers_timestamps_and_types_are_checked_as_given_never_escaped(
+    etype: EntityType, parts: tuple[str, ...], message: str
+) -> None:
+    assert _address_error(lambda: Address.of("a", etype, *parts)) == message

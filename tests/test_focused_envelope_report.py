@@ -794,3 +794,26 @@ def test_numbers_timestamps_and_types_are_checked_as_given_never_escaped(
     etype: EntityType, parts: tuple[str, ...], message: str
 ) -> None:
     assert _address_error(lambda: Address.of("a", etype, *parts)) == message
+
+
+def test_an_event_time_that_reads_as_no_instant_counts_as_the_epoch() -> None:
+    w = DialogueWriter("d-1")
+    w.new_key(1)
+    events = [dict(f, timestamp="2026-02-30T00:00:00.000Z") for f in w.events]
+    items = _items(w, events)
+    assert all(isinstance(chain_event_from_entity(x), AuditEvent) for x in items[1:])
+    (commit,) = _planned(plan_erasure("dek#d-1#1", items, "1970-01-01T00:00:00.000Z"))
+    assert commit["timestamp"] == "1970-01-01T00:00:00.001Z"
+
+
+def test_of_two_events_at_the_bridging_position_the_gate_judges_the_first_fed() -> None:
+    """A fork at the position after the manifest's tip is the chain verifier's to
+    report; the gate judges the first of them it reads, and only a later
+    *position* displaces it (here a chain the manifest records as empty)."""
+    m, leaves = _manifest_with(sample_records(), {"none": ChainTip(0, None, None)})
+    b = boundary_event("none", 0, "ab" * 32, manifest_digest(m))
+    (plain,) = audit_events("none", 1)
+    bridged = _gate([*sample_records(), b, plain], manifest=m, leaves=leaves)
+    assert _codes(bridged) == [("MANIFEST_CHAIN_BRIDGED", "chain:none@0")]
+    unbridged = _gate([*sample_records(), plain, b], manifest=m, leaves=leaves)
+    assert _codes(unbridged) == [("MANIFEST_CHAIN_UNBRIDGED", "chain:none@0")]

@@ -745,3 +745,25 @@ def test_lifecycle_adapter_survives_attribute_values_that_are_not_typed() -> Non
         source="item-1",
         extra={"chain_id": LC, "seq": None, "event_id": None},
     )
+
+
+def test_day_numbers_are_integers() -> None:
+    """A float day number would print as ``1.0`` in a skew finding's figures."""
+    assert type(ev._day_number(1970, 1, 2)) is int
+    assert type(ev.timestamp_ms.__wrapped__("1969-12-31T00:00:00.5Z")) is int
+
+
+def test_lifecycle_adapter_refuses_an_attribute_with_two_types() -> None:
+    got = ev.chain_event_from_entity(_lc_item(principal={"S": "x", "N": "1"}))
+    assert isinstance(got, Finding)
+    assert got.message == "attribute principal must be present with type S"
+
+
+def test_lifecycle_adapter_keeps_digit_strings_as_strings() -> None:
+    got = ev.chain_event_from_entity(_lc_item(principal={"S": "12"}))
+    assert isinstance(got, AuditEvent) and got.fields["principal"] == "12"
+
+
+def test_unknown_hash_algorithm_is_named() -> None:
+    with pytest.raises(ev.UnknownHashAlgorithm, match=r"^unknown hash algorithm 'sha1'$"):
+        ev.digest("sha1", b"")

@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import xml.etree.ElementTree as ET
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,7 @@ from chainaudit import __version__
 from chainaudit.chain.boundary import message as boundary_message
 from chainaudit.chain.checkpoint import ChainExpectation, verify_checkpoint
 from chainaudit.chain.events import chain_event_from_entity, lifecycle_record, seal
+from chainaudit.chain.uuid7 import make as make_uuid7
 from chainaudit.commitments.events import item_digest, receipt_message
 from chainaudit.commitments.verify import (
     COUNTERS,
@@ -28,7 +30,12 @@ from chainaudit.commitments.verify import (
     merge_judged,
     verify_commitments,
 )
-from chainaudit.conformance.vectorgen.commitment_build import DialogueWriter, records_of, signer
+from chainaudit.conformance.vectorgen.commitment_build import (
+    T0_MS,
+    DialogueWriter,
+    records_of,
+    signer,
+)
 from chainaudit.envelope.nonces import NonceLedger, NonceLimits
 from chainaudit.envelope.seal import aad_hash, legacy_aad_hash, seal_bytes
 from chainaudit.envelope.verify import EnvelopeVerifier, check_record, verify_envelopes
@@ -1068,3 +1075,172 @@ def test_a_commitment_at_the_receipts_own_seq_is_not_before_it() -> None:
         str(claim.address),
         f"seq {at['seq']}",
     )
+
+
+def _reversed_event_ids(w: DialogueWriter) -> None:
+    """Give the chain's events event ids in the reverse of their seq order."""
+    n = len(w.events)
+    for i, e in enumerate(w.events):
+        w.events[i] = seal({**e, "event_id": make_uuid7(T0_MS + 10_000 * (n - i), 1, i)})
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.sampled_from(COMMIT_VECTORS), st.randoms(use_true_random=False))
+def test_records_and_events_may_come_in_any_order(path: Path, rnd: Any) -> None:
+    """COMMIT-6/8: for all orders of a vector's items, spooled and grouped
+    verifiers judge each dialogue's events in seq order, giving one result."""
+    records, trust, expectations = _vector(path)
+    want = _outcome(verify_commitments(records, trust, expectations))
+    shuffled = list(records)
+    rnd.shuffle(shuffled)
+    assert _outcome(verify_commitments(shuffled, trust, expectations)) == want
+    with CommitmentVerifier(trust, expectations, grouped=True) as v:
+        _feed(v, shuffled)
+        assert _outcome(merge_judged([v.take_judged()])) == want
+
+
+def test_events_are_ordered_by_seq_not_by_event_id() -> None:
+    """A rollback is judged against the commitment latest in seq, whatever the
+    event ids say (spooled and grouped)."""
+    w = DialogueWriter("d-1")
+    w.new_key(1)
+    v1 = w.entity(EntityType.META, (), {"title": "v1"}, label="v1")
+    w.entity(EntityType.META, (), {"title": "v2"}, label="v2")
+    _reversed_event_ids(w)
+    records = [w.records["dek#d-1#1"], v1]
+    items = [*records, *(lifecycle_record("d-1", e) for e in w.events)]
+    want = [("COMMIT_ROLLBACK", 2)]
+    result = verify_commitments(items, TRUST)
+    assert [(f.code.name, f.extra["seq"]) for f in result.findings] == want
+    with CommitmentVerifier(TRUST, grouped=True) as v:
+        _feed(v, reversed(items))
+        got = merge_judged([v.take_judged()]).findings
+    assert [(f.code.name, f.extra["seq"]) for f in got] == want
+
+
+def test_grouped_copies_of_one_record_are_judged_in_the_order_read() -> None:
+    w = DialogueWriter("d-1")
+    w.new_key(1)
+    meta = w.entity(EntityType.META, (), {"title": "t"})
+    assert isinstance(meta, EntityRecord)
+    copies = [
+        dataclasses.replace(meta, attributes={**meta.attributes, "x": {"S": str(i)}})
+        for i in range(4)
+    ]
+    events = [lifecycle_record("d-1", e) for e in w.events]
+    for order in (copies, copies[::-1]):
+        with CommitmentVerifier(TRUST, grouped=True) as v:
+            _feed(v, [*events, w.records["dek#d-1#1"], *order])
+            got = merge_judged([v.take_judged()]).findings
+        assert [f.actual for f in got] == [item_digest(c, "sha256") for c in order]
+
+
+def test_the_largest_expected_count_of_a_chain_anchors_it() -> None:
+    """COMMIT-5: of several expectations of one chain the largest count anchors;
+    a count of 0 anchors nothing."""
+    w = DialogueWriter("d-1")
+    w.new_key(1)
+    w.entity(EntityType.META, (), {"title": "t"})
+    w.entity(EntityType.CLAIM, ("01", "01"), {"text": "c"})
+    items = [*w.records.values(), *(lifecycle_record("d-1", e) for e in w.events)]
+
+    def expect(*counts: int) -> dict[str, int]:
+        xs = [ChainExpectation(w.chain_id, n, "00" * 32) for n in counts]
+        return _counters(verify_commitments(items, TRUST, xs))
+
+    assert expect(0) == {"records_committed_unanchored": 3}
+    assert expect(2, 1) == {"records_committed": 2, "records_committed_unanchored": 1}
+    assert expect(1, 3, 2) == {"records_committed": 3}
+    other = ChainExpectation("dialogue:d-2/events", 3, "00" * 32)
+    assert _counters(verify_commitments(items, TRUST, [other])) == {
+        "records_committed_unanchored": 3
+    }
+
+
+def test_without_a_trust_store_no_receipt_or_boundary_is_trusted() -> None:
+    w = DialogueWriter("d-1")
+    w.new_key(1)
+    w.entity(EntityType.META, (), {"title": "t"})
+    w.boundary()
+    w.shred(1)
+    items = [*w.records.values(), *(lifecycle_record("d-1", e) for e in w.events)]
+    result = verify_commitments(items)
+    assert [f.code.name for f in result.findings] == ["ERASURE_SIGNER_UNTRUSTED"]
+    assert _counters(result) == {"erasures_unproven": 1, "records_committed_unanchored": 2}
+
+
+def test_the_spool_is_a_named_file_in_the_directory_given_removed_at_close(
+    tmp_path: Path,
+) -> None:
+    v = CommitmentVerifier(directory=str(tmp_path))
+    assert v.path.parent == tmp_path and v.path.name.startswith("chainaudit-commit-")
+    assert v.path.exists()
+    v.finish()
+    assert list(tmp_path.iterdir()) == []
+    v.close()  # idempotent
+    gone = CommitmentVerifier(directory=str(tmp_path))
+    gone.path.unlink()  # a temporary-file cleaner was faster
+    gone.close()
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_commitment_under_an_unknown_algorithm_matches_nothing() -> None:
+    """COMMIT-6: a digest under an algorithm the verifier does not know never
+    matches; the record's own SHA-256 digest is quoted."""
+    w = DialogueWriter("d-1")
+    w.new_key(1)
+    meta = w.entity(EntityType.META, (), {"title": "t"})
+    w.events[-1] = {**w.events[-1], "hash_alg": "sha3-256"}  # left unsealed: CHAIN's to report
+    (f,) = _verify(w).findings
+    assert (f.code.name, f.where, f.actual) == (
+        "COMMIT_MISMATCH",
+        str(meta.address),
+        item_digest(meta, "sha256"),
+    )
+
+
+def test_of_two_events_at_one_seq_and_id_the_one_read_last_is_latest() -> None:
+    """COMMIT-6: events are ordered by seq, event id, then arrival."""
+    w = DialogueWriter("d-1")
+    w.new_key(1)
+    w.entity(EntityType.META, (), {"title": "v1"}, label="v1")
+    v2 = w.entity(EntityType.META, (), {"title": "v2"}, label="v2")
+    first, second = w.events[1], w.events[2]
+    w.events[2] = seal({**second, "seq": first["seq"], "event_id": first["event_id"]})
+    events = [lifecycle_record("d-1", e) for e in w.events]
+    records = [w.records["dek#d-1#1"], v2]
+    for order, codes_ in ((events, []), ([events[0], events[2], events[1]], ["COMMIT_ROLLBACK"])):
+        assert [f.code.name for f in verify_commitments([*records, *order], TRUST).findings] == (
+            codes_
+        )
+        with CommitmentVerifier(TRUST, grouped=True) as v:
+            _feed(v, [*records, *order])
+            got = merge_judged([v.take_judged()]).findings
+        assert [f.code.name for f in got] == codes_
+
+
+def test_the_default_verifier_spools_every_5000_rows() -> None:
+    """Memory stays bounded: records and events go to the spool file in
+    batches of 5,000 (a grouped verifier keeps its group in memory instead)."""
+    w = DialogueWriter("d-1")
+    w.new_key(1)
+    commit = chain_event_from_entity(lifecycle_record("d-1", w.events[0]))
+    assert isinstance(commit, AuditEvent)
+    meta = EntityRecord(Address.of("d-1", "meta"), {}, None)
+    rows = "SELECT (SELECT count(*) FROM rec), (SELECT count(*) FROM ev)"
+    with CommitmentVerifier() as v:
+        for _ in range(4999):
+            v.add_event(commit)
+        assert v._db.execute(rows).fetchone() == (0, 0)
+        v.add_event(commit)
+        assert v._db.execute(rows).fetchone() == (0, 5000)
+        for _ in range(4999):
+            v.add(meta)
+        assert v._db.execute(rows).fetchone() == (0, 5000)
+        v.add(meta)
+        assert v._db.execute(rows).fetchone() == (5000, 5000)
+        result = v.finish()
+    assert Counter(f.code.name for f in result.findings) == {
+        "COMMIT_MISSING": 5000,
+        "COMMIT_RECORD_MISSING": 1,
+    }

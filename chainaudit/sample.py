@@ -13,7 +13,7 @@ key carries an erasure receipt signed by the sample's erasure authority
 Everything derives from a seed label (SHA-256 of label and counter), and
 time is a parameter, so the same seed gives the same bytes: the demo's
 output can be quoted in docs and compared in tests. Real writers must use
-fresh random keys and nonces (``keys.new_dek``, ``envelope.seal_random``).
+fresh random keys and nonces (``keys.hierarchy.new_dek``, ``envelope.seal.seal_random``).
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """Chain continuity across a migration: the target continues every source chain (CHAIN-14).
 
-This is the chain layer's side of the migration surface
-(:func:`chainaudit.sources.migration.verify_chain_continuity`). Both stores
+This is the migration surface's continuity check (STORE-8; the store side is
+:mod:`chainaudit.sources.migration`). Both stores
 are read once; their chain events are spooled to disk (stores do not deliver
 events in chain order) and verified in chain order. The source's chains
 give, per chain, the count and tip at the cut; the target must hold exactly

@@ -2,7 +2,9 @@
 
 Each generator module exposes ``generate(out_dir: Path) -> list[Path]`` and
 writes only below its own sub-directory (``envelope/``, ``keys/``,
-``chain/``, ``manifest/``, ``export/``, ``commitment/``). ``python -m chainaudit.conformance.vectorgen OUT_DIR`` runs all of them.
+``chain/``, ``manifest/`` and ``report/``, ``export/``, ``commitment/``) or
+its own file (``findings.json``). ``python -m chainaudit.conformance.vectorgen
+OUT_DIR`` runs all of them.
 No generator reads the clock or ``os.urandom``: every key and nonce is
 derived from a fixed label, so regenerating reproduces the committed files
 byte for byte (``tests/test_vectors.py``). Format: ``docs/vectors.md``.

@@ -818,3 +818,271 @@ def test_of_two_events_at_the_bridging_position_the_gate_judges_the_first_fed() 
     assert _codes(bridged) == [("MANIFEST_CHAIN_BRIDGED", "chain:none@0")]
     unbridged = _gate([*sample_records(), plain, b], manifest=m, leaves=leaves)
     assert _codes(unbridged) == [("MANIFEST_CHAIN_UNBRIDGED", "chain:none@0")]
+
+
+#: Every finding of gate post, whole, as the report shows it (REP-2: where, message,
+#: expected, actual, source, extra), per scenario of _gate_scenarios.
+GATE_FINDINGS: dict[str, list[dict[str, Any]]] = {
+    "bridged": [
+        {
+            "code": "MANIFEST_CHAIN_BRIDGED",
+            "where": "chain:crypto@4",
+            "message": "continues through a boundary event naming the manifest's tip (3 new event(s))",
+            "expected": "count=4 tip=cedac14028e024f95bd615e2644883f74f9d42641c42c211cc6e217afd1129f2",
+            "actual": "count=4 tip=cedac14028e024f95bd615e2644883f74f9d42641c42c211cc6e217afd1129f2",
+            "source": "audit:crypto/01890a5d-ac96-7384-8000-000000000384",
+            "extra": {
+                "chain_id": "crypto",
+                "appended": 3,
+                "first_record": "audit:crypto/01890a5d-ac96-7384-8000-000000000384",
+            },
+        }
+    ],
+    "unbridged": [
+        {
+            "code": "MANIFEST_CHAIN_UNBRIDGED",
+            "where": "chain:crypto@4",
+            "message": "1 event(s) follow the manifest's tip without a boundary event first",
+            "expected": "a migration_boundary event at seq 4",
+            "actual": "an ordinary event",
+            "source": "audit:crypto/01890a5d-ac96-7005-8000-000000000005",
+            "extra": {
+                "chain_id": "crypto",
+                "appended": 1,
+                "first_record": "audit:crypto/01890a5d-ac96-7005-8000-000000000005",
+            },
+        }
+    ],
+    "other state": [
+        {
+            "code": "MANIFEST_CHAIN_TIP_MISMATCH",
+            "where": "chain:crypto@4",
+            "message": "the boundary event bridges from another source state than the manifest's",
+            "expected": "count=4 tip=cedac14028e024f95bd615e2644883f74f9d42641c42c211cc6e217afd1129f2",
+            "actual": "count=4 tip=abababababababababababababababababababababababababababababababab",
+            "source": "audit:crypto/01890a5d-ac96-7384-8000-000000000384",
+            "extra": {
+                "chain_id": "crypto",
+                "appended": 1,
+                "first_record": "audit:crypto/01890a5d-ac96-7384-8000-000000000384",
+            },
+        }
+    ],
+    "other manifest": [
+        {
+            "code": "MANIFEST_CHAIN_TIP_MISMATCH",
+            "where": "chain:crypto@4",
+            "message": "the boundary event names another manifest",
+            "expected": "bfdd17fa396b0ed8db3b43fd0875b93c22e5a85b8fd6c63a50b88c496078ef39",
+            "actual": "cdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcd",
+            "source": "audit:crypto/01890a5d-ac96-7384-8000-000000000384",
+            "extra": {
+                "chain_id": "crypto",
+                "appended": 1,
+                "first_record": "audit:crypto/01890a5d-ac96-7384-8000-000000000384",
+            },
+        }
+    ],
+    "required": [
+        {
+            "code": "MANIFEST_CHAIN_UNBRIDGED",
+            "where": "chain:crypto@4",
+            "message": "the chain ends at the manifest's tip: no boundary event bridges it into this store",
+            "expected": "a migration_boundary event at seq 4",
+            "actual": "no event",
+            "extra": {"chain_id": "crypto", "appended": 0},
+        }
+    ],
+    "truncated": [
+        {
+            "code": "MANIFEST_RECORD_MISSING",
+            "where": "audit:crypto/01890a5d-ac96-7004-8000-000000000004",
+            "message": "listed in the manifest, absent from target",
+            "expected": "958604e6dcd1fec8ab15d2f0d123a2cc76a7e7a617d1f2cc7c81c80d48d286da",
+            "source": "manifest",
+        },
+        {
+            "code": "MANIFEST_ROOT_MISMATCH",
+            "where": "merkle",
+            "message": "the target's records do not hash to the manifest's Merkle root",
+            "expected": "20 leaves, root 10d51217c29216803e22804a7ba3cda7233d96c9d46bb3c5012b974096c57d04",
+            "actual": "19 leaves, root bc71e4beeed62a298a2a2ea657925d38e3f1b328700ee4fcb255d64398b93397",
+        },
+        {
+            "code": "MANIFEST_COUNT_MISMATCH",
+            "where": "totals",
+            "message": "record counts by kind differ from the manifest's",
+            "expected": "entities=14 deks=2 audit_events=4",
+            "actual": "entities=14 deks=2 audit_events=3",
+        },
+        {
+            "code": "MANIFEST_COUNT_MISMATCH",
+            "where": "chain:crypto",
+            "message": "the chain has fewer events up to the manifest's tip than the manifest recorded",
+            "expected": "4",
+            "actual": "3",
+            "extra": {"chain_id": "crypto"},
+        },
+    ],
+    "changed": [
+        {
+            "code": "MANIFEST_RECORD_CHANGED",
+            "where": "dialogue:d-1/entity:perspective/01#01",
+            "message": "the record in target differs from the one the manifest lists",
+            "expected": "adc60bc8402f75f42d17392044eca33e5b1a2cdc10b38bdcc1dbff7c1347fa8c",
+            "actual": "63603b23501f9b9658eb544302964c277a9b4138bd2716ecf9c6f9e18fb83736",
+            "source": "sample:dialogue:d-1/entity:perspective/01#01",
+        },
+        {
+            "code": "MANIFEST_ROOT_MISMATCH",
+            "where": "merkle",
+            "message": "the target's records do not hash to the manifest's Merkle root",
+            "expected": "20 leaves, root 10d51217c29216803e22804a7ba3cda7233d96c9d46bb3c5012b974096c57d04",
+            "actual": "20 leaves, root cc77c0ea35fad88c935e07efc14eece4ceb47331e44344e6f0913302bfebb062",
+        },
+    ],
+    "extra": [
+        {
+            "code": "MANIFEST_RECORD_EXTRA",
+            "where": "dialogue:d-1/entity:expert/eve",
+            "message": "present in target, not listed in the manifest",
+            "actual": "471a3aac957d14459e7c9997909fe5ebe51f8b183919a5ae1a1192258b0e5e09",
+            "source": "target",
+        },
+        {
+            "code": "MANIFEST_ROOT_MISMATCH",
+            "where": "merkle",
+            "message": "the target's records do not hash to the manifest's Merkle root",
+            "expected": "20 leaves, root 10d51217c29216803e22804a7ba3cda7233d96c9d46bb3c5012b974096c57d04",
+            "actual": "21 leaves, root d003aa9b72caa56f2a811fe2ef5295217379ea022fcc54bc081620693b6278f0",
+        },
+        {
+            "code": "MANIFEST_COUNT_MISMATCH",
+            "where": "totals",
+            "message": "record counts by kind differ from the manifest's",
+            "expected": "entities=14 deks=2 audit_events=4",
+            "actual": "entities=15 deks=2 audit_events=4",
+        },
+        {
+            "code": "MANIFEST_COUNT_MISMATCH",
+            "where": "dialogue:d-1",
+            "message": "the dialogue's record counts differ from the manifest's",
+            "expected": "entities=7 deks=1",
+            "actual": "entities=8 deks=1",
+        },
+    ],
+    "noleaves": [
+        {
+            "code": "MANIFEST_ROOT_MISMATCH",
+            "where": "merkle",
+            "message": "the target's records do not hash to the manifest's Merkle root",
+            "expected": "20 leaves, root 10d51217c29216803e22804a7ba3cda7233d96c9d46bb3c5012b974096c57d04",
+            "actual": "19 leaves, root 9cb82aec537f6befc62df93cb83d65435cd3d0b433933155122229b3c1f645c7",
+        },
+        {
+            "code": "MANIFEST_LEAVES_ABSENT",
+            "where": "leaves",
+            "message": "pass the manifest's leaves file to name the differing records",
+        },
+        {
+            "code": "MANIFEST_COUNT_MISMATCH",
+            "where": "totals",
+            "message": "record counts by kind differ from the manifest's",
+            "expected": "entities=14 deks=2 audit_events=4",
+            "actual": "entities=13 deks=2 audit_events=4",
+        },
+        {
+            "code": "MANIFEST_COUNT_MISMATCH",
+            "where": "dialogue:d-1",
+            "message": "the dialogue's record counts differ from the manifest's",
+            "expected": "entities=7 deks=1",
+            "actual": "entities=6 deks=1",
+        },
+    ],
+    "leaves dropped": [
+        {
+            "code": "MANIFEST_LEAVES_INVALID",
+            "where": "leaves",
+            "message": "the leaves file does not hash to the manifest's signed Merkle root; the record differences it would name are not reported",
+            "expected": "20 leaves, root 10d51217c29216803e22804a7ba3cda7233d96c9d46bb3c5012b974096c57d04",
+            "actual": "19 leaves, root edc2361ec3dcee01bdf79a3c92f7dcd64fe8c1e5b282ef59ecbb0425bbcb73b1",
+            "extra": {"unreported": 2},
+        },
+        {
+            "code": "MANIFEST_ROOT_MISMATCH",
+            "where": "merkle",
+            "message": "the target's records do not hash to the manifest's Merkle root",
+            "expected": "20 leaves, root 10d51217c29216803e22804a7ba3cda7233d96c9d46bb3c5012b974096c57d04",
+            "actual": "19 leaves, root 9cb82aec537f6befc62df93cb83d65435cd3d0b433933155122229b3c1f645c7",
+        },
+        {
+            "code": "MANIFEST_COUNT_MISMATCH",
+            "where": "totals",
+            "message": "record counts by kind differ from the manifest's",
+            "expected": "entities=14 deks=2 audit_events=4",
+            "actual": "entities=13 deks=2 audit_events=4",
+        },
+        {
+            "code": "MANIFEST_COUNT_MISMATCH",
+            "where": "dialogue:d-1",
+            "message": "the dialogue's record counts differ from the manifest's",
+            "expected": "entities=7 deks=1",
+            "actual": "entities=6 deks=1",
+        },
+    ],
+    "leaves unsorted": [
+        {
+            "code": "MANIFEST_LEAVES_INVALID",
+            "where": "leaves",
+            "message": "leaves:2: key 'audit:crypto/01890a5d-ac96-7001-8000-000000000001' is not after the previous key; the record differences it would name are not reported",
+            "extra": {"unreported": 1},
+        }
+    ],
+}
+
+
+def _gate_scenarios() -> dict[str, Any]:
+    tip = GATE_MANIFEST["chains"]["crypto"]["tip"]
+    ok = boundary_event("crypto", 4, tip, manifest_digest(GATE_MANIFEST))
+    after = audit_events("crypto", 2, start=5, prev=ok.fields["event_hash"])
+    more = audit_events("crypto", 1, start=4, prev=tip)
+    changed = sample_records()
+    r = changed[2]
+    assert isinstance(r, EntityRecord)
+    changed[2] = dataclasses.replace(r, attributes={**r.attributes, "x": {"S": "1"}})
+    template = sample_records()[1]
+    eve = dataclasses.replace(
+        template, address=Address.parse("dialogue:d-1/entity:expert/eve"), origin=""
+    )
+    lines = GATE_LEAVES.splitlines(keepends=True)
+    return {
+        "bridged": lambda: _gate([*sample_records(), ok, *after]),
+        "unbridged": lambda: _gate([*sample_records(), *more]),
+        "other state": lambda: _gate(
+            [*sample_records(), boundary_event("crypto", 4, "ab" * 32, None)]
+        ),
+        "other manifest": lambda: _gate(
+            [*sample_records(), boundary_event("crypto", 4, tip, "cd" * 32)]
+        ),
+        "required": lambda: [
+            f for f in _gate(sample_records(), require_bridge=True) if "crypto" in f.where
+        ],
+        "truncated": lambda: _gate(
+            [r for r in sample_records() if getattr(r, "fields", {}).get("seq") != 3]
+        ),
+        "changed": lambda: _gate(changed),
+        "extra": lambda: _gate([*sample_records(), eve]),
+        "noleaves": lambda: _gate(sample_records()[1:], leaves=None),
+        "leaves dropped": lambda: _gate(sample_records()[1:], leaves=lines[1:]),
+        "leaves unsorted": lambda: _gate(sample_records(), leaves=[lines[1], lines[0]]),
+    }
+
+
+@pytest.mark.parametrize("scenario", sorted(GATE_FINDINGS))
+def test_every_gate_finding_says_where_what_and_from_what(scenario: str) -> None:
+    got = []
+    for f in _gate_scenarios()[scenario]():
+        d = f.to_json()
+        assert (d.pop("severity"), d.pop("spec")) == (f.code.severity.value, f.code.spec)
+        got.append(d)
+    assert got == GATE_FINDINGS[scenario]

@@ -71,7 +71,7 @@ from chainaudit.migration.manifest import (
     verify_manifest,
 )
 from chainaudit.records.address import Address, AddressError, EntityType
-from chainaudit.records.digest import record_key
+from chainaudit.records.digest import keyed_digest, record_key
 from chainaudit.records.model import AuditEvent, EntityRecord, KeyState, WrappedDek
 
 STAMP = "2026-01-01T00:00:00.000Z"
@@ -1086,3 +1086,94 @@ def test_every_gate_finding_says_where_what_and_from_what(scenario: str) -> None
         assert (d.pop("severity"), d.pop("spec")) == (f.code.severity.value, f.code.spec)
         got.append(d)
     assert got == GATE_FINDINGS[scenario]
+
+
+def _finding_dicts(findings: Any) -> list[dict[str, Any]]:
+    out = []
+    for f in findings:
+        d = f.to_json()
+        del d["severity"], d["spec"]
+        out.append(d)
+    return out
+
+
+def test_every_manifest_trust_finding_says_what_was_expected_and_found() -> None:
+    kid = GATE_MANIFEST["signer_key_id"]
+    unsupported = "not a manifest type/version this verifier implements"
+    cases: list[tuple[dict[str, Any], list[bytes], dict[str, Any]]] = [
+        (
+            _with(("type",), "x"),
+            GATE_PINNED,
+            {"code": "MANIFEST_VERSION_UNSUPPORTED", "message": unsupported,
+             "expected": "chainaudit/manifest v1", "actual": "x v1"},
+        ),
+        (
+            _with(("version",), 2),
+            GATE_PINNED,
+            {"code": "MANIFEST_VERSION_UNSUPPORTED", "message": unsupported,
+             "expected": "chainaudit/manifest v1", "actual": "chainaudit/manifest v2"},
+        ),
+        (
+            _with(("algorithms", "merkle"), "md5"),
+            GATE_PINNED,
+            {"code": "MANIFEST_VERSION_UNSUPPORTED", "message": "unknown digest or Merkle algorithm",
+             "expected": '{"merkle": "blake3-rfc9162-v1", "record_digest": "blake3-record-v1"}',
+             "actual": '{"merkle": "md5", "record_digest": "blake3-record-v1"}'},
+        ),
+        (
+            GATE_MANIFEST,
+            [public_key_bytes(vector_key(OTHER_LABEL))],
+            {"code": "MANIFEST_SIGNER_UNTRUSTED", "message": "the signer's key is not pinned",
+             "actual": kid},
+        ),
+        (
+            _with(("created_at",), "u"),
+            GATE_PINNED,
+            {"code": "MANIFEST_SIGNATURE_INVALID",
+             "message": "the signature does not verify under the pinned key", "actual": kid},
+        ),
+    ]  # fmt: skip
+    for manifest, pinned, want in cases:
+        assert _finding_dicts(verify_manifest(manifest, pinned)) == [{"where": "manifest", **want}]
+
+
+@pytest.mark.parametrize(
+    ("path", "value", "message"),
+    [
+        (("created_at",), 1, "created_at must be a string"),
+        (("source",), [], "source must be an object"),
+        (("dialogues",), [], "dialogues must be an object"),
+        (("chains",), [], "chains must be an object"),
+        (("signer_key_id",), "ab", "signer_key_id must be 64 hex digits"),
+        (("signature",), "ab" * 32, "signature must be 128 hex digits"),
+        (("merkle", "root"), "ab", "merkle"),
+    ],
+)
+def test_the_shape_check_names_the_malformed_member(
+    path: tuple[str, ...], value: Any, message: str
+) -> None:
+    assert _shape_error(_with(path, value)) == f"malformed: {message}"
+
+
+def test_a_repeated_record_key_is_reported_with_its_digest_and_origin() -> None:
+    r = sample_records()
+    second = dataclasses.replace(r[1], origin="")  # type: ignore[type-var]
+    with ManifestBuilder() as b:
+        b.add_all([*r, r[0], second])
+        found = _finding_dicts(b.duplicate_findings())
+    message = "a second record with this record key; the first one read is in the manifest"
+    assert found == [
+        {"code": "RECORD_KEY_DUPLICATE", "where": "dialogue:d-1/entity:expert/ada",
+         "message": message, "actual": keyed_digest(second)[1].hex()},
+        {"code": "RECORD_KEY_DUPLICATE", "where": "dialogue:d-1/entity:meta",
+         "message": message, "actual": keyed_digest(r[0])[1].hex(),
+         "source": "sample:dialogue:d-1/entity:meta"},
+    ]  # fmt: skip
+
+
+def test_a_manifest_that_is_no_json_says_where_it_stopped() -> None:
+    with pytest.raises(InputError) as info:
+        load_manifest(b"{")
+    assert info.value.message == (
+        "not JSON: Expecting property name enclosed in double quotes: line 1 column 2"
+    )

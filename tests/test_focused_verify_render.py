@@ -37,15 +37,23 @@ from chainaudit.conformance.vectorgen.commitment_build import (
     signer,
 )
 from chainaudit.envelope.nonces import NonceLedger, NonceLimits
-from chainaudit.envelope.seal import aad_hash, legacy_aad_hash, seal_bytes
+from chainaudit.envelope.seal import aad_hash, legacy_aad_for, legacy_aad_hash, seal_bytes
 from chainaudit.envelope.verify import EnvelopeVerifier, check_record, verify_envelopes
 from chainaudit.errors import LocalFaultError
-from chainaudit.findings import Finding, Result, codes
+from chainaudit.findings import Code, Finding, Result, Severity, codes
 from chainaudit.keys.resolver import DekLookup, DekStatus
 from chainaudit.keys.signing import TrustStore, public_bytes, sign
+from chainaudit.primitives import crypto
 from chainaudit.records.address import Address, EntityType
 from chainaudit.records.digest import canonical_record_json
-from chainaudit.records.model import AuditEvent, EntityRecord, KeyState, Record, WrappedDek
+from chainaudit.records.model import (
+    AuditEvent,
+    EntityRecord,
+    Envelope,
+    KeyState,
+    Record,
+    WrappedDek,
+)
 from chainaudit.report.assurance import Assurance, Level
 from chainaudit.report.render import (
     Summary,
@@ -1244,3 +1252,72 @@ def test_the_default_verifier_spools_every_5000_rows() -> None:
         "COMMIT_MISSING": 5000,
         "COMMIT_RECORD_MISSING": 1,
     }
+
+
+def test_a_code_without_advice_gets_no_what_to_do_line() -> None:
+    bare = Code("MANIFEST_RECORD_MISSING", Severity.ERROR, "MAN-4", "a record is missing")
+    r = _result(Finding(bare, "x#1", "m"))
+    failure = _junit(r, Summary("v", "x")).find("testcase/failure")
+    assert failure is not None and failure.text == "x#1: m"
+    assert "what to do" not in render_text(r, Summary("v", "x"))
+
+
+def _legacy_sealed(stored_hash: str) -> EntityRecord:
+    k = kid(A)
+    ct = crypto.gcm_encrypt(dek(k), nonce("legacy"), legacy_aad_for(A), b'{"a":1}')
+    return EntityRecord(A, {}, Envelope(ct, nonce("legacy"), k, stored_hash))
+
+
+W = str(A)
+LEGACY = (
+    "aad_hash is the legacy SHA-256(pk||sk): sealed under the pre-v1 AAD, which binds the "
+    "ciphertext to DynamoDB keys and is not portable"
+)
+MISMATCH = "aad_hash is not the SHA-256 of this record's address"
+STATED = " (as stated by the vector)"
+
+
+def _envelope_cases() -> list[tuple[EntityRecord, Any, list[tuple[Any, ...]]]]:
+    """(record, resolver, its findings as (code, where, message, expected, actual))."""
+    sound = sealed_record(A)
+    assert sound.envelope is not None
+    ct = sound.envelope.ciphertext
+    ref = Address.of("d-1", "ref", "a", "cites", "b")
+    long_ = sealed_record(A, {"long enough": "to keep 16 bytes after the cut"})
+    assert long_.envelope is not None
+    return [
+        (EntityRecord(A, {}, None), None, [("ENVELOPE_MISSING", W, "a claim must be encrypted but has no envelope", None, None)]),
+        (EntityRecord(ref, {}, sound.envelope), None, [("ENVELOPE_UNEXPECTED", str(ref), "a ref carries no encrypted fields but has an envelope", None, None)]),
+        (_env(sound, version=2), None, [("ENVELOPE_VERSION_UNSUPPORTED", W, "envelope version 2 is not implemented; other checks skipped", "1", "2")]),
+        (_env(sound, aad_hash="0" * 64), None, [("AAD_HASH_MISMATCH", W, MISMATCH, aad_hash(A), "0" * 64)]),
+        (_legacy_sealed(legacy_aad_hash(A)), None, [("LEGACY_AAD", W, LEGACY, aad_hash(A), legacy_aad_hash(A))]),
+        (_legacy_sealed(aad_hash(A)), resolver_for(A), [("LEGACY_AAD", W, "the ciphertext opens only with the legacy SHA-256(pk||sk) AAD; it is bound to DynamoDB keys and is not portable: re-seal under the v1 address AAD", None, None)]),
+        (_env(sound, nonce=bytes(8)), None, [("NONCE_LENGTH", W, "content_nonce must be 12 bytes", "12 bytes", "8 bytes")]),
+        (_env(sound, ciphertext=bytes(15)), None, [("CIPHERTEXT_TOO_SHORT", W, "content_encrypted cannot hold the 16-byte tag", ">= 16 bytes", "15 bytes")]),
+        (_env(sound, key_id="dek#d-1#01"), None, [("KEY_ID_INVALID", W, "key id 'dek#d-1#01': version '01' is not a positive decimal without leading zeros", "dek#{dialogue_id}#{version}", "dek#d-1#01")]),
+        (_env(sound, key_id="dek#d-2#1"), None, [("KEY_ID_WRONG_DIALOGUE", W, "key_id names another dialogue's key; it is not used on this record", "d-1", "d-2")]),
+        (_env(sound, nonce=bytes(12)), resolver_for(A), [("AUTHENTICATION_FAILED", W, "the GCM tag does not verify for this address and key: ciphertext, nonce or tag was changed", None, None)]),
+        (dataclasses.replace(sound, address=B), resolver_for(A), [
+            ("AAD_HASH_MISMATCH", str(B), MISMATCH, aad_hash(B), aad_hash(A)),
+            ("ADDRESS_MOVED", str(B), "the ciphertext authenticates for the address whose hash is stored, not for this one: it was moved here (cut-and-paste)", aad_hash(B), aad_hash(A)),
+        ]),
+        (_env(sound, key_id=kid(A, 2)), resolver_for(A, versions=2), [("WRONG_KEY_VERSION", W, f"the ciphertext opens under {kid(A)}, not under the key_id it names", kid(A), kid(A, 2))]),
+        (_env(long_, ciphertext=long_.envelope.ciphertext[:-4]), resolver_for(A), [("TAG_TRUNCATED", W, "the ciphertext verifies only with a 12-byte tag: the tag was cut short", "16-byte tag", "12-byte tag")]),
+        (EntityRecord(A, {}, seal_bytes(A, b"[1]", dek(kid(A)), kid(A), nonce("p"))), resolver_for(A), [("PAYLOAD_NOT_JSON_OBJECT", W, "the decrypted payload is a JSON array, not an object", None, None)]),
+        (EntityRecord(A, {}, seal_bytes(A, b'{"b":1,"a":1}', dek(kid(A)), kid(A), nonce("p"))), resolver_for(A), [("PAYLOAD_NOT_CANONICAL", W, "the payload is a JSON object but its bytes are not the RFC 8785 form", None, None)]),
+        (sound, resolver_for(A, states={kid(A): DekStatus.SHREDDED}), [("KEY_SHREDDED", W, f"key {kid(A)} was destroyed (crypto-shredded); not decryptable by design{STATED}", None, None)]),
+        (sound, resolver_for(Address.of("d-9", "meta")), [("KEY_MISSING", W, f"no key for {kid(A)}; record not decrypted{STATED}", None, None)]),
+        (sound, _Resolver({}), [("KEY_MISSING", W, f"no key for {kid(A)}; record not decrypted", None, None)]),
+        (sound, resolver_for(A, states={kid(A): DekStatus.UNWRAP_FAILED}), [("KEY_UNWRAP_FAILED", W, f"key {kid(A)} does not unwrap{STATED}", None, None)]),
+        (_env(sound, aad_hash=legacy_aad_hash(A)), resolver_for(A), [("AAD_HASH_MISMATCH", W, "aad_hash is the legacy SHA-256(pk||sk), but the ciphertext authenticates under this record's v1 address AAD: only the stored aad_hash is wrong", aad_hash(A), legacy_aad_hash(A))]),
+        (_env(sound, ciphertext=bytes(len(ct))), resolver_for(A), [("AUTHENTICATION_FAILED", W, "the GCM tag does not verify for this address and key: ciphertext, nonce or tag was changed", None, None)]),
+    ]  # fmt: skip
+
+
+def test_every_envelope_finding_is_pinned_exactly() -> None:
+    """ENV-2..ENV-9: each finding's code, place, message, values and source."""
+    for record, resolver, want in _envelope_cases():
+        for origin, source in (("f:1", "f:1"), ("", None)):
+            got = check_record(dataclasses.replace(record, origin=origin), resolver)
+            assert [(f.code.name, f.where, f.message, f.expected, f.actual) for f in got] == want
+            assert [f.source for f in got] == [source] * len(want)

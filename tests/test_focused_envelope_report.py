@@ -49,6 +49,7 @@ from chainaudit.envelope.seal import (
     PayloadError,
     aad_from_hash,
     decode_payload,
+    encode_payload,
     open_envelope,
     seal_random,
 )
@@ -710,6 +711,15 @@ def test_names_from_u_e000_up_are_sorted_by_utf16_not_by_code_point() -> None:
         (b'{"\\ud800":1}', "a string contains a lone surrogate"),
         (b'{"a":["\\udc00"]}', "a string contains a lone surrogate"),
         (b'{"a":{"b":"\\ud800x"}}', "a string contains a lone surrogate"),
+        (b'{"a":1,"a":2}', "an object has a duplicate member name"),
+        (b'{"a":{"b":1,"b":1}}', "an object has a duplicate member name"),
+        (b'{"a":NaN}', "the non-JSON literal NaN is not allowed"),
+        (b'{"a":-Infinity}', "the non-JSON literal -Infinity is not allowed"),
+        (
+            b'{"a":' + b"9" * 5000 + b"}",
+            "not JSON (a number has more digits than this reader takes)",
+        ),
+        (b'{"a":' + b"[" * 3000 + b"]" * 3000 + b"}", "nested too deeply"),
     ],
 )
 def test_a_payload_that_is_no_json_object_is_refused_by_what_it_is(
@@ -718,6 +728,12 @@ def test_a_payload_that_is_no_json_object_is_refused_by_what_it_is(
     with pytest.raises(PayloadError) as info:
         decode_payload(payload)
     assert str(info.value) == message
+
+
+def test_only_a_mapping_is_sealed_as_a_payload() -> None:
+    with pytest.raises(TypeError) as info:
+        encode_payload([1])  # type: ignore[arg-type]
+    assert str(info.value) == "an envelope payload must be a JSON object (a mapping)"
 
 
 def test_a_stored_aad_hash_stands_for_an_aad_only_as_64_lowercase_hex() -> None:

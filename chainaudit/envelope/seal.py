@@ -194,6 +194,8 @@ def _decode_payload(plaintext: bytes) -> tuple[dict[str, Any], bool]:
         raise PayloadError(f"not JSON ({exc.msg} at character {exc.pos})") from None
     except RecursionError:
         raise PayloadError("nested too deeply") from None
+    except PayloadError:  # a duplicate name or a NaN/Infinity literal, named by the hooks
+        raise
     except ValueError:  # only Python's own limit on integer digits is left (CLI-4)
         raise PayloadError("not JSON (a number has more digits than this reader takes)") from None
     if not isinstance(value, dict):

@@ -1321,3 +1321,32 @@ def test_every_envelope_finding_is_pinned_exactly() -> None:
             got = check_record(dataclasses.replace(record, origin=origin), resolver)
             assert [(f.code.name, f.where, f.message, f.expected, f.actual) for f in got] == want
             assert [f.source for f in got] == [source] * len(want)
+
+
+def test_a_nonce_reused_at_one_address_for_other_bytes_is_reuse() -> None:
+    """ENV-5: one address read twice with the same ciphertext is one record; the
+    same key and nonce at that address over other bytes is a reuse (the
+    verifier hands the ciphertext to the ledger)."""
+    first = sealed_record(A, {"v": 1})
+    again = sealed_record(A, {"v": 2})
+    assert first.envelope is not None and again.envelope is not None
+    assert first.envelope.nonce == again.envelope.nonce
+    assert verify_envelopes([first, first]).codes() == []
+    assert verify_envelopes([first, again]).codes() == ["NONCE_REUSE"]
+
+
+def test_misuse_is_refused_with_its_reason() -> None:
+    with pytest.raises(TypeError, match=r"^check_record takes an EntityRecord, not WrappedDek$"):
+        check_record(WrappedDek("k", "d", 1, "u", "x", None, None, KeyState.ACTIVE, "t"))  # type: ignore[arg-type]
+    v = EnvelopeVerifier()
+    v.result()
+    with pytest.raises(RuntimeError, match=r"^EnvelopeVerifier\.add\(\) after result\(\)$"):
+        v.add(sealed_record(A))
+    with pytest.raises(
+        RuntimeError, match=r"^EnvelopeVerifier\.result\(\) may be called only once$"
+    ):
+        v.result()
+    with pytest.raises(
+        RuntimeError, match=r"^EnvelopeVerifier\.records_result\(\) may be called only once$"
+    ):
+        v.records_result()

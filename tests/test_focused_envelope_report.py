@@ -1193,3 +1193,22 @@ def test_a_manifest_that_is_no_json_says_where_it_stopped() -> None:
     assert info.value.message == (
         "not JSON: Expecting property name enclosed in double quotes: line 1 column 2"
     )
+
+
+def test_subkey_parts_are_split_at_hash_only_never_at_spaces() -> None:
+    """``ref#a b c`` is one part where ``ref`` takes three: refused by both paths."""
+    assert _address_error(lambda: Address.from_dynamodb("dialogue#a", "ref#a b c")) == (
+        "entity type 'ref' takes 3 subkey part(s), got 1"
+    )
+    assert _address_error(lambda: Address.parse("dialogue:a/entity:ref/a b c")) == (
+        "entity type 'ref' takes 3 subkey part(s), got 1"
+    )
+    assert Address.parse("dialogue:a/entity:expert/a b").parts == ("a b",)
+
+
+def test_empty_components_and_subkeys_are_named() -> None:
+    assert _address_error(lambda: Address.of("a", EntityType.EXPERT, "")) == "empty component"
+    assert _address_error(lambda: Address.from_sql("a", "expert", "")) == "empty subkey"
+    assert _address_error(lambda: Address.from_sql("a", "meta", "x")) == (
+        "meta row must have an empty subkey"
+    )

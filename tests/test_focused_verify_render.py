@@ -720,6 +720,10 @@ def test_a_receipt_is_stored_at_the_tip_it_names_by_count_and_hash() -> None:
             r["seq"],
         )
         assert _receipt_finding(_verify(w)) == want, change
+        assert [f.message for f in _verify(w).findings] == [
+            "the receipt is not stored at the chain tip it names: events were inserted before "
+            "it, or it was moved"
+        ]
         assert _counters(_verify(w)) == {
             "erasures_unproven": 1,
             "records_committed_unanchored": 2,
@@ -752,6 +756,9 @@ def test_a_receipt_names_the_records_destruction_time_when_they_differ() -> None
     dek_record = w.records["dek#d-1#1"]
     assert isinstance(dek_record, WrappedDek)
     assert (f.expected, f.actual) == ("2026-01-01T00:00:00.000Z", dek_record.destroyed_at)
+    assert f.message == (
+        "the receipt's destruction time is not the wrapped-DEK record's destroyed_at"
+    )
 
 
 def _active(w: DialogueWriter) -> WrappedDek:
@@ -1350,3 +1357,43 @@ def test_misuse_is_refused_with_its_reason() -> None:
         RuntimeError, match=r"^EnvelopeVerifier\.records_result\(\) may be called only once$"
     ):
         v.records_result()
+
+
+def test_a_forged_or_copied_receipt_is_named_for_what_it_is() -> None:
+    w, r = _shredded()
+    w.events[[e["event_type"] for e in w.events].index("erasure_receipt")] = seal(
+        {**r, "signature": "00" * 64}
+    )
+    (f,) = _verify(w).findings
+    assert (f.code.name, f.expected, f.actual, f.message) == (
+        "ERASURE_RECEIPT_INVALID",
+        None,
+        r["signer_key_id"],
+        "the erasure receipt's signature does not verify under the pinned key: the receipt "
+        "was altered or forged",
+    )
+    w, r = _shredded(erased_key_id="dek#d-2#1")
+    (f,) = [f for f in _verify(w).findings if f.code.name == "ERASURE_RECEIPT_MISMATCH"]
+    assert (f.expected, f.actual, f.message) == (
+        "a key of dialogue d-1",
+        "dek#d-2#1",
+        "the receipt names a key of another dialogue: it was copied here",
+    )
+
+
+def test_a_rollback_across_a_change_of_algorithm_quotes_the_older_digest() -> None:
+    """COMMIT-6: the version matched was committed under SHA-256, the latest
+    under BLAKE3 (after a boundary): the rollback quotes the SHA-256 digest."""
+    w = DialogueWriter("d-1")
+    w.new_key(1)
+    v1 = w.entity(EntityType.META, (), {"title": "v1"}, label="v1")
+    w.boundary()
+    w.entity(EntityType.META, (), {"title": "v2"}, label="v2")
+    (f,) = _verify(w, [w.records["dek#d-1#1"], v1]).findings
+    assert (f.code.name, f.actual) == ("COMMIT_ROLLBACK", item_digest(v1, "sha256"))
+    assert f.expected == item_digest(w.records[str(v1.address)], "blake3")
+
+
+def test_junit_names_every_unregistered_code() -> None:
+    with pytest.raises(ValueError, match=r"^not registered finding codes: NOT_A, NOT_B$"):
+        render_junit(Result(), Summary("v", "x"), ["NOT_B", "NOT_A", "PROOF_INVALID"])

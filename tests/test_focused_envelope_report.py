@@ -1212,3 +1212,18 @@ def test_empty_components_and_subkeys_are_named() -> None:
     assert _address_error(lambda: Address.from_sql("a", "meta", "x")) == (
         "meta row must have an empty subkey"
     )
+
+
+@pytest.mark.parametrize(
+    ("payload", "message"),
+    [
+        (b'{"a":"\xff"}', "not valid UTF-8 (at byte 6)"),
+        (b'{"a":}', "not JSON (Expecting value at character 5)"),
+        # parsed (600 levels), but too deep for the walk that looks for lone surrogates
+        (b'{"a":' + b"[" * 600 + b'"\\u0041"' + b"]" * 600 + b"}", "nested too deeply"),
+    ],
+)
+def test_a_payload_refusal_says_where_or_why(payload: bytes, message: str) -> None:
+    with pytest.raises(PayloadError) as info:
+        decode_payload(payload)
+    assert str(info.value) == message

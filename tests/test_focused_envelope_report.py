@@ -1190,6 +1190,7 @@ def test_a_repeated_record_key_is_reported_with_its_digest_and_origin() -> None:
 def test_a_manifest_that_is_no_json_says_where_it_stopped() -> None:
     with pytest.raises(InputError) as info:
         load_manifest(b"{")
+    assert info.value.where == "manifest"
     assert info.value.message == (
         "not JSON: Expecting property name enclosed in double quotes: line 1 column 2"
     )

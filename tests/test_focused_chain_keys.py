@@ -8,6 +8,7 @@ so that a changed comparison, constant or argument in the check fails it.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from dataclasses import replace
 from typing import Any
 
@@ -17,8 +18,18 @@ from hypothesis import strategies as st
 
 from chainaudit.chain import events as ev
 from chainaudit.chain import uuid7
+from chainaudit.chain.checkpoint import ChainExpectation
 from chainaudit.chain.event_checks import check_event
-from chainaudit.chain.verify import ChainPolicy, verify_events
+from chainaudit.chain.merge import resolve
+from chainaudit.chain.verify import (
+    MIGRATION,
+    ChainPolicy,
+    ChainVerifier,
+    _worker,
+    partition,
+    verify_events,
+    verify_parallel,
+)
 from chainaudit.conformance.vectorgen.chain_build import (
     T0_MS,
     boundary_event,
@@ -41,7 +52,7 @@ from chainaudit.keys.hierarchy import (
 )
 from chainaudit.keys.keyring import KeyRing
 from chainaudit.keys.resolver import DekLookup, DekStatus
-from chainaudit.keys.signing import TrustStore
+from chainaudit.keys.signing import TrustStore, private_key_from_label, public_bytes
 from chainaudit.keys.umk import Umk
 from chainaudit.primitives import crypto
 from chainaudit.records.address import Address
@@ -767,3 +778,251 @@ def test_lifecycle_adapter_keeps_digit_strings_as_strings() -> None:
 def test_unknown_hash_algorithm_is_named() -> None:
     with pytest.raises(ev.UnknownHashAlgorithm, match=r"^unknown hash algorithm 'sha1'$"):
         ev.digest("sha1", b"")
+
+
+# --- chain/verify.py --------------------------------------------------------------------
+
+
+V_SIGNER = "verify-signer"
+V_TRUST = TrustStore.of([public_bytes(private_key_from_label(V_SIGNER))])
+
+
+def _ae(e: Any) -> AuditEvent:
+    return AuditEvent(e.chain_id, e.fields)
+
+
+def _where(result: Any) -> list[tuple[str, str]]:
+    return [(f.code.name, f.where) for f in result.findings]
+
+
+def _items_of(*chains: list[Any]) -> list[Any]:
+    return [(_ae(e), e.store) for chain in chains for e in chain]
+
+
+def _return_items(items: list[Any]) -> list[Any]:
+    return items
+
+
+def test_verifier_store_of_a_bare_event_is_no_store() -> None:
+    """An event fed without a store label (bare, or feed()'s default) never
+    counts as leaving a store: only two different labels do."""
+    evs = build_chain("c", 3)
+    result = verify_events([_ae(evs[0]), (_ae(evs[1]), "b"), (_ae(evs[2]), "b")], ChainPolicy())
+    assert _where(result) == []
+    v = ChainVerifier(ChainPolicy())
+    assert v.feed(_ae(evs[0])) is True
+    assert v.feed(_ae(evs[1]), "b") is True
+    assert v.feed(_ae(evs[2]), "b") is True
+    assert _where(v.finish()) == []
+
+
+def test_verifier_feed_answers_well_formed_malformed_and_other_partition() -> None:
+    evs = build_chain("c", 3)
+    mine = partition("c", 2)
+    v = ChainVerifier(ChainPolicy(), (mine, 2))
+    assert v.feed(_ae(evs[0])) is True
+    bad = AuditEvent("c", {**evs[1].fields, "seq": "one"})
+    assert v.feed(bad) is False
+    other = ChainVerifier(ChainPolicy(), (1 - mine, 2))
+    assert other.feed(_ae(evs[0])) is None
+    # Swapped neighbours: the second one consumes the held event and is well formed.
+    w = ChainVerifier(ChainPolicy())
+    assert [w.feed(_ae(e)) for e in (evs[0], evs[2], evs[1])] == [True, True, True]
+    assert _where(w.finish()) == [("CHAIN_OUT_OF_ORDER", "chain:c@1")]
+
+
+def test_verifier_tips_are_empty_before_finish_and_final_after() -> None:
+    evs = build_chain("c", 3)
+    v = ChainVerifier(ChainPolicy())
+    assert v.tips == {}
+    for e in evs:
+        v.feed(_ae(e))
+    v.finish()
+    assert v.tips == {"c": (3, evs[-1].hash)}
+
+
+def test_verifier_finish_partial_releases_every_chain() -> None:
+    evs = build_chain("c", 2)
+    v = ChainVerifier(ChainPolicy())
+    for e in evs:
+        v.feed(_ae(e))
+    first = v.finish_partial()
+    assert first.tips == {"c": (2, evs[-1].hash)} and first.events == 2
+    again = v.finish_partial()
+    assert again.tips == {} and again.findings == {} and again.events == 2
+
+
+def test_verifier_lazy_expectations_count_only_for_chains_fed() -> None:
+    """lazy=True: an expectation of a chain this verifier never sees yields
+    nothing here; one of a chain it is fed applies (CHAIN_TRUNCATED)."""
+    a = build_chain("a", 2)
+    policy = ChainPolicy(
+        expectations=(
+            ChainExpectation("a", 3, "00" * 32, origin="cp.json"),
+            ChainExpectation("b", 2, "11" * 32, origin="cp.json"),
+        )
+    )
+    v = ChainVerifier(policy, lazy=True)
+    for e in a:
+        v.feed(_ae(e))
+    partial = v.finish_partial()
+    assert partial.expected_seen == {"a"}
+    assert {cid: [(f.code, f.where) for f in fs] for cid, fs in partial.findings.items()} == {
+        "a": [(codes.CHAIN_TRUNCATED, "chain:a@2")]
+    }
+    eager = ChainVerifier(policy)
+    for e in a:
+        eager.feed(_ae(e))
+    assert _where(eager.finish()) == [
+        ("CHAIN_TRUNCATED", "chain:a@2"),
+        ("CHAIN_TRUNCATED", "chain:b@0"),
+    ]
+
+
+def test_verifier_part_takes_only_the_expectations_of_its_partition() -> None:
+    ids = [f"p-{i}" for i in range(12)]
+    policy = ChainPolicy(expectations=tuple(ChainExpectation(c, 1, "00" * 32) for c in ids))
+    for k in range(3):
+        result = ChainVerifier(policy, (k, 3)).finish()
+        assert sorted(f.where for f in result.findings) == sorted(
+            f"chain:{c}@0" for c in ids if partition(c, 3) == k
+        )
+
+
+def test_verifier_worker_verifies_exactly_its_partition() -> None:
+    chains = [build_chain(f"w-{i}", 3) for i in range(9)]
+    chains[4].pop(1)  # a gap
+    items = _items_of(*chains)
+    serial = verify_events(items, ChainPolicy())
+    parts = [_worker(lambda: items, ChainPolicy(), k, 3) for k in range(3)]
+    for k, p in enumerate(parts):
+        assert set(p.tips) == {c[0].chain_id for c in chains if partition(c[0].chain_id, 3) == k}
+    merged = resolve(parts)
+    assert [f.to_json() for f in merged.findings] == [f.to_json() for f in serial.findings]
+    assert merged.checked == serial.checked
+    assert _where(serial) == [("CHAIN_GAP", "chain:w-4@1")]
+
+
+def test_verifier_parallel_with_one_worker_and_refusal_of_none() -> None:
+    evs = build_chain("c", 3)
+    del evs[1]
+    items = _items_of(evs)
+    one = verify_parallel(functools.partial(_return_items, items), ChainPolicy(), 1)
+    assert _where(one) == [("CHAIN_GAP", "chain:c@1")]
+    with pytest.raises(ValueError, match="workers must be at least 1"):
+        verify_parallel(functools.partial(_return_items, items), ChainPolicy(), 0)
+
+
+def test_verifier_close_chain_keeps_findings_and_counts_quiet_chains() -> None:
+    good, bad = build_chain("good", 2), build_chain("bad", 3)
+    del bad[1]
+    v = ChainVerifier(ChainPolicy())
+    for e in good:
+        v.feed(_ae(e))
+    v.close_chain("good")
+    for e in bad:
+        v.feed(_ae(e))
+    v.close_chain("bad")
+    v.close_chain("never-fed")  # nothing to end
+    for e in build_chain("quiet", 1):
+        v.feed(_ae(e))
+    v.close_chain("quiet")
+    partial = v.finish_partial()
+    assert partial.quiet == 2
+    assert list(partial.findings) == ["bad"]
+    assert [(f.code, f.where) for f in partial.findings["bad"]] == [
+        (codes.CHAIN_GAP, "chain:bad@1")
+    ]
+    assert partial.tips == {
+        "good": (2, good[-1].hash),
+        "bad": (3, bad[-1].hash),
+        "quiet": (1, build_chain("quiet", 1)[0].hash),
+    }
+    result = resolve([partial])
+    assert result.checked["chains"] == 3 and result.checked["chain_events"] == 5
+
+
+def test_verifier_resolve_held_needs_seq_order_and_links() -> None:
+    """Swapped neighbours need all of: the right seqs, the link to the tip and
+    the link between them; else the held event is a gap."""
+    evs = build_chain("c", 4)
+    result = verify_events([_ae(evs[i]) for i in (0, 3, 1)], ChainPolicy())
+    assert _where(result) == [("CHAIN_GAP", "chain:c@1"), ("CHAIN_OUT_OF_ORDER", "chain:c@1")]
+    # Links hold but the seqs are not n and n+1 (seq 1 edited to 5, resealed).
+    forged = build_chain("c", 3)
+    forged[1].fields["seq"] = 5
+    rechain(forged, 1)
+    result = verify_events([_ae(forged[i]) for i in (0, 2, 1)], ChainPolicy())
+    assert _where(result) == [
+        ("CHAIN_GAP", "chain:c@1"),
+        ("CHAIN_GAP", "chain:c@3"),
+        ("CHAIN_UUID_BACKWARDS", "chain:c@5"),
+    ]
+
+
+def test_verifier_swapped_neighbours_in_stores() -> None:
+    """A held event's store change is kept: the event that follows it in
+    another store is a second store change."""
+    evs = build_chain("c", 3)
+    items = [(_ae(evs[0]), "A"), (_ae(evs[2]), "B"), (_ae(evs[1]), "C")]
+    assert [f.code.name for f in verify_events(items, ChainPolicy()).findings] == [
+        "CHAIN_BOUNDARY_MISSING",
+        "CHAIN_OUT_OF_ORDER",
+        "CHAIN_BOUNDARY_MISSING",
+    ]
+
+
+def test_verifier_fork_continues_on_the_other_branch() -> None:
+    evs = build_chain("c", 3)
+    other = build_chain("c", 2, start_ms=T0_MS + 500)  # seq 0..1 of another branch
+    other[0] = evs[0].copy()
+    rechain(other, 1)  # seq 1' claims seq 0 as predecessor too
+    branch = build_chain("c", 1, first_seq=2, previous_hash=other[1].hash, start_ms=T0_MS + 3000)
+    items = [_ae(evs[0]), _ae(evs[1]), _ae(other[1]), _ae(branch[0])]
+    assert _where(verify_events(items, ChainPolicy())) == [("CHAIN_FORK", "chain:c@1")]
+
+
+def test_verifier_migration_boundary_missing_is_located() -> None:
+    evs = build_chain("c", 3)
+    x = ChainExpectation("c", 2, evs[1].hash, kind=MIGRATION, origin="m.json")
+    result = verify_events([_ae(e) for e in evs], ChainPolicy(expectations=(x,)))
+    assert _where(result) == [("CHAIN_BOUNDARY_MISSING", "chain:c@2")]
+    result = verify_events([_ae(e) for e in evs[:2]], ChainPolicy(expectations=(x,)))
+    assert _where(result) == [("CHAIN_BOUNDARY_MISSING", "chain:c@2")]
+
+
+def test_verifier_empty_chain_expectation_without_alg_is_sha256_genesis() -> None:
+    good = ChainExpectation("e", 0, ev.genesis_hash("e"))
+    assert _where(verify_events([], ChainPolicy(expectations=(good,)))) == []
+    bad = ChainExpectation("e", 0, ev.genesis_hash("e", "blake3"))
+    assert _where(verify_events([], ChainPolicy(expectations=(bad,)))) == [
+        ("CHAIN_TIP_MISMATCH", "chain:e@0")
+    ]
+
+
+def test_verifier_boundary_claim_mismatch_is_located_at_the_boundary() -> None:
+    legacy = build_chain("legacy", 3)
+    b = boundary_event(V_SIGNER, legacy[:2], "legacy", "moved", T0_MS + 9000, "sha256")
+    result = verify_events([*_items_of(legacy), (_ae(b), b.store)], ChainPolicy(V_TRUST))
+    assert [(f.code.name, f.where, f.expected, f.actual) for f in result.findings] == [
+        (
+            "BOUNDARY_SOURCE_MISMATCH",
+            "chain:moved@2",
+            f"count=3 tip={legacy[2].hash}",
+            f"count=2 tip={legacy[1].hash}",
+        )
+    ]
+
+
+def test_verifier_boundary_without_store_keeps_the_chain_store() -> None:
+    """A boundary fed without a store label leaves the chain in its store: the
+    next event in another store is still a store change without a boundary."""
+    evs = build_chain("c", 2)
+    b = boundary_event(V_SIGNER, evs, "c", "c", T0_MS + 60_000, "sha256")
+    after = build_chain("c", 1, first_seq=3, previous_hash=b.hash, start_ms=T0_MS + 60_000)
+    items = [(_ae(evs[0]), "A"), (_ae(evs[1]), "A"), (_ae(b), ""), (_ae(after[0]), "B")]
+    assert _where(verify_events(items, ChainPolicy(V_TRUST))) == [
+        ("CHAIN_BOUNDARY_MISSING", "chain:c@3")
+    ]
+    items[2] = (_ae(b), "B")
+    assert _where(verify_events(items, ChainPolicy(V_TRUST))) == []

@@ -489,8 +489,15 @@ def test_gate_finds_another_event_at_the_manifests_tip() -> None:
     assert isinstance(ev, AuditEvent)
     recs[i] = AuditEvent(ev.chain_id, {**ev.fields, "event_hash": "ab" * 32}, ev.origin)
     tip = [f for f in _gate(recs) if f.code.name == "MANIFEST_CHAIN_TIP_MISMATCH"]
-    assert [(f.where, f.expected, f.actual) for f in tip] == [
-        ("chain:crypto@3", GATE_MANIFEST["chains"]["crypto"]["tip"], "ab" * 32)
+    assert _finding_dicts(tip) == [
+        {
+            "code": "MANIFEST_CHAIN_TIP_MISMATCH",
+            "where": "chain:crypto@3",
+            "message": "the event at the manifest's tip position has another event_hash",
+            "expected": GATE_MANIFEST["chains"]["crypto"]["tip"],
+            "actual": "ab" * 32,
+            "extra": {"chain_id": "crypto"},
+        }
     ]
 
 
@@ -1228,3 +1235,11 @@ def test_a_payload_refusal_says_where_or_why(payload: bytes, message: str) -> No
     with pytest.raises(PayloadError) as info:
         decode_payload(payload)
     assert str(info.value) == message
+
+
+def test_an_unbridged_chain_names_the_kind_of_event_that_follows_the_tip() -> None:
+    tip = GATE_MANIFEST["chains"]["crypto"]["tip"]
+    (more,) = audit_events("crypto", 1, start=4, prev=tip)
+    odd = AuditEvent("crypto", {**more.fields, "event_kind": "key_rotation"}, more.origin)
+    (f,) = _gate([*sample_records(), odd])
+    assert (f.code.name, f.actual) == ("MANIFEST_CHAIN_UNBRIDGED", "key_rotation")

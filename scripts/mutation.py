@@ -51,7 +51,11 @@ ALSO_COPY = ["vectors", "docs", "README.md", "scripts", "bench"]
 KILLED = {1, 3, 37, 36, 24, -24, 152, 255}  # killed, type check, timeout
 SURVIVED, NO_TESTS = 0, {5, 33}
 
-#: Calls whose arguments (from this index on) only describe a finding.
+#: Calls whose arguments (from this index on) only describe a finding. Apart
+#: from those of :data:`ALWAYS_DESCRIBING`, a call counts only when one of the
+#: arguments before that index names a finding code (``codes.X``, an UPPER_CASE name, ``code``):
+#: ``ledger.add(key_id, nonce, where, ciphertext)`` is not a finding, and its
+#: ciphertext decides a verdict.
 DESCRIBING_CALLS = {
     "Finding": 1,
     "add": 1,
@@ -60,6 +64,9 @@ DESCRIBING_CALLS = {
     "need": 1,
     "local_faults": 0,  # the directory and the task named by a LocalFaultError
 }
+#: Calls that describe whatever their arguments: proof.py's ``need(cond, what)``
+#: raises one error whose text is ``what``; ``local_faults`` names a directory.
+ALWAYS_DESCRIBING = {"need", "local_faults"}
 #: Variables that only hold what a finding says.
 DESCRIBING_NAMES = {
     "where", "message", "msg", "extra", "detail", "expected", "actual", "claimed", "src", "origin"
@@ -252,6 +259,18 @@ def _call_name(node: ast.Call) -> str:
     return f.id if isinstance(f, ast.Name) else f.attr if isinstance(f, ast.Attribute) else ""
 
 
+def _names_a_code(args: list[ast.expr]) -> bool:
+    """Whether one of ``args`` is a finding code: ``codes.X``, ``X_Y``, ``code``, ``Finding(...)``."""
+    for a in args:
+        if isinstance(a, ast.Attribute) and isinstance(a.value, ast.Name) and a.value.id == "codes":
+            return True
+        if isinstance(a, ast.Name) and (a.id == "code" or (a.id.isupper() and len(a.id) > 1)):
+            return True
+        if isinstance(a, ast.Call) and _call_name(a) == "Finding":
+            return True
+    return False
+
+
 def describing_only(orig: ast.AST, mutant: ast.AST) -> bool:
     """Whether ``mutant`` differs from ``orig`` only in what a finding or error says."""
     path = _diff_path(orig, mutant, [])
@@ -261,6 +280,8 @@ def describing_only(orig: ast.AST, mutant: ast.AST) -> bool:
             if callee.endswith(("Error", "Exception")) and name in ("args", "keywords"):
                 return True  # an exception's text or file: the exception is the same
             first = DESCRIBING_CALLS.get(callee)
+            if callee not in ALWAYS_DESCRIBING and not _names_a_code(node.args[:first or 0]):
+                first = None  # not a finding: every argument may decide a verdict
             if first is not None and name == "keywords":
                 return True
             if first is not None and name == "args":
@@ -450,7 +471,11 @@ def main() -> int:
     ap.add_argument("--jobs", type=int, default=2, help="mutmut workers (default 2)")
     ap.add_argument("--worktree", action="store_true", help="mutate the working tree, not HEAD")
     ap.add_argument("--report", action="store_true", help="print the stored figures, run nothing")
-    ap.add_argument("--survivors", action="store_true", help="also print surviving mutants")
+    ap.add_argument(
+        "--survivors",
+        action="store_true",
+        help="print the stored figures and each surviving mutant, run nothing",
+    )
     ap.add_argument("--list", action="store_true", help="print the scope and exit")
     ap.add_argument("--fresh", action="store_true", help="discard an earlier run of this tree")
     ap.add_argument(
@@ -472,7 +497,7 @@ def main() -> int:
             work = WORK / stored["tree"] / short_name(module)
             if module in modules and (work / "mutants" / (module + ".meta")).exists():
                 save(classify(work, module, stored["tree"]))
-    elif not args.report:
+    elif not (args.report or args.survivors):
         tree = tree_id(args.worktree)
         for module in modules:
             work = WORK / tree / short_name(module)

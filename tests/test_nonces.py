@@ -4,13 +4,22 @@ same answer in bounded memory as in RAM."""
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from chainaudit.envelope.nonces import NonceLedger, NonceLimits, fingerprint
+from chainaudit.envelope.nonces import (
+    LedgerPart,
+    NonceLedger,
+    NonceLimits,
+    fingerprint,
+    merged_findings,
+)
+from chainaudit.errors import LocalFaultError
 
 N1, N2 = bytes(12), bytes(11) + b"\x01"
 
@@ -168,3 +177,94 @@ def test_findings_carry_both_sources(limits: NonceLimits | None) -> None:
     assert finding.source == "export.ndjson:3"
     assert finding.extra["first_source"] == "export.ndjson:1"
     assert finding.extra["key_id"] == "dek#d#1" and finding.extra["first"] == "a"
+
+
+# --- per-worker ledgers merged (export, LedgerPart, merged_findings) -----------------
+
+
+def _part(tmp: Path, entries: list[tuple[str, bytes, str]]) -> LedgerPart:
+    ledger = NonceLedger(NonceLimits(partitions=4, tmp_dir=str(tmp)), keep_all=True)
+    for key_id, nonce, where in entries:
+        ledger.add(key_id, nonce, where, f"src:{where}")
+    return ledger.export()
+
+
+def test_export_of_an_empty_ledger_holds_nothing() -> None:
+    ledger = NonceLedger(NonceLimits(partitions=4), keep_all=True)
+    assert ledger.export() == LedgerPart(None, 4, 0)
+
+
+def test_export_counts_its_entries_and_ends_the_ledger(tmp_path: Path) -> None:
+    ledger = NonceLedger(NonceLimits(partitions=4, tmp_dir=str(tmp_path)), keep_all=True)
+    for i in range(3):
+        ledger.add("dek#d#1", bytes([i]) * 12, f"r{i}")
+    files = [*ledger._parts, ledger._data, ledger._index]
+    part = ledger.export()
+    assert part.stored == 3 and part.partitions == 4 and part.directory is not None
+    assert all(f is not None and f.closed for f in files)  # flushed for the merge
+    with pytest.raises(RuntimeError):
+        ledger.add("dek#d#1", N1, "late")
+    with pytest.raises(RuntimeError):
+        list(ledger.findings())
+    part.remove()
+    part.remove()  # removing again is harmless
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_export_needs_keep_all() -> None:
+    with pytest.raises(RuntimeError, match="keep_all=True"):
+        NonceLedger().export()
+
+
+def test_merged_findings_skip_empty_parts_between_live_ones(tmp_path: Path) -> None:
+    first = _part(tmp_path, [("dek#d#1", N1, "a")])
+    empty = NonceLedger(NonceLimits(partitions=4), keep_all=True).export()
+    last = _part(tmp_path, [("dek#d#1", N2, "b"), ("dek#d#1", N1, "c")])
+    found = merged_findings([first, empty, last], NonceLimits(partitions=4))
+    assert [(f.where, f.extra["first"], f.source) for f in found] == [("c", "a", "src:c")]
+    assert merged_findings([empty]) == []
+
+
+def test_merged_findings_work_in_the_limits_tmp_dir(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every merge file lives under NonceLimits.tmp_dir, in a directory named
+    as the ledger's own, removed afterwards."""
+    spill = tmp_path / "spill"
+    spill.mkdir()
+    parts = [
+        _part(tmp_path, [("dek#d#1", bytes([i % 3]) * 12, f"p{k}r{i}") for i in range(6)])
+        for k in range(2)
+    ]
+    made: list[str] = []
+    dirs: list[Any] = []
+    real_mkdtemp, real_tf = tempfile.mkdtemp, tempfile.TemporaryFile
+
+    def mkdtemp(*a: Any, **kw: Any) -> str:
+        d = real_mkdtemp(*a, **kw)
+        made.append(d)
+        return d
+
+    def temporary_file(*a: Any, **kw: Any) -> Any:
+        dirs.append(kw.get("dir"))
+        return real_tf(*a, **kw)
+
+    monkeypatch.setattr(tempfile, "mkdtemp", mkdtemp)
+    monkeypatch.setattr(tempfile, "TemporaryFile", temporary_file)
+    found = merged_findings(parts, NonceLimits(max_in_memory=2, partitions=4, tmp_dir=str(spill)))
+    assert len(found) == 9  # 12 entries, 3 nonces
+    assert len(made) == 1 and os.path.dirname(made[0]) == str(spill)
+    assert os.path.basename(made[0]).startswith("chainaudit-nonces-")
+    assert dirs and all(d == made[0] for d in dirs)
+    assert list(spill.iterdir()) == [] and sorted(p.name for p in tmp_path.iterdir()) == ["spill"]
+
+
+def test_merged_findings_name_the_parts_directory_on_a_local_fault(tmp_path: Path) -> None:
+    part = _part(tmp_path, [("dek#d#1", N1, "a")])
+    assert part.directory is not None
+    os.remove(os.path.join(part.directory, "p000"))
+    with pytest.raises(LocalFaultError) as err:
+        merged_findings([part], NonceLimits(partitions=4))
+    assert str(err.value).startswith(
+        f"{tmp_path}: cannot write the nonce ledger's spill files: No such file or directory"
+    )

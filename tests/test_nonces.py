@@ -4,6 +4,7 @@ same answer in bounded memory as in RAM."""
 from __future__ import annotations
 
 import os
+import re
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -22,6 +23,10 @@ from chainaudit.envelope.nonces import (
 from chainaudit.errors import LocalFaultError
 
 N1, N2 = bytes(12), bytes(11) + b"\x01"
+
+
+def _exactly(message: str) -> str:
+    return f"^{re.escape(message)}$"
 
 
 def _pairs(ledger: NonceLedger) -> list[tuple[str, str]]:
@@ -159,12 +164,19 @@ def test_bounded_ledger_agrees_with_the_in_memory_ledger(
 def test_misuse_raises() -> None:
     ledger = NonceLedger()
     list(ledger.findings())
-    with pytest.raises(RuntimeError):
+    with pytest.raises(
+        RuntimeError, match=_exactly("NonceLedger.add() after findings() was called")
+    ):
         ledger.add("k", N1, "a")
-    with pytest.raises(RuntimeError):
+    with pytest.raises(
+        RuntimeError, match=_exactly("NonceLedger.findings() may be called only once")
+    ):
         list(ledger.findings())
-    with pytest.raises(ValueError):
+    limits_message = _exactly("max_in_memory must be >= 1 and partitions >= 2")
+    with pytest.raises(ValueError, match=limits_message):
         NonceLimits(max_in_memory=0)
+    with pytest.raises(ValueError, match=limits_message):
+        NonceLimits(partitions=1)
 
 
 @pytest.mark.parametrize("limits", [None, NonceLimits(max_in_memory=1, partitions=2)])
@@ -212,7 +224,7 @@ def test_export_counts_its_entries_and_ends_the_ledger(tmp_path: Path) -> None:
 
 
 def test_export_needs_keep_all() -> None:
-    with pytest.raises(RuntimeError, match="keep_all=True"):
+    with pytest.raises(RuntimeError, match=_exactly("NonceLedger.export() needs keep_all=True")):
         NonceLedger().export()
 
 

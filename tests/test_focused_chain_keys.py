@@ -1026,3 +1026,79 @@ def test_verifier_boundary_without_store_keeps_the_chain_store() -> None:
     ]
     items[2] = (_ae(b), "B")
     assert _where(verify_events(items, ChainPolicy(V_TRUST))) == []
+
+
+def _whole(result: Any) -> list[tuple[Any, ...]]:
+    return [
+        (f.code.name, f.where, f.message, f.expected, f.actual, f.extra, f.source)
+        for f in result.findings
+    ]
+
+
+def _x(e: Any) -> dict[str, Any]:
+    return {"chain_id": e.chain_id, "seq": e.fields["seq"], "event_id": e.fields["event_id"]}
+
+
+def test_verifier_linkage_findings_are_pinned_whole() -> None:
+    """Duplicate, swapped neighbours and a broken link: code, place, message,
+    expected/actual, extra and source of each."""
+    evs = build_chain("c", 5)
+    order = [evs[0], evs[1], evs[1], evs[3], evs[2], evs[4]]
+    items = [(AuditEvent("c", e.fields, f"x:{i}"), "") for i, e in enumerate(order)]
+    assert _whole(verify_events(items, ChainPolicy())) == [
+        ("CHAIN_DUPLICATE", "chain:c@1", "the event is stored twice", "2", "1", _x(evs[1]), "x:2"),
+        (
+            "CHAIN_OUT_OF_ORDER",
+            "chain:c@2",
+            "events 2 and 3 are stored in swapped order",
+            "2",
+            "3",
+            _x(evs[2]),
+            "x:4",
+        ),
+    ]
+    bad = [e.copy() for e in evs[:3]]
+    bad[2].fields = ev.seal({**bad[2].fields, "previous_hash": "ab" * 32})
+    items = [(AuditEvent("c", e.fields, f"y:{i}"), "") for i, e in enumerate(bad)]
+    assert _whole(verify_events(items, ChainPolicy())) == [
+        (
+            "CHAIN_LINK_BROKEN",
+            "chain:c@2",
+            "previous_hash is not the previous event's hash",
+            evs[1].hash,
+            "ab" * 32,
+            _x(evs[2]),
+            "y:2",
+        )
+    ]
+
+
+def test_verifier_gap_and_fork_findings_are_pinned_whole() -> None:
+    evs = build_chain("c", 4)
+    items = [(AuditEvent("c", e.fields, f"g:{i}"), "") for i, e in enumerate([evs[0], evs[3]])]
+    assert _whole(verify_events(items, ChainPolicy())) == [
+        (
+            "CHAIN_GAP",
+            "chain:c@1",
+            "2 event(s) missing before seq 3",
+            "1",
+            "3",
+            {**_x(evs[3]), "seq": 1},
+            "g:1",
+        )
+    ]
+    other = build_chain("c", 2, start_ms=T0_MS + 500)
+    other[0] = evs[0].copy()
+    rechain(other, 1)
+    items = [(AuditEvent("c", e.fields, f"f:{i}"), "") for i, e in enumerate(evs[:2] + other[1:])]
+    assert _whole(verify_events(items, ChainPolicy())) == [
+        (
+            "CHAIN_FORK",
+            "chain:c@1",
+            "two events claim the same predecessor",
+            evs[1].hash,
+            other[1].hash,
+            _x(other[1]),
+            "f:2",
+        )
+    ]

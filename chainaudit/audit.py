@@ -52,7 +52,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, TypeVar
 
 from chainaudit.chain.checkpoint import ChainExpectation, verify_checkpoint
 from chainaudit.chain.events import chain_event_from_entity, is_lifecycle, lifecycle_order_key
@@ -61,7 +61,7 @@ from chainaudit.chain.verify import ChainPolicy, ChainVerifier, Partial, resolve
 from chainaudit.commitments.verify import CommitmentVerifier, Judged, merge_judged
 from chainaudit.envelope.nonces import LedgerPart, NonceLedger, merged_findings
 from chainaudit.envelope.verify import EnvelopeVerifier
-from chainaudit.errors import ChainauditError, InputError, local_faults
+from chainaudit.errors import ChainauditError, local_faults
 from chainaudit.findings import Finding, Result, codes
 from chainaudit.keys.dekmap import DekMap
 from chainaudit.keys.hierarchy import check_dek_record
@@ -75,6 +75,8 @@ from chainaudit.records.model import AuditEvent, EntityRecord, WrappedDek
 from chainaudit.report.assurance import Anchor, Evidence
 from chainaudit.sources import Source, SourceItem
 from chainaudit.sources.jsonlines import parse_json_line
+
+_T = TypeVar("_T")
 
 Progress = Callable[[int], None]
 
@@ -619,18 +621,57 @@ def _parallel(source: Source, options: AuditOptions, ev: Evidence) -> Result | N
     if spans is None or len(spans) < 2:
         return None
     setup = _setup(source, options, ev)
-    global _WORK
-    _WORK = _Work(source, options, setup, spans)
+    work = _Work(source, options, setup, spans)
+    # The digest is hashed by a thread started after the fork (a thread is not forked).
+    outcomes, digest = _in_workers(work, _span_worker, lambda: _DigestThread(source))
+    digest.join()
+    return _merge_spans(source, options, ev, setup, spans, outcomes, digest)
+
+
+@dataclass
+class _Work:
+    """What the forked workers of a parallel read share (nothing is pickled)."""
+
+    source: Any
+    options: AuditOptions
+    setup: _Setup
+    parts: list[Any]  # NDJSON spans (start, end, first line), or a store's part sources
+
+
+_WORK: _Work | None = None
+
+
+def _in_workers(
+    work: _Work, worker: Callable[[int], tuple[str, Any]], beside: Callable[[], _T]
+) -> tuple[list[tuple[str, Any]], _T]:
+    """``worker(i)`` for every part of ``work``, each in a process forked with
+    ``work`` in hand, and ``beside()`` in this process meanwhile (after the fork)."""
     import multiprocessing
 
+    global _WORK
+    _WORK = work
     try:
-        with multiprocessing.get_context("fork").Pool(len(spans)) as pool:
-            digest = _DigestThread(source)  # after the fork: a thread is not forked
-            outcomes = pool.map(_span_worker, range(len(spans)), chunksize=1)
-            digest.join()
+        with multiprocessing.get_context("fork").Pool(len(work.parts)) as pool:
+            alongside = beside()
+            outcomes = pool.map(worker, range(len(work.parts)), chunksize=1)
     finally:
         _WORK = None
-    return _merge_spans(source, options, ev, setup, spans, outcomes, digest)
+    return outcomes, alongside
+
+
+def _read_part(source: Any, work: _Work) -> tuple[str, Any]:
+    """Read and verify one part as a grouped read does, in a worker: ``("ok",
+    part)``, ``("ungrouped", None)``, or ``("error", exc)`` for the parent to raise."""
+    run = _Run(source, work.options, Evidence(), True, setup=work.setup, worker=True)
+    try:
+        run._read(None)
+        return "ok", run.part()
+    except _Ungrouped:
+        return "ungrouped", None
+    except ChainauditError as exc:  # InputError, StoreError, ...: raised in the parent
+        return "error", exc
+    finally:
+        run.close()
 
 
 
@@ -647,19 +688,11 @@ def _parallel_parts(source: Source, options: AuditOptions, ev: Evidence) -> Resu
     split = getattr(source, "split", None)
     if split is None:
         return None
-    import multiprocessing
-
-    global _PARTS
     with split(options.workers) as parts:
         if parts is None or len(parts) < 2:
             return None
         setup = _setup(source, options, ev)
-        _PARTS = _PartsWork(options, setup, parts)
-        try:
-            with multiprocessing.get_context("fork").Pool(len(parts)) as pool:
-                outcomes = pool.map(_part_worker, range(len(parts)), chunksize=1)
-        finally:
-            _PARTS = None
+        outcomes, _ = _in_workers(_Work(source, options, setup, parts), _part_worker, lambda: None)
     found: list[_Part] = []
     try:
         for kind, value in outcomes:
@@ -674,41 +707,10 @@ def _parallel_parts(source: Source, options: AuditOptions, ev: Evidence) -> Resu
     return _merge(source, options, ev, setup, found, [])
 
 
-@dataclass
-class _PartsWork:
-    options: AuditOptions
-    setup: _Setup
-    parts: list[Any]
-
-
-_PARTS: _PartsWork | None = None
-
-
 def _part_worker(index: int) -> tuple[str, Any]:
     """One worker of a store's parallel read: verify part ``index``."""
-    work = _PARTS
-    assert work is not None
-    run = _Run(work.parts[index], work.options, Evidence(), True, setup=work.setup, worker=True)
-    try:
-        run._read(None)
-        return "ok", run.part()
-    except _Ungrouped:
-        return "ungrouped", None
-    except ChainauditError as exc:  # InputError, StoreError, ...: raised in the parent
-        return "error", exc
-    finally:
-        run.close()
-
-
-@dataclass
-class _Work:
-    source: Any
-    options: AuditOptions
-    setup: _Setup
-    spans: list[tuple[int, int, int]]
-
-
-_WORK: _Work | None = None
+    assert _WORK is not None
+    return _read_part(_WORK.parts[index], _WORK)
 
 
 def _span_worker(index: int) -> tuple[str, Any]:
@@ -717,19 +719,10 @@ def _span_worker(index: int) -> tuple[str, Any]:
 
     work = _WORK
     assert work is not None
-    start, end, first_line = work.spans[index]
+    start, end, first_line = work.parts[index]
     state, stop = ReadState(), Stop()
-    span = _Span(work.source, start, end, first_line, state, stop)
-    run = _Run(span, work.options, Evidence(), True, setup=work.setup, worker=True)
-    try:
-        run._read(None)
-        return "ok", (run.part(), state, stop)
-    except _Ungrouped:
-        return "ungrouped", None
-    except InputError as exc:
-        return "input-error", (exc.where, exc.message)
-    finally:
-        run.close()
+    kind, value = _read_part(_Span(work.source, start, end, first_line, state, stop), work)
+    return (kind, (value, state, stop)) if kind == "ok" else (kind, value)
 
 
 class _Span:
@@ -797,8 +790,8 @@ def _merge_spans(
         for (start, _end, _first), (kind, value) in zip(spans, outcomes, strict=True):
             if kind == "ungrouped":
                 raise _Ungrouped("a worker's part broke the grouping")
-            if kind == "input-error":
-                raise InputError(*value)
+            if kind == "error":
+                raise value
             part, state, stop = value
             kept.append((part, state, stop))
             if stop.kind != "eof":

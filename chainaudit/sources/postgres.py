@@ -541,25 +541,33 @@ class PostgresStore:
         if n < 2:
             yield None
             return
+        with self._snapshot("cannot split the read") as conn:
+            self._check_version(conn)
+            row = conn.execute("SELECT pg_export_snapshot()").fetchone()
+            snapshot = str(row[0]) if row else ""
+            cuts = self._cuts(conn, n)
+            if not cuts:
+                yield None
+                return
+            edges: list[str | None] = [None, *cuts, None]
+            yield [
+                _RangePart(self, snapshot, (edges[i], edges[i + 1]), audit=i == 0)
+                for i in range(len(edges) - 1)
+            ]
+
+    @contextmanager
+    def _snapshot(self, action: str) -> Iterator[psycopg.Connection[Any]]:
+        """A connection inside one read-only ``REPEATABLE READ`` transaction (one
+        snapshot of every table); a server error is a StoreError naming ``action``.
+        The connection is closed when the block ends."""
         conn = self._connect()
         try:
             conn.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
             conn.read_only = True
             with conn.transaction():
-                self._check_version(conn)
-                row = conn.execute("SELECT pg_export_snapshot()").fetchone()
-                snapshot = str(row[0]) if row else ""
-                cuts = self._cuts(conn, n)
-                if not cuts:
-                    yield None
-                    return
-                edges: list[str | None] = [None, *cuts, None]
-                yield [
-                    _RangePart(self, snapshot, (edges[i], edges[i + 1]), audit=i == 0)
-                    for i in range(len(edges) - 1)
-                ]
+                yield conn
         except psycopg.Error as exc:
-            raise self._failed("cannot split the read", exc) from None
+            raise self._failed(action, exc) from None
         finally:
             conn.close()
 
@@ -570,11 +578,15 @@ class PostgresStore:
         database without wrapped keys). Any cuts give a correct read; these
         only balance it."""
         fractions = [k / n for k in range(1, n)]
-        quantiles = sql.SQL(
-            "SELECT percentile_disc(%s::float8[]) WITHIN GROUP (ORDER BY dialogue_id) FROM "
-        )
-        row = conn.execute(quantiles + sql.SQL("wrapped_deks"), (fractions,)).fetchone()
-        cuts = sorted({c for c in (row[0] if row and row[0] else []) if c})
+
+        def quantiles(of: sql.Composable) -> list[str]:
+            query = sql.SQL(
+                "SELECT percentile_disc(%s::float8[]) WITHIN GROUP (ORDER BY dialogue_id) FROM "
+            )
+            row = conn.execute(query + of, (fractions,)).fetchone()
+            return sorted({c for c in (row[0] if row and row[0] else []) if c})
+
+        cuts = quantiles(sql.SQL("wrapped_deks"))
         if cuts:
             return cuts
         row = conn.execute(
@@ -582,11 +594,7 @@ class PostgresStore:
         ).fetchone()
         estimate = float(row[0]) if row and row[0] is not None else -1.0
         percent = 100.0 if estimate <= CUT_SAMPLE_ROWS else 100.0 * CUT_SAMPLE_ROWS / estimate
-        sampled = quantiles + sql.SQL("entities TABLESAMPLE SYSTEM ({})").format(
-            sql.Literal(percent)
-        )
-        row = conn.execute(sampled, (fractions,)).fetchone()
-        return sorted({c for c in (row[0] if row and row[0] else []) if c})
+        return quantiles(sql.SQL("entities TABLESAMPLE SYSTEM ({})").format(sql.Literal(percent)))
 
     def read_range(
         self, snapshot: str, bounds: tuple[str | None, str | None], audit: bool
@@ -594,20 +602,12 @@ class PostgresStore:
         """One part of :meth:`split`: the dialogues with ``lo <= dialogue_id < hi``
         (either bound may be open), and the audit log when ``audit``, in key
         order, from the exported ``snapshot``."""
-        conn = self._connect()
-        try:
-            conn.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
-            conn.read_only = True
-            with conn.transaction():
-                # The first statement of the transaction: see what the splitter saw.
-                conn.execute(sql.SQL("SET TRANSACTION SNAPSHOT {}").format(sql.Literal(snapshot)))
-                if audit:
-                    yield from self._stream(conn, "audit_events", None)
-                yield from self._key_order(conn, bounds)
-        except psycopg.Error as exc:
-            raise self._failed("read failed", exc) from None
-        finally:
-            conn.close()
+        with self._snapshot("read failed") as conn:
+            # The first statement of the transaction: see what the splitter saw.
+            conn.execute(sql.SQL("SET TRANSACTION SNAPSHOT {}").format(sql.Literal(snapshot)))
+            if audit:
+                yield from self._stream(conn, "audit_events", None)
+            yield from self._key_order(conn, bounds)
 
     def read_dialogue(self, dialogue: str) -> Iterator[SourceItem]:
         """The entities and wrapped DEKs of one dialogue (escaped id), in key order."""
@@ -615,22 +615,14 @@ class PostgresStore:
 
     def _read_where(self, dialogue: str | None) -> Iterator[SourceItem]:
         tables = ("entities", "wrapped_deks") if dialogue is not None else tuple(_TABLES)
-        conn = self._connect()
-        try:
-            conn.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
-            conn.read_only = True
-            with conn.transaction():
-                self._check_version(conn)
-                if dialogue is None:
-                    yield from self._stream(conn, "audit_events", None)
-                    yield from self._key_order(conn)
-                    return
-                for table in tables:
-                    yield from self._stream(conn, table, dialogue)
-        except psycopg.Error as exc:
-            raise self._failed("read failed", exc) from None
-        finally:
-            conn.close()
+        with self._snapshot("read failed") as conn:
+            self._check_version(conn)
+            if dialogue is None:
+                yield from self._stream(conn, "audit_events", None)
+                yield from self._key_order(conn)
+                return
+            for table in tables:
+                yield from self._stream(conn, table, dialogue)
 
     def _check_version(self, conn: psycopg.Connection[Any]) -> None:
         try:

@@ -286,3 +286,23 @@ def _in_dialogue(record: Any, dialogue: str) -> Any:
     address = dataclasses.replace(record.address, dialogue=dialogue)
     assert isinstance(address, Address)
     return dataclasses.replace(record, address=address)
+
+
+def test_a_part_that_fails_fails_the_run(
+    loaded_pg: str, sample: Sample, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A worker whose part cannot be read ends the run with that StoreError (exit 3):
+    the other parts' result is never reported as the store's."""
+    from chainaudit.errors import StoreError
+
+    original = PostgresStore.read_range
+
+    def second_part_fails(self: PostgresStore, snapshot: str, bounds: Any, audit: bool) -> Any:
+        if bounds[0] is not None and bounds[1] is None:
+            raise StoreError(f"{self.describe()}: the last part's server went away")
+        return original(self, snapshot, bounds, audit)
+
+    monkeypatch.setattr(PostgresStore, "read_range", second_part_fails)
+    with pytest.raises(StoreError, match="the last part's server went away") as caught:
+        audit(PostgresStore(loaded_pg), _options(sample, "keyed", 2))
+    assert caught.value.exit_code == 3

@@ -105,6 +105,8 @@ def run_phase(kind: str, phase: str, n: int, target: str) -> dict[str, Any]:
         count = audit(source, AuditOptions(workers=workers)).checked["records"]
     elif phase == "bare":
         count = _bare(kind, target)
+    elif phase == "wire":
+        count = _bare(kind, target, wire=True)
     elif kind == "ndjson":
         from chainaudit.sources.ndjson import NdjsonSource, write_export
 
@@ -141,7 +143,7 @@ def run_phase(kind: str, phase: str, n: int, target: str) -> dict[str, Any]:
     }
 
 
-def _bare(kind: str, target: str) -> int:
+def _bare(kind: str, target: str, wire: bool = False) -> int:
     """The least any reader of the store must do: fetch every row (see run_phase)."""
     if kind == "ndjson":
         with open(target, "rb") as f:
@@ -163,14 +165,32 @@ def _bare(kind: str, target: str) -> int:
         return count
     from concurrent.futures import ThreadPoolExecutor
 
+    import boto3
+    import botocore.config
+
     store = _open_store(kind, target)
+    # The yardstick is what any script does: a plain boto3 client, whose
+    # parser turns each page into Python (chainaudit's own client reads pages
+    # from the wire, chainaudit.sources.ddb_pages; phase "wire" measures that).
+    client = (
+        store.client
+        if wire
+        else boto3.client(
+            "dynamodb",
+            endpoint_url=store.endpoint_url,
+            region_name="us-east-1",
+            aws_access_key_id="bench",
+            aws_secret_access_key="bench",
+            config=botocore.config.Config(max_pool_connections=store.segments + 2),
+        )
+    )
 
     def segment(i: int) -> int:
         kwargs: dict[str, Any] = {"TableName": store.table, "Segment": i}
         kwargs["TotalSegments"] = store.segments
         items = 0
         while True:
-            page = store.client.scan(**kwargs)
+            page = client.scan(**kwargs)
             items += len(page.get("Items", []))
             if not page.get("LastEvaluatedKey"):
                 return items
@@ -268,6 +288,8 @@ def main(argv: list[str] | None = None) -> int:
         for kind, (n, target) in targets.items():
             walls: dict[str, float] = {}
             phases = ["load", "read", "bare", "verify"]
+            if kind == "dynamodb":
+                phases.insert(3, "wire")
             if args.workers > 1:
                 phases.append(f"verify:{args.workers}")
             for phase in phases:

@@ -77,7 +77,7 @@ from chainaudit.audit import (
 from chainaudit.chain.events import is_lifecycle, lifecycle_order_key
 from chainaudit.chain.merge import Partial, partition
 from chainaudit.chain.verify import ChainVerifier
-from chainaudit.commitments.verify import CommitmentVerifier, Judged
+from chainaudit.commitments.verify import CommitmentVerifier, Judged, materialized
 from chainaudit.envelope.nonces import LedgerPart, NonceLedger, NonceLimits
 from chainaudit.envelope.verify import EnvelopeVerifier
 from chainaudit.errors import ChainauditError, InputError, KeySourceError, StoreError
@@ -513,7 +513,7 @@ def _unit_task(ctx: _Context, unit: Unit) -> _UnitOut:
                 out.buckets[_bucket_of_dialogue(dialogue, ctx.buckets)].dialogues.add(dialogue)
             commits = run.commits
             for row in commits._group_recs:
-                out.buckets[partition(row[0], ctx.buckets)].recs.append(row)
+                out.buckets[partition(row[0], ctx.buckets)].recs.append(materialized(row))
             for row in commits._group_evs:
                 out.buckets[partition(row[0], ctx.buckets)].evs.append(row)
             commits._group_recs, commits._group_evs = [], []

@@ -565,6 +565,18 @@ def _chainaudit(*args: str, env: dict[str, str] | None = None) -> subprocess.Com
     )  # fmt: skip
 
 
+def _same_report(
+    serial: subprocess.CompletedProcess[str], other: subprocess.CompletedProcess[str]
+) -> dict[str, Any]:
+    """The JSON report of ``serial``, after checking ``other``'s is the same
+    (the clock aside)."""
+    one, two = json.loads(serial.stdout), json.loads(other.stdout)
+    for doc in (one, two):
+        doc.pop("generated_at")
+    assert two == one
+    return one  # type: ignore[no-any-return]
+
+
 def test_the_readme_command_on_s3rver(
     client: Any,
     sample: Sample,
@@ -596,10 +608,7 @@ def test_the_readme_command_on_s3rver(
     serial, on_dask = _chainaudit(*args), _chainaudit(*args, "--dask", address)
     assert on_dask.returncode == serial.returncode == 3, on_dask.stderr  # keyed, nothing pinned
     assert on_dask.stderr == serial.stderr == ""
-    one, two = json.loads(serial.stdout), json.loads(on_dask.stdout)
-    for doc in (one, two):
-        doc.pop("generated_at")
-    assert two == one
+    one = _same_report(serial, on_dask)
     assert one["checked"]["decrypted"] > 100
 
 
@@ -645,10 +654,7 @@ def test_a_local_cluster_from_the_command_line(lines: list[bytes], tmp_path: Pat
     serial, on_dask = _chainaudit(*args), _chainaudit(*args, "--dask", "local:1")
     assert on_dask.returncode == serial.returncode, on_dask.stderr
     assert on_dask.stderr == serial.stderr == ""
-    one, two = json.loads(serial.stdout), json.loads(on_dask.stdout)
-    for doc in (one, two):
-        doc.pop("generated_at")
-    assert two == one
+    _same_report(serial, on_dask)
 
 
 def test_workers_open_a_kms_umk_themselves(
@@ -692,3 +698,46 @@ def test_workers_open_a_kms_umk_themselves(
         assert outcome[1]["decrypted"] > 100
     finally:
         server.stop()
+
+
+def test_workers_read_a_dynamodb_exports_data_files_in_parallel(
+    lines: list[bytes], keys: dict[str, Path], tmp_path: Path
+) -> None:
+    """``verify EXPORT_DIR --workers 2`` (CLI-5): the data files are read by a
+    local cluster of two worker processes, each opening the UMK file itself;
+    the report is the one-process report, keyed, with a clean stderr."""
+    from chainaudit.cli.verify import _data_file_runner
+
+    # With the extra installed, the run is the local cluster's, not audit()'s.
+    assert _data_file_runner(2, AuditOptions(), None, None, None, None, True) is not None
+    export = tmp_path / "x.ndjson"
+    export.write_bytes(b"".join(lines))
+    ddb = _ddb(tmp_path / "ddb", _records(export), files=3)
+    args = ("verify", str(ddb), "--umk", str(keys["right"]), "--format", "json")
+    serial, parallel = _chainaudit(*args), _chainaudit(*args, "--workers", "2")
+    assert parallel.returncode == serial.returncode == 3, parallel.stderr  # nothing pinned
+    assert parallel.stderr == serial.stderr == ""
+    one = _same_report(serial, parallel)
+    assert one["checked"]["decrypted"] > 100
+
+
+def test_workers_on_a_dynamodb_export_without_dask_read_in_one_process(
+    lines: list[bytes], tmp_path: Path
+) -> None:
+    """Without the dask extra, ``--workers`` on a DynamoDB export says in one
+    line that one process reads the data files, and reports as that does."""
+    fake = tmp_path / "site" / "distributed"
+    fake.mkdir(parents=True)
+    (fake / "__init__.py").write_text("raise ImportError('not installed')\n")
+    export = tmp_path / "x.ndjson"
+    export.write_bytes(b"".join(lines))
+    ddb = _ddb(tmp_path / "ddb", _records(export), files=3)
+    args = ("verify", str(ddb), "--format", "json")
+    env = {"PYTHONPATH": str(fake.parent)}
+    serial, parallel = _chainaudit(*args), _chainaudit(*args, "--workers", "2", env=env)
+    assert parallel.returncode == serial.returncode, parallel.stderr
+    assert parallel.stderr.splitlines() == [
+        "chainaudit: --workers reads a DynamoDB export's data files in parallel only "
+        "with chainaudit[dask] installed; reading them in one process"
+    ]
+    _same_report(serial, parallel)

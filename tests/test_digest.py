@@ -161,6 +161,41 @@ def test_fast_jcs_equals_rfc8785(value: object) -> None:
     assert jcs(value) == rfc8785.dumps(value)
 
 
+_TYPED = st.one_of(
+    st.builds(lambda s: {"S": s}, st.text(max_size=6)),
+    st.builds(lambda b: {"B": b}, st.binary(max_size=8)),
+    st.builds(lambda n: {"N": n}, st.from_regex(r"-?[0-9]{1,5}(\.[0-9]{1,3})?", fullmatch=True)),
+    st.builds(lambda v: {"BOOL": v}, st.booleans()),
+    st.just({"NULL": True}),
+    st.builds(lambda m: {"SS": sorted(m)}, st.sets(st.text(max_size=3), min_size=1, max_size=3)),
+)
+
+
+@settings(max_examples=300)
+@given(
+    st.dictionaries(
+        st.text(min_size=1, max_size=4).filter(
+            lambda n: n not in ("pk", "sk", "content_encrypted", "content_nonce", "key_id")
+            and n not in ("aad_hash", "envelope_version")
+        ),
+        _TYPED,
+        max_size=5,
+    )
+)
+def test_canonical_record_json_is_rfc8785_of_the_canonical_item(attrs: dict) -> None:
+    """MAN-1.2 for all items: the fast path for plain items gives exactly the
+    RFC 8785 bytes of the MAN-1.3 canonical item."""
+    import rfc8785
+
+    from chainaudit.records.digest import _canonical_typed, canonical_record_json
+    from chainaudit.records.item import item_from_record
+
+    record = EntityRecord(Address.parse("dialogue:d-1/entity:claim/01#02"), attrs, None)
+    item = item_from_record(record)
+    expected = rfc8785.dumps({name: _canonical_typed(av) for name, av in item.items()})
+    assert canonical_record_json(record) == expected
+
+
 def test_fast_jcs_key_order_is_utf16() -> None:
     import rfc8785
 

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import json
+
 import psycopg
 import pytest
 from conformance.records import many_records, sample_records
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from chainaudit.errors import StoreError
 from chainaudit.findings import Finding, codes
@@ -151,3 +155,32 @@ def test_an_attribute_named_like_a_key_column_is_malformed_not_a_new_key() -> No
         assert "collides" in got.message
     event = row_to_source_item("audit_events", ("log", "e-1", {"event_id": "e-1", "pk": "audit#x"}))
     assert isinstance(event, Finding) and event.code.name == "RECORD_MALFORMED"
+
+
+_PLAIN = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.text(max_size=6),
+    st.integers(min_value=-(2**70), max_value=2**70),
+    st.floats(allow_nan=False, allow_infinity=False),
+)
+_DOC = st.recursive(
+    _PLAIN,
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=4), inner, max_size=3),
+    max_leaves=8,
+)
+
+
+@settings(max_examples=300)
+@given(st.dictionaries(st.text(max_size=5), _DOC, max_size=4))
+def test_the_jsonb_loader_reads_every_column_value_as_the_strict_reader(doc: dict) -> None:
+    """For all jsonb texts: the fast reader's value is the strict reader's, with
+    the same types (an integer beyond 64 bits stays an integer, not a float)."""
+    from chainaudit.primitives import strictjson
+    from chainaudit.sources.postgres import _load_jsonb
+
+    text = json.dumps(doc)
+    got = _load_jsonb(text.encode())
+    expected = strictjson.loads(text, unique=False)
+    assert got == expected
+    assert json.dumps(got) == json.dumps(expected)  # 1 and 1.0 print differently

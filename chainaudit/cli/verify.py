@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import importlib
+from collections.abc import Callable
+
 import click
 
 from chainaudit.audit import AuditOptions
@@ -21,7 +24,9 @@ from chainaudit.cli.common import (
     store_options,
     trust_option,
 )
+from chainaudit.findings import Result
 from chainaudit.report.assurance import Evidence
+from chainaudit.sources.ddb_export import DynamoDBExportSource
 from chainaudit.sources.multi import MultiSource
 
 
@@ -44,7 +49,8 @@ from chainaudit.sources.multi import MultiSource
     show_default=True,
     help="Processes: an uncompressed NDJSON export, a DynamoDB table (Scan segments) or "
     "a PostgreSQL database (key ranges of one snapshot) is read and verified in that "
-    "many parts at once; other sources split only their chain verification (CLI-5).",
+    "many parts at once; a DynamoDB Export to S3 by data file, on a local Dask cluster "
+    "(chainaudit[dask]); other sources split only their chain verification (CLI-5).",
 )
 @click.option(
     "--dask",
@@ -121,6 +127,10 @@ def verify(
             options.umk, umk_file, kms_umk_blob, kms_key_id, region, aws_profile()
         )
         runner = distributed.runner(dask_address, ref)
+    elif workers > 1 and any(isinstance(s, DynamoDBExportSource) for s in opened):
+        runner = _data_file_runner(
+            workers, options, umk_file, kms_umk_blob, kms_key_id, region, quiet
+        )
     result = run_audit(src, options, quiet, evidence, runner)
     facts = run_facts(evidence, options, src, bool(checkpoints))
     emit(
@@ -134,3 +144,35 @@ def verify(
         facts=facts,
         provenance=provenance(sources, opened, options, checkpoints),
     )
+
+
+def _data_file_runner(
+    workers: int,
+    options: AuditOptions,
+    umk_file: str | None,
+    kms_umk_blob: str | None,
+    kms_key_id: str | None,
+    region: str | None,
+    quiet: bool,
+) -> Callable[..., Result] | None:
+    """``--workers N`` with a DynamoDB Export to S3 among the sources (CLI-5):
+    its data files hold a dialogue's items in any of them, so they are read
+    as the spooled run of ``--dask local:N`` reads them (a task per data
+    file, then one per chain bucket), on N local worker processes. Without
+    the ``dask`` extra, one process reads them (and says so)."""
+    try:
+        importlib.import_module("distributed")
+    except ImportError:
+        if not quiet:
+            click.echo(
+                "chainaudit: --workers reads a DynamoDB export's data files in parallel only "
+                "with chainaudit[dask] installed; reading them in one process",
+                err=True,
+            )
+        return None
+    from chainaudit import distributed
+
+    ref = distributed.umk_ref(
+        options.umk, umk_file, kms_umk_blob, kms_key_id, region, aws_profile()
+    )
+    return distributed.runner(f"local:{workers}", ref)

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -68,10 +68,53 @@ class _Commit:
     alg: str
 
 
+class _Digests(Mapping[str, str]):
+    """A record's COMMIT-3 digests, computed when first asked for.
+
+    A grouped read keeps these instead of the digests: a dialogue with no
+    commitment never asks (its records are only counted uncommitted), and
+    one that has them asks only for the algorithms its commitments use.
+    Held for one dialogue at a time."""
+
+    __slots__ = ("_data", "_done", "_item_json", "_record")
+
+    def __init__(self, record: Record, item_json: bytes | None) -> None:
+        self._record, self._item_json = record, item_json
+        self._data: bytes | None = None
+        self._done: dict[str, str] = {}
+
+    def __getitem__(self, alg: str) -> str:
+        done = self._done.get(alg)
+        if done is None:
+            if alg not in HASH_ALGS:
+                raise KeyError(alg)
+            if self._data is None:
+                item_json = self._item_json
+                if item_json is None:
+                    item_json = canonical_record_json(self._record)
+                self._data = DOMAIN_COMMIT + item_json
+            done = self._done[alg] = digest_bytes(alg, self._data)
+        return done
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(HASH_ALGS)
+
+    def __len__(self) -> int:
+        return len(HASH_ALGS)
+
+
+def materialized(row: tuple[Any, ...]) -> tuple[Any, ...]:
+    """A grouped row with its digests computed (to ship it to another process)."""
+    lazy = row[3]
+    if not isinstance(lazy, _Digests):
+        return row
+    return (*row[:3], lazy["sha256"], lazy["blake3"], *row[5:])
+
+
 @dataclass(frozen=True, slots=True)
 class _Rec:
     key: str
-    digests: dict[str, str]
+    digests: Mapping[str, str]
     key_id: str | None  # the envelope's key id (entities) or the DEK's own (wrapped DEKs)
     state: str | None  # wrapped DEKs only
     destroyed_at: str | None
@@ -175,10 +218,25 @@ class CommitmentVerifier:
             state, dat = record.state.value, record.destroyed_at
         else:
             return
+        self._n += 1
+        if self.grouped:  # digests when end_group asks for them (see _Digests)
+            self._group_recs.append(
+                (
+                    lifecycle_chain_id(dialogue),
+                    record_key(record),
+                    self._n,
+                    _Digests(record, item_json),
+                    None,
+                    kid,
+                    state,
+                    dat,
+                    record.origin or "",
+                )
+            )
+            return
         data = DOMAIN_COMMIT + (
             item_json if item_json is not None else canonical_record_json(record)
         )
-        self._n += 1
         row = (
             lifecycle_chain_id(dialogue),
             record_key(record),
@@ -190,9 +248,6 @@ class CommitmentVerifier:
             dat,
             record.origin or "",
         )
-        if self.grouped:
-            self._group_recs.append(row)
-            return
         self._recs.append(row)
         if len(self._recs) >= _BATCH:
             self._flush()
@@ -260,7 +315,7 @@ class CommitmentVerifier:
             self._judge(
                 chain_id,
                 [
-                    _Rec(k, {"sha256": sha, "blake3": b3}, kid, st, dat, o)
+                    _Rec(k, _digest_map(sha, b3), kid, st, dat, o)
                     for _, k, _, sha, b3, kid, st, dat, o in mine
                 ],
                 [(seq, eid, fields) for _, seq, eid, _, fields in events],
@@ -524,6 +579,13 @@ class CommitmentVerifier:
 
 
 _KEPT = frozenset({COMMIT_EVENT_TYPE, RECEIPT_EVENT_TYPE})
+
+
+def _digest_map(sha: str | _Digests, b3: str | None) -> Mapping[str, str]:
+    if isinstance(sha, _Digests):
+        return sha
+    assert b3 is not None
+    return {"sha256": sha, "blake3": b3}
 
 
 def _utf8(text: str) -> bytes:

@@ -20,7 +20,7 @@ from __future__ import annotations
 import functools
 import re
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 
 SPEC_VERSION = 1
@@ -174,6 +174,9 @@ class Address:
     dialogue: str
     entity_type: EntityType
     parts: tuple[str, ...]
+    #: ``str(self)`` once rendered: every record's address is rendered for its
+    #: AAD, its record key and its findings, so it is rendered once.
+    _text: str = field(default="", init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         # Accept a plain type name or a list of parts from callers, but store
@@ -274,8 +277,13 @@ class Address:
         return "#".join(self.parts)
 
     def __str__(self) -> str:
-        base = f"dialogue:{self.dialogue}/entity:{self.entity_type.value}"
-        return base if self.entity_type is EntityType.META else f"{base}/{self.subkey}"
+        text = self._text
+        if not text:
+            text = f"dialogue:{self.dialogue}/entity:{self.entity_type.value}"
+            if self.entity_type is not EntityType.META:
+                text = f"{text}/{self.subkey}"
+            _set(self, "_text", text)
+        return text
 
     def to_bytes(self) -> bytes:
         """The exact bytes hashed for ``aad_hash`` (ADDR-1): UTF-8 of ``str(self)``."""
@@ -349,6 +357,8 @@ def _fast_from_dynamodb(pk: str, sk: str) -> Address | None:
     _set(address, "dialogue", dialogue)
     _set(address, "entity_type", parsed[0])
     _set(address, "parts", parsed[1])
+    # The sort key's first '#' is the address's '/' (the same text as __str__).
+    _set(address, "_text", f"dialogue:{dialogue}/entity:{sk.replace('#', '/', 1)}")
     return address
 
 

@@ -51,7 +51,7 @@ import botocore.exceptions
 from chainaudit.errors import ChainauditError, ConflictError, InputError, StoreError
 from chainaudit.records.item import item_from_record, record_from_item
 from chainaudit.records.model import Item, Record, WrappedDek
-from chainaudit.sources import ImportReport, Source, SourceItem
+from chainaudit.sources import ImportReport, Source, SourceItem, ddb_pages
 from chainaudit.sources.awsconfig import config_problem
 from chainaudit.sources.migration import (
     RecordKey,
@@ -130,6 +130,10 @@ def not_verbatim_reason(item: Item) -> str | None:
             if problem is not None:
                 return f"{problem} (at {path})"
     return None
+
+
+class _Canonical(list[Item]):
+    """Items read by :mod:`chainaudit.sources.ddb_pages`: canonical values, fresh dicts."""
 
 
 class DynamoDBStore:
@@ -240,6 +244,7 @@ class DynamoDBStore:
             _no_retry_after_timeout,
             unique_id="chainaudit-no-retry-after-timeout",
         )
+        ddb_pages.install(client)  # pages read from the wire, not through botocore's parser
         return client
 
     def describe(self) -> str:
@@ -373,6 +378,10 @@ class DynamoDBStore:
                     if held and held[0]["pk"]["S"] != item["pk"]["S"]:
                         yield from self._records([held])
                         held = []
+                    if not held:
+                        held = _Canonical() if type(page) is _Canonical else []
+                    elif type(held) is _Canonical and type(page) is not _Canonical:
+                        held = list(held)  # a partition across pages of both kinds
                     held.append(item)
                 open_partition[segment] = held
         finally:
@@ -405,6 +414,8 @@ class DynamoDBStore:
             except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as exc:
                 raise self._fail(f"Scan segment {segment}/{total}", exc) from None
             items: list[Item] = page.get("Items", [])  # type: ignore[assignment]
+            if page.get(ddb_pages.CANONICAL):
+                items = _Canonical(items)
             for item in items:
                 key = (item["pk"]["S"], item["sk"]["S"])
                 if prev is not None and key[0] == prev[0] and key[1] <= prev[1]:
@@ -423,8 +434,10 @@ class DynamoDBStore:
 
     def _records(self, pages: Iterable[list[Item]]) -> Iterator[SourceItem]:
         for page in pages:
+            # Items read by ddb_pages hold canonical values in fresh dicts.
+            canonical = type(page) is _Canonical
             for item in page:
-                yield record_from_item(item, self._origin(item))
+                yield record_from_item(item, self._origin(item), canonical=canonical)
 
     def _origin(self, item: Item) -> str:
         pk = item.get("pk", {}).get("S", "?")
@@ -446,7 +459,10 @@ class DynamoDBStore:
                 page = self.client.query(**kwargs)
             except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as exc:
                 raise self._fail(f"Query {pk!r}", exc) from None
-            yield from self._records([page.get("Items", [])])  # type: ignore[list-item]
+            items: list[Item] = page.get("Items", [])  # type: ignore[assignment]
+            if page.get(ddb_pages.CANONICAL):
+                items = _Canonical(items)
+            yield from self._records([items])
             last = page.get("LastEvaluatedKey")
             if not last:
                 return

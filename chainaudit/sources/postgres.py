@@ -135,10 +135,21 @@ class _Unreadable:
 
 def _load_jsonb(data: bytes | bytearray | memoryview | str) -> Any:
     """psycopg's json/jsonb loader: chainaudit.primitives.strictjson, never a RecursionError (CLI-4)."""
+    raw = data.encode("utf-8") if isinstance(data, str) else bytes(data)
+    # orjson where it reads exactly as the strict reader (strictjson.fast_loads):
+    # its one difference, an integer beyond 64 bits read as a float, needs a
+    # run of 19 digits, and a text holding one is read strictly.
+    if _LONG_DIGITS.search(raw) is None:
+        value = strictjson.quick_loads(raw)
+        if value is not strictjson.REFUSED:
+            return value
     try:
-        return strictjson.loads(data if isinstance(data, str) else bytes(data), unique=False)
+        return strictjson.loads(raw, unique=False)
     except ValueError as exc:
         return _Unreadable(str(exc))
+
+
+_LONG_DIGITS = re.compile(rb"[0-9]{19}")
 
 
 def _entity_item(row: Sequence[Any]) -> Item:
@@ -337,7 +348,8 @@ def row_to_source_item(table: str, row: Sequence[Any]) -> SourceItem:
         return Finding(codes.ADDRESS_INVALID, origin, str(exc), source=origin)
     except (ValueError, KeyError, TypeError) as exc:
         return Finding(codes.RECORD_MALFORMED, origin, str(exc), source=origin)
-    return record_from_item(item, origin)
+    # The row maps to a fresh item of canonical values (typed_from_json's).
+    return record_from_item(item, origin, canonical=True)
 
 
 def _mask_password(dsn: str, text: str) -> str:

@@ -8,11 +8,15 @@ a full or unusable temporary directory is always one line naming it, exit 3
 
 from __future__ import annotations
 
+import json
 import os
 import sqlite3
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
+from typing import Any
+
+import orjson
 
 from chainaudit.errors import local_faults
 
@@ -31,3 +35,20 @@ def open_scratch_db(
         for statement in tables:
             db.execute(statement)
     return Path(name), db
+
+
+def pack_fields(fields: Mapping[str, Any]) -> bytes | str:
+    """An event's fields as a spool column: ``orjson`` bytes (names sorted),
+    or, for what ``orjson`` refuses (a lone surrogate, an integer beyond 64
+    bits), the standard library's text; :func:`unpack_fields` reads either
+    back to an equal dict, its names in the same (sorted) order."""
+    try:
+        return orjson.dumps(fields, option=orjson.OPT_SORT_KEYS)
+    except TypeError:  # orjson.JSONEncodeError, or a mapping it does not take
+        return json.dumps(dict(fields), ensure_ascii=False, sort_keys=True)
+
+
+def unpack_fields(data: bytes | str) -> dict[str, Any]:
+    """The fields :func:`pack_fields` stored."""
+    value: dict[str, Any] = orjson.loads(data) if type(data) is bytes else json.loads(data)
+    return value

@@ -16,7 +16,6 @@ order by ``seq``); a lifecycle chain is read by
 
 from __future__ import annotations
 
-import json
 import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
@@ -26,7 +25,7 @@ from chainaudit.chain.events import is_lifecycle, lifecycle_order_key
 from chainaudit.chain.merge import partition
 from chainaudit.errors import local_faults
 from chainaudit.records.model import AuditEvent
-from chainaudit.scratch import open_scratch_db
+from chainaudit.scratch import open_scratch_db, pack_fields, unpack_fields
 
 _BATCH = 5000
 #: What a full or unusable temporary directory stops (CLI-4: exit 3, one line).
@@ -63,7 +62,7 @@ class EventSpool:
                 k1,
                 k2,
                 self._n,
-                json.dumps(dict(event.fields), ensure_ascii=False, sort_keys=True),
+                pack_fields(event.fields),
                 event.origin,
             )
         )
@@ -127,6 +126,6 @@ def read_spool(path: Path, part: int | None = None) -> Iterator[AuditEvent]:
         sql += " ORDER BY part, chain, k1, k2, n"
         with local_faults(Path(path).parent, _WHAT):
             for chain, fields, origin in db.execute(sql, args):
-                yield AuditEvent(chain, json.loads(fields), origin)
+                yield AuditEvent(chain, unpack_fields(fields), origin)
     finally:
         db.close()

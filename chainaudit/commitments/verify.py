@@ -14,7 +14,6 @@ Pure apart from that temporary file: no clock, no network. Specification:
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -42,7 +41,7 @@ from chainaudit.keys.signing import TrustStore
 from chainaudit.primitives.crypto import equal
 from chainaudit.records.digest import canonical_record_json, record_key
 from chainaudit.records.model import AuditEvent, EntityRecord, KeyState, Record, WrappedDek
-from chainaudit.scratch import open_scratch_db
+from chainaudit.scratch import open_scratch_db, pack_fields, unpack_fields
 
 #: What a full or unusable temporary directory stops (CLI-4: exit 3, one line).
 _WHAT = "the temporary commitment spool"
@@ -278,7 +277,7 @@ class CommitmentVerifier:
                 fields["seq"],
                 fields["event_id"],
                 self._n,
-                json.dumps(dict(fields), ensure_ascii=False, sort_keys=True),
+                pack_fields(fields),
             )
         )
         if len(self._evs) >= _BATCH:
@@ -368,7 +367,7 @@ class CommitmentVerifier:
             )
         ]
         events = [
-            (seq, eid, json.loads(fields))
+            (seq, eid, unpack_fields(fields))
             for seq, eid, fields in self._db.execute(
                 "SELECT seq, eid, fields FROM ev WHERE c = ? ORDER BY seq, eid, n", (chain_id,)
             )

@@ -175,7 +175,7 @@ class DynamoDBExportSource:
         for lineno, raw in self.tree.lines(entry.relative, self.max_line_bytes):
             where = f"{path}:{lineno}"
             n += 1
-            yield record_from_item(_item(raw, where), where)
+            yield record_from_item(_item(raw, where), where, canonical=True)
         if n != entry.item_count:
             yield Finding(
                 codes.DDB_EXPORT_COUNT_MISMATCH,
@@ -201,7 +201,11 @@ class DynamoDBExportSource:
 
 
 def _item(raw: bytes, where: str) -> Item:
-    """One data line ``{"Item": {...}}`` as a typed item, binary decoded (EXP-9.3)."""
+    """One data line ``{"Item": {...}}`` as a typed item, binary decoded (EXP-9.3).
+
+    The values are typed_from_json's canonical ones, in a fresh dict (so the
+    caller may build the record with ``canonical=True``).
+    """
     obj = parse_json_line(raw.rstrip(b"\n"), where)
     if not isinstance(obj, dict) or set(obj) != {"Item"} or not isinstance(obj["Item"], dict):
         raise InputError(where, 'a data line must be {"Item": {...}} in DynamoDB JSON')

@@ -136,7 +136,10 @@ def audit(
     splits itself: DynamoDB Scan segments, PostgreSQL key ranges of one
     snapshot) is read by that many worker processes, each verifying its
     part as a grouped read does; the parts are merged into exactly the
-    one-process result.
+    one-process result. A DynamoDB Export to S3 cannot be cut that way (any
+    data file holds any dialogue): ``chainaudit verify --workers N`` reads it
+    with :func:`chainaudit.distributed.audit_dask` on a local Dask cluster;
+    here, ``workers`` splits only its chain verification.
     """
     ev = evidence if evidence is not None else Evidence()
     if getattr(source, "grouped", False):

@@ -10,8 +10,11 @@ process, so the peak resident set size it reports
 (``getrusage(RUSAGE_SELF).ru_maxrss``) is that phase's alone: a flat figure
 across sizes shows streaming with bounded memory. ``verify/bare`` is the
 wall time of ``chainaudit verify``'s audit over the store's yardstick: a
-bare parallel Scan (DynamoDB), a ``COPY ... TO STDOUT`` of the same rows
-(PostgreSQL), a ``json.loads`` pass (NDJSON). ``BENCH_DYNAMODB_SEED=batch`` seeds DynamoDB with plain
+bare parallel Scan through a plain boto3 client (DynamoDB), a ``COPY ...
+TO STDOUT`` of the same rows (PostgreSQL), a ``json.loads`` pass (NDJSON).
+DynamoDB also has the phase ``wire``: the same Scan through chainaudit's
+own client, whose pages are read from the wire
+(:mod:`chainaudit.sources.ddb_pages`), items counted. ``BENCH_DYNAMODB_SEED=batch`` seeds DynamoDB with plain
 BatchWriteItem instead of the conditional import, for 1M-item read runs.
 Records are generated on the fly (deterministic, ~100 entities per
 dialogue, 64-byte ciphertexts), never held in a list. A store whose size is
@@ -86,7 +89,8 @@ def run_phase(kind: str, phase: str, n: int, target: str) -> dict[str, Any]:
     of ``chainaudit verify``, keyless: the records carry no keys; ``verify:N``
     with ``N`` worker processes, each reading its part of the store), and the
     yardstick of each store, ``bare``: a parallel Scan of the same table
-    with the same segments, items counted, nothing mapped (DynamoDB);
+    with the same segments through a plain boto3 client, items counted,
+    nothing mapped (DynamoDB; ``wire`` the same through the store's client);
     ``COPY (SELECT row_to_json(t) FROM ... ORDER BY key) TO STDOUT`` of the
     three tables (PostgreSQL); a ``json.loads`` pass (NDJSON).
     """

@@ -819,7 +819,7 @@ def _merge_spans(
                 )
         trailer, hexdigest = None, ""
         if stop.kind == "trailer":
-            trailer = parse_json_line(stop.raw[:-1], f"{source.path}:{stop.line}")
+            trailer = parse_json_line(stop.raw[:-1], f"{source.label}:{stop.line}")
             hexdigest = digest.of_prefix(stop.offset)
         after = stop.offset + len(stop.raw)
         tail = list(

@@ -489,7 +489,7 @@ def _unit_task(ctx: _Context, unit: Unit) -> _UnitOut:
             run.commits.close()
             # Rows kept in memory by bucket instead of the run's spool file.
             run.commits = CommitmentVerifier(
-                ctx.options.trust, ctx.setup.expectations, grouped=True
+                ctx.options.trust, ctx.setup.expectations, grouped=True, lazy=False
             )
             run.spool = _Buckets(out.buckets)  # type: ignore[assignment]
             if ctx.keyed:
@@ -698,7 +698,9 @@ def connect(address: str) -> tuple[Client, Callable[[], None]]:
             n_workers=n,
             threads_per_worker=1,
             processes=True,
-            dashboard_address=":0",  # its HTTP routes on a free port, never 8787 taken
+            # Its HTTP routes on a free port (never 8787 taken), on loopback
+            # only: ":0" would listen on every interface.
+            dashboard_address="127.0.0.1:0",
             # CLI-4: stderr carries progress and one-line errors, not Dask's logs
             # (a restarted worker is Dask's business; CHAINAUDIT_DEBUG=1 shows them).
             silence_logs=logging.DEBUG if os.environ.get("CHAINAUDIT_DEBUG") else logging.CRITICAL,
@@ -1063,6 +1065,13 @@ def _plan_one(source: Source, at: int) -> list[Step]:
     if isinstance(source, PgCopyDirSource):
         return [_copy(s) for s in source.sources]
     raise _refused(source)
+
+
+def plannable(source: Source) -> bool:
+    """Whether :func:`audit_dask` reads all of ``source`` with its workers
+    (exports: local paths, or objects in S3), so that nothing in it is
+    refused: a store, standard input. Plans it as the run would."""
+    return not any(isinstance(step, _Failed) for step in _plan(source))
 
 
 def _copy(source: Any) -> _Local:

@@ -61,6 +61,22 @@ def test_stdin_is_an_export(cli: Cli, demo: Path) -> None:
     assert piped["provenance"]["inputs"] == [{"name": "ndjson:-", "sha256": digest}]
 
 
+def test_findings_on_stdin_name_its_lines_not_the_private_copy(cli: Cli, demo: Path) -> None:
+    """Standard input is read from a temporary copy that is gone when the
+    report is read: a finding about one of its lines says ``-:LINE``."""
+    lines = (demo / "export.ndjson").read_bytes().splitlines(keepends=True)
+    damaged = b"".join([*lines[:3], lines[2], *lines[3:]])  # record line 3 twice
+    proc = subprocess.run(
+        ["chainaudit", "verify", "-", "--format", "json"],
+        input=damaged, capture_output=True, env=cli.env, check=False, timeout=120,
+    )  # fmt: skip
+    report = json.loads(proc.stdout)
+    assert proc.returncode == 1, proc.stderr
+    duplicate = [f for f in report["findings"] if f["code"] == "EXPORT_DUPLICATE_KEY"]
+    assert [(f["where"], f["source"]) for f in duplicate] == [("-:4", "-:4")]
+    assert b"chainaudit-stdin" not in proc.stdout
+
+
 def _split(demo: Path, tmp: Path) -> tuple[Path, Path, Path]:
     """Two exports holding disjoint dialogues, and a copy of the second with one
     record of the first written again at another address (same key, same nonce)."""

@@ -708,11 +708,12 @@ def test_workers_read_a_dynamodb_exports_data_files_in_parallel(
     the report is the one-process report, keyed, with a clean stderr."""
     from chainaudit.cli.verify import _data_file_runner
 
-    # With the extra installed, the run is the local cluster's, not audit()'s.
-    assert _data_file_runner(2, AuditOptions(), None, None, None, None, True) is not None
     export = tmp_path / "x.ndjson"
     export.write_bytes(b"".join(lines))
     ddb = _ddb(tmp_path / "ddb", _records(export), files=3)
+    # With the extra installed, the run is the local cluster's, not audit()'s.
+    src = DynamoDBExportSource(ddb)
+    assert _data_file_runner(src, 2, AuditOptions(), None, None, None, None, True) is not None
     args = ("verify", str(ddb), "--umk", str(keys["right"]), "--format", "json")
     serial, parallel = _chainaudit(*args), _chainaudit(*args, "--workers", "2")
     assert parallel.returncode == serial.returncode == 3, parallel.stderr  # nothing pinned
@@ -741,3 +742,42 @@ def test_workers_on_a_dynamodb_export_without_dask_read_in_one_process(
         "with chainaudit[dask] installed; reading them in one process"
     ]
     _same_report(serial, parallel)
+
+
+def test_workers_on_a_dynamodb_export_beside_standard_input_read_in_one_process(
+    lines: list[bytes], tmp_path: Path
+) -> None:
+    """Beside a source Dask workers do not read (here standard input),
+    ``--workers`` reads the export's data files in one process, says so in
+    one line, and reports exactly as one process does."""
+    export = tmp_path / "x.ndjson"
+    export.write_bytes(b"".join(lines))
+    ddb = _ddb(tmp_path / "ddb", _records(export), files=3)
+    exe = shutil.which("chainaudit")
+    assert exe
+
+    def run(*extra: str) -> subprocess.CompletedProcess[str]:
+        with export.open("rb") as stdin:
+            return subprocess.run(
+                [exe, "verify", "-", str(ddb), "--format", "json", *extra],
+                stdin=stdin, capture_output=True, text=True, timeout=240, check=False,
+            )  # fmt: skip
+
+    serial, parallel = run(), run("--workers", "2")
+    assert parallel.returncode == serial.returncode == 1, parallel.stderr  # a duplicated dataset
+    assert serial.stderr == ""
+    assert parallel.stderr.splitlines() == [
+        "chainaudit: --workers reads a DynamoDB export's data files in parallel only beside "
+        "other exports (not a live store or standard input); reading them in one process"
+    ]
+    _same_report(serial, parallel)
+
+
+def test_a_local_clusters_dashboard_listens_on_loopback_only() -> None:
+    from chainaudit.distributed import connect
+
+    client, close = connect("local:1")
+    try:
+        assert client.dashboard_link.startswith("http://127.0.0.1:")
+    finally:
+        close()

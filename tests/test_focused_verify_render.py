@@ -559,10 +559,18 @@ def _outcome(result: Result) -> tuple[list[dict[str, Any]], dict[str, int]]:
     return [f.to_json() for f in result.findings], {n: result.checked[n] for n in COUNTERS}
 
 
+@pytest.mark.parametrize("lazy_max", [0, 1, 2048])
 @pytest.mark.parametrize("path", COMMIT_VECTORS, ids=lambda p: p.stem)
-def test_grouped_judging_is_the_spooled_judging(path: Path) -> None:
+def test_grouped_judging_is_the_spooled_judging(
+    path: Path, lazy_max: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """COMMIT-6/8: judging each dialogue from memory as its group ends (one
-    verifier, or one per dialogue merged) gives the spooled verifier's result."""
+    verifier, or one per dialogue merged) gives the spooled verifier's result,
+    whether a record's digests wait for a commitment to ask (at most
+    LAZY_MAX records of a group) or are computed at once (lazy_max 0)."""
+    import chainaudit.commitments.verify as cv
+
+    monkeypatch.setattr(cv, "LAZY_MAX", lazy_max)
     records, trust, expectations = _vector(path)
     want = _outcome(verify_commitments(records, trust, expectations))
     by_dialogue: dict[str, list[Record]] = {}

@@ -26,6 +26,7 @@ from chainaudit.cli.common import (
 )
 from chainaudit.findings import Result
 from chainaudit.report.assurance import Evidence
+from chainaudit.sources import Source
 from chainaudit.sources.ddb_export import DynamoDBExportSource
 from chainaudit.sources.multi import MultiSource
 
@@ -129,7 +130,7 @@ def verify(
         runner = distributed.runner(dask_address, ref)
     elif workers > 1 and any(isinstance(s, DynamoDBExportSource) for s in opened):
         runner = _data_file_runner(
-            workers, options, umk_file, kms_umk_blob, kms_key_id, region, quiet
+            src, workers, options, umk_file, kms_umk_blob, kms_key_id, region, quiet
         )
     result = run_audit(src, options, quiet, evidence, runner)
     facts = run_facts(evidence, options, src, bool(checkpoints))
@@ -147,6 +148,7 @@ def verify(
 
 
 def _data_file_runner(
+    src: Source,
     workers: int,
     options: AuditOptions,
     umk_file: str | None,
@@ -159,7 +161,8 @@ def _data_file_runner(
     its data files hold a dialogue's items in any of them, so they are read
     as the spooled run of ``--dask local:N`` reads them (a task per data
     file, then one per chain bucket), on N local worker processes. Without
-    the ``dask`` extra, one process reads them (and says so)."""
+    the ``dask`` extra, or beside a source Dask workers do not read (a live
+    store, standard input), one process reads them (and says so)."""
     try:
         importlib.import_module("distributed")
     except ImportError:
@@ -172,6 +175,15 @@ def _data_file_runner(
         return None
     from chainaudit import distributed
 
+    if not distributed.plannable(src):
+        if not quiet:
+            click.echo(
+                "chainaudit: --workers reads a DynamoDB export's data files in parallel only "
+                "beside other exports (not a live store or standard input); reading them "
+                "in one process",
+                err=True,
+            )
+        return None
     ref = distributed.umk_ref(
         options.umk, umk_file, kms_umk_blob, kms_key_id, region, aws_profile()
     )

@@ -162,12 +162,19 @@ class CommitmentVerifier:
         directory: str | None = None,
         *,
         grouped: bool = False,
+        lazy: bool = True,
     ) -> None:
         """``grouped=True``: the caller feeds each dialogue's records and events
         together and calls :meth:`end_group` after each dialogue; they are then
-        judged from memory at once, with the same outcome as from the spool."""
+        judged from memory at once, with the same outcome as from the spool.
+        ``lazy`` (grouped only): the first :data:`LAZY_MAX` records of a group
+        keep their digests uncomputed until a commitment asks (:class:`_Digests`
+        holds the record); ``lazy=False`` computes them at once (rows that
+        are kept long or shipped elsewhere)."""
         self.trust = trust if trust is not None else TrustStore()
         self.grouped = grouped
+        self.lazy = lazy
+        self._lazy_held = 0
         self._group_recs: list[tuple[Any, ...]] = []
         self._group_evs: list[tuple[Any, ...]] = []
         #: What end_group judged: the findings of each chain that has any, and
@@ -218,7 +225,10 @@ class CommitmentVerifier:
         else:
             return
         self._n += 1
-        if self.grouped:  # digests when end_group asks for them (see _Digests)
+        if self.grouped and self.lazy and self._lazy_held < LAZY_MAX:
+            # Digests when end_group asks for them (see _Digests); the records
+            # held so are bounded per group, whatever a dialogue's size.
+            self._lazy_held += 1
             self._group_recs.append(
                 (
                     lifecycle_chain_id(dialogue),
@@ -247,6 +257,9 @@ class CommitmentVerifier:
             dat,
             record.origin or "",
         )
+        if self.grouped:
+            self._group_recs.append(row)
+            return
         self._recs.append(row)
         if len(self._recs) >= _BATCH:
             self._flush()
@@ -304,6 +317,7 @@ class CommitmentVerifier:
         """
         recs, evs = self._group_recs, self._group_evs
         self._group_recs, self._group_evs = [], []
+        self._lazy_held = 0
         chains = {row[0] for row in recs} | {row[0] for row in evs}
         for chain_id in chains:
             mine = sorted((r for r in recs if r[0] == chain_id), key=lambda r: (_utf8(r[1]), r[2]))
@@ -578,6 +592,8 @@ class CommitmentVerifier:
 
 
 _KEPT = frozenset({COMMIT_EVENT_TYPE, RECEIPT_EVENT_TYPE})
+#: Records of one group whose digests may wait (each holds its record).
+LAZY_MAX = 2048
 
 
 def _digest_map(sha: str | _Digests, b3: str | None) -> Mapping[str, str]:

@@ -101,6 +101,7 @@ def iter_lines(
     *,
     opener: Callable[[], io.BufferedReader] | None = None,
     span: tuple[int, int, int] | None = None,
+    name: str | None = None,
 ) -> Iterator[tuple[int, bytes]]:
     """Yield ``(line_number, bytes)`` for every line, LF included when present.
 
@@ -115,7 +116,10 @@ def iter_lines(
     ``span = (start, end, first_line)`` reads only the lines of bytes
     ``start`` to ``end`` of an uncompressed file, both at line starts, the
     first being line ``first_line`` (a part of the file for one worker).
+
+    ``name``: what messages call the file (default ``path``).
     """
+    label = str(path) if name is None else name
     f = open_binary(Path(path)) if opener is None else decompressed(opener())
     lineno = 0
     left = -1
@@ -129,17 +133,17 @@ def iter_lines(
                 line = f.readline(max_line_bytes + 1)
             except (EOFError, gzip.BadGzipFile, zlib.error) as exc:
                 raise InputError(
-                    f"{path}:{lineno}", f"truncated or corrupt gzip stream ({exc})"
+                    f"{label}:{lineno}", f"truncated or corrupt gzip stream ({exc})"
                 ) from None
             except OSError as exc:
-                raise InputError(f"{path}:{lineno}", f"read error: {exc}") from None
+                raise InputError(f"{label}:{lineno}", f"read error: {exc}") from None
             if not line:
                 return
             if len(line) > max_line_bytes and not (
                 len(line) == max_line_bytes + 1 and line.endswith(b"\n")
             ):
                 raise InputError(
-                    f"{path}:{lineno}", f"line is longer than the limit of {max_line_bytes} bytes"
+                    f"{label}:{lineno}", f"line is longer than the limit of {max_line_bytes} bytes"
                 )
             if left > 0:
                 left = max(0, left - len(line))

@@ -66,6 +66,7 @@ def spool_stdin(stream: BinaryIO | None = None) -> StdinSource:
             f"{exc.strerror or exc}"
         ) from None
     source = StdinSource(path)
+    source.label = "-"  # findings name standard input's lines, not the copy's
     source.sha256 = digest.hexdigest()
     return source
 

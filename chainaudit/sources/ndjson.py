@@ -292,6 +292,9 @@ class NdjsonSource:
         #: S3 object's body) only the name messages and origins give it.
         self.path: Path | str = Path(path) if opener is None else str(path)
         self.opener = opener
+        #: What findings and errors call the file (``-`` for standard input,
+        #: whose bytes are read from a private temporary copy).
+        self.label = str(self.path)
         self.max_line_bytes = max_line_bytes
         #: The parsed header, available once :meth:`read` has started.
         self.header: dict[str, Any] | None = None
@@ -307,10 +310,10 @@ class NdjsonSource:
 
     def read(self) -> Iterator[SourceItem]:
         """Stream every record of the export, then its integrity findings."""
-        lines = iter_lines(self.path, self.max_line_bytes, opener=self.opener)
+        lines = iter_lines(self.path, self.max_line_bytes, opener=self.opener, name=self.label)
         first = next(lines, None)
         if first is None or not first[1].endswith(b"\n"):
-            raise InputError(f"{self.path}:1", "no complete header line: empty or truncated export")
+            raise InputError(f"{self.label}:1", "no complete header line: empty or truncated export")
         self.header = self._parse_header(first[1])
         hasher = DIGESTS[self.header["algorithms"]["digest"]]()
         hasher.update(first[1])
@@ -319,7 +322,7 @@ class NdjsonSource:
         yield from self._body(lines, state, hasher, stop)
         trailer = None
         if stop.kind == "trailer":
-            trailer = parse_json_line(stop.raw[:-1], f"{self.path}:{stop.line}")
+            trailer = parse_json_line(stop.raw[:-1], f"{self.label}:{stop.line}")
         yield from self.end_findings(
             state, stop, trailer, hasher.hexdigest(), lambda: count_remaining_lines(lines)
         )
@@ -331,7 +334,9 @@ class NdjsonSource:
         the first being line ``first_line``), as :meth:`read` yields them, but
         without the end-of-file findings: ``state`` and ``stop`` say what
         :meth:`end_findings` needs (a worker's part of a parallel read)."""
-        lines = iter_lines(self.path, self.max_line_bytes, span=(start, end, first_line))
+        lines = iter_lines(
+            self.path, self.max_line_bytes, span=(start, end, first_line), name=self.label
+        )
         yield from self._body(lines, state, None, stop)
 
     # -- parts, for a parallel read (chainaudit.audit) --------------------------
@@ -437,7 +442,9 @@ class NdjsonSource:
         if offset >= size:
             return 0
         return count_remaining_lines(
-            iter_lines(self.path, self.max_line_bytes, span=(offset, size, first_line))
+            iter_lines(
+                self.path, self.max_line_bytes, span=(offset, size, first_line), name=self.label
+            )
         )
 
     def _body(
@@ -450,7 +457,7 @@ class NdjsonSource:
         """The record lines, up to the trailer, a line cut short, or the end."""
         for lineno, raw in lines:
             self.item_json = None
-            where = f"{self.path}:{lineno}"
+            where = f"{self.label}:{lineno}"
             if not raw.endswith(b"\n"):
                 stop.kind, stop.line = "truncated", lineno
                 return
@@ -491,28 +498,28 @@ class NdjsonSource:
         if stop.kind == "truncated":
             yield Finding(
                 codes.EXPORT_TRUNCATED,
-                f"{self.path}:{stop.line}",
+                f"{self.label}:{stop.line}",
                 "the file ends inside a line, before the trailer",
-                source=str(self.path),
+                source=self.label,
             )
         elif stop.kind == "trailer":
-            yield from self._check_trailer(trailer, f"{self.path}:{stop.line}", hexdigest, state)
+            yield from self._check_trailer(trailer, f"{self.label}:{stop.line}", hexdigest, state)
             after = count_after()
             if after:
                 yield Finding(
                     codes.EXPORT_TRAILING_DATA,
-                    f"{self.path}:{stop.line + 1}",
+                    f"{self.label}:{stop.line + 1}",
                     f"{after} line(s) after the trailer",
                     expected="0",
                     actual=str(after),
-                    source=str(self.path),
+                    source=self.label,
                 )
         else:
             yield Finding(
                 codes.EXPORT_TRUNCATED,
-                f"{self.path}:{state.lines + 1}",
+                f"{self.label}:{state.lines + 1}",
                 "the file ends without a trailer line",
-                source=str(self.path),
+                source=self.label,
             )
 
     # -- one line -------------------------------------------------------------
@@ -668,7 +675,7 @@ class NdjsonSource:
     # -- header and trailer ---------------------------------------------------
 
     def _parse_header(self, raw: bytes) -> dict[str, Any]:
-        where = f"{self.path}:1"
+        where = f"{self.label}:1"
         obj = parse_json_line(raw[:-1], where)
         if not isinstance(obj, dict) or obj.get("type") != FORMAT_TYPE:
             raise InputError(
@@ -712,7 +719,7 @@ class NdjsonSource:
                 "the trailer's counts differ from the lines present",
                 expected=_counts_text(counts),
                 actual=_counts_text(actual_counts),
-                source=str(self.path),
+                source=self.label,
             )
         expected_digest = f"{algorithm}:{hexdigest}"
         if not hmac.compare_digest(digest.encode("ascii"), expected_digest.encode("ascii")):
@@ -722,24 +729,24 @@ class NdjsonSource:
                 "the digest over the preceding lines differs from the trailer's",
                 expected=digest,
                 actual=expected_digest,
-                source=str(self.path),
+                source=self.label,
             )
 
     def _summary_findings(self, state: _ReadState) -> Iterator[Finding]:
         if state.out_of_order:
             yield Finding(
                 codes.EXPORT_OUT_OF_ORDER,
-                f"{self.path}:{state.first_out_of_order}",
+                f"{self.label}:{state.first_out_of_order}",
                 f"{state.out_of_order} line(s) sort before the line preceding them",
-                source=str(self.path),
+                source=self.label,
                 extra={"count": state.out_of_order},
             )
         if state.not_canonical:
             yield Finding(
                 codes.EXPORT_NOT_CANONICAL,
-                f"{self.path}:{state.first_not_canonical}",
+                f"{self.label}:{state.first_not_canonical}",
                 f"{state.not_canonical} record line(s) are not RFC 8785 canonical",
-                source=str(self.path),
+                source=self.label,
                 extra={"count": state.not_canonical},
             )
 

@@ -196,6 +196,24 @@ def test_canonical_record_json_is_rfc8785_of_the_canonical_item(attrs: dict) -> 
     assert canonical_record_json(record) == expected
 
 
+def test_record_json_orders_astral_attribute_names_by_utf16() -> None:
+    """MAN-1.2: a record whose attribute names mix a character above U+FFFF
+    with one from U+E000 up is ordered as RFC 8785 orders it (UTF-16 code
+    units: the surrogate pair first), not by code point; the plain-item fast
+    path must leave it to the general one."""
+    import rfc8785
+
+    from chainaudit.records.digest import canonical_record_json
+
+    attrs = {"\uff61": {"S": "b"}, "\U0001f600": {"S": "a"}}
+    record = EntityRecord(Address.parse("dialogue:d-1/entity:claim/01#02"), attrs, None)
+    got = canonical_record_json(record)
+    assert got.index("\U0001f600".encode()) < got.index("\uff61".encode())
+    assert got == rfc8785.dumps(
+        {**attrs, "pk": {"S": "dialogue#d-1"}, "sk": {"S": "claim#01#02"}}
+    )
+
+
 def test_fast_jcs_key_order_is_utf16() -> None:
     import rfc8785
 

@@ -283,3 +283,36 @@ def test_an_unusable_temporary_directory_is_a_local_fault(tmp_path: Path) -> Non
     missing = tmp_path / "gone"
     with pytest.raises(LocalFaultError, match="gone: cannot write the temporary commitment spool"):
         CommitmentVerifier(directory=str(missing))
+
+
+def _committable(n: int, dialogue: str = "d-1") -> list[EntityRecord]:
+    return [
+        EntityRecord(Address.of(dialogue, "claim", f"{i // 10:02d}", f"{i % 10:02d}"), {"n": {"N": str(i)}}, None)
+        for i in range(n)
+    ]
+
+
+def test_a_groups_lazy_digests_are_bounded_and_materialize_to_the_eager_row(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """At most LAZY_MAX records of each group keep their record for digests
+    computed later (memory stays bounded by a dialogue's size); the rest,
+    and every row of lazy=False, carry the digests at once, and a lazy row
+    materializes to exactly the eager one."""
+    import chainaudit.commitments.verify as cv
+
+    monkeypatch.setattr(cv, "LAZY_MAX", 3)
+    with cv.CommitmentVerifier(grouped=True) as lazy, cv.CommitmentVerifier(
+        grouped=True, lazy=False
+    ) as eager:
+        for group in (_committable(5), _committable(4, "d-2")):
+            for r in group:
+                lazy.add(r)
+                eager.add(r)
+            held = [isinstance(row[3], cv._Digests) for row in lazy._group_recs]
+            assert held == [True, True, True] + [False] * (len(group) - 3)
+            assert not any(isinstance(row[3], cv._Digests) for row in eager._group_recs)
+            assert [cv.materialized(row) for row in lazy._group_recs] == eager._group_recs
+            assert [cv.materialized(row) for row in eager._group_recs] == eager._group_recs
+            lazy.end_group()
+            eager.end_group()

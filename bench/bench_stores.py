@@ -18,7 +18,10 @@ own client, whose pages are read from the wire
 BatchWriteItem instead of the conditional import, for 1M-item read runs.
 Records are generated on the fly (deterministic, ~100 entities per
 dialogue, 64-byte ciphertexts), never held in a list. A store whose size is
-0 is skipped. Results go to stdout as a table and, with ``--json``, as JSON.
+0 is skipped. ``--records-from EXPORT`` loads the live stores with an NDJSON
+export's records instead (the sample ``bench_verify.py`` writes has every
+record kind and a commitment for every record version). Results go to
+stdout as a table and, with ``--json``, as JSON.
 """
 
 from __future__ import annotations
@@ -42,7 +45,15 @@ from chainaudit.records.model import EntityRecord, Envelope, Record
 
 
 def generate(n: int) -> Iterator[Record]:
-    """``n`` claim entities, 100 per dialogue, with envelope-shaped bytes."""
+    """``n`` claim entities, 100 per dialogue, with envelope-shaped bytes; or,
+    with ``--records-from EXPORT``, that export's records (all of them)."""
+    export = os.environ.get("BENCH_RECORDS_FROM")
+    if export:
+        from chainaudit.findings import Finding
+        from chainaudit.sources.ndjson import NdjsonSource
+
+        yield from (r for r in NdjsonSource(export).read() if not isinstance(r, Finding))
+        return
     for i in range(n):
         dialogue = f"bench-{i // 100:07d}"
         address = Address(dialogue, "claim", (f"{(i // 10) % 10:02d}", f"{i % 10:02d}"))
@@ -263,6 +274,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--workers", type=int, default=1, help="also verify with this many worker processes"
     )
+    parser.add_argument(
+        "--records-from",
+        metavar="EXPORT",
+        help="load the live stores with this NDJSON export's records (e.g. the sample "
+        "bench_verify.py writes: every record kind, commitments, keys) instead of "
+        "synthetic claims; their sizes are then its record count",
+    )
     parser.add_argument("--json", action="store_true", help="print results as JSON")
     parser.add_argument("--phase", help=argparse.SUPPRESS)
     parser.add_argument("--store", help=argparse.SUPPRESS)
@@ -275,6 +293,16 @@ def main(argv: list[str] | None = None) -> int:
         return 0
 
     results: list[dict[str, Any]] = []
+    if args.records_from:
+        from chainaudit.findings import Finding
+        from chainaudit.sources.ndjson import NdjsonSource
+
+        os.environ["BENCH_RECORDS_FROM"] = str(Path(args.records_from).resolve())
+        size = sum(
+            1 for r in NdjsonSource(args.records_from).read() if not isinstance(r, Finding)
+        )
+        args.postgres = size if args.postgres else 0
+        args.dynamodb = size if args.dynamodb else 0
     with tempfile.TemporaryDirectory(prefix="chainaudit-bench-") as tmp:
         targets: dict[str, tuple[int, str]] = {}
         if args.ndjson:

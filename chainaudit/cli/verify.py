@@ -166,25 +166,24 @@ def _data_file_runner(
     try:
         importlib.import_module("distributed")
     except ImportError:
-        if not quiet:
-            click.echo(
-                "chainaudit: --workers reads a DynamoDB export's data files in parallel only "
-                "with chainaudit[dask] installed; reading them in one process",
-                err=True,
-            )
+        _in_one_process("with chainaudit[dask] installed", quiet)
         return None
     from chainaudit import distributed
 
     if not distributed.plannable(src):
-        if not quiet:
-            click.echo(
-                "chainaudit: --workers reads a DynamoDB export's data files in parallel only "
-                "beside other exports (not a live store or standard input); reading them "
-                "in one process",
-                err=True,
-            )
+        _in_one_process("beside other exports (not a live store or standard input)", quiet)
         return None
     ref = distributed.umk_ref(
         options.umk, umk_file, kms_umk_blob, kms_key_id, region, aws_profile()
     )
     return distributed.runner(f"local:{workers}", ref)
+
+
+def _in_one_process(only: str, quiet: bool) -> None:
+    """Say (one line on stderr) why one process reads the export's data files."""
+    if not quiet:
+        click.echo(
+            f"chainaudit: --workers reads a DynamoDB export's data files in parallel only "
+            f"{only}; reading them in one process",
+            err=True,
+        )

@@ -225,33 +225,22 @@ class CommitmentVerifier:
         else:
             return
         self._n += 1
+        digests = _Digests(record, item_json)
+        sha: str | _Digests
+        b3: str | None
         if self.grouped and self.lazy and self._lazy_held < LAZY_MAX:
             # Digests when end_group asks for them (see _Digests); the records
             # held so are bounded per group, whatever a dialogue's size.
             self._lazy_held += 1
-            self._group_recs.append(
-                (
-                    lifecycle_chain_id(dialogue),
-                    record_key(record),
-                    self._n,
-                    _Digests(record, item_json),
-                    None,
-                    kid,
-                    state,
-                    dat,
-                    record.origin or "",
-                )
-            )
-            return
-        data = DOMAIN_COMMIT + (
-            item_json if item_json is not None else canonical_record_json(record)
-        )
+            sha, b3 = digests, None
+        else:
+            sha, b3 = digests["sha256"], digests["blake3"]
         row = (
             lifecycle_chain_id(dialogue),
             record_key(record),
             self._n,
-            digest_bytes("sha256", data),
-            digest_bytes("blake3", data),
+            sha,
+            b3,
             kid,
             state,
             dat,

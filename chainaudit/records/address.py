@@ -357,8 +357,7 @@ def _fast_from_dynamodb(pk: str, sk: str) -> Address | None:
     _set(address, "dialogue", dialogue)
     _set(address, "entity_type", parsed[0])
     _set(address, "parts", parsed[1])
-    # The sort key's first '#' is the address's '/' (the same text as __str__).
-    _set(address, "_text", f"dialogue:{dialogue}/entity:{sk.replace('#', '/', 1)}")
+    _set(address, "_text", "")  # rendered by __str__ when first asked for
     return address
 
 

@@ -136,6 +136,13 @@ class _Canonical(list[Item]):
     """Items read by :mod:`chainaudit.sources.ddb_pages`: canonical values, fresh dicts."""
 
 
+def _page_items(page: Any) -> list[Item]:
+    """A Scan or Query page's items, marked :class:`_Canonical` when
+    :mod:`chainaudit.sources.ddb_pages` read them."""
+    items: list[Item] = page.get("Items", [])
+    return _Canonical(items) if page.get(ddb_pages.CANONICAL) else items
+
+
 class DynamoDBStore:
     """A chainaudit store in one DynamoDB table.
 
@@ -413,9 +420,7 @@ class DynamoDBStore:
                 page = self.client.scan(**kwargs)
             except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as exc:
                 raise self._fail(f"Scan segment {segment}/{total}", exc) from None
-            items: list[Item] = page.get("Items", [])  # type: ignore[assignment]
-            if page.get(ddb_pages.CANONICAL):
-                items = _Canonical(items)
+            items = _page_items(page)
             for item in items:
                 key = (item["pk"]["S"], item["sk"]["S"])
                 if prev is not None and key[0] == prev[0] and key[1] <= prev[1]:
@@ -459,10 +464,7 @@ class DynamoDBStore:
                 page = self.client.query(**kwargs)
             except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as exc:
                 raise self._fail(f"Query {pk!r}", exc) from None
-            items: list[Item] = page.get("Items", [])  # type: ignore[assignment]
-            if page.get(ddb_pages.CANONICAL):
-                items = _Canonical(items)
-            yield from self._records([items])
+            yield from self._records([_page_items(page)])
             last = page.get("LastEvaluatedKey")
             if not last:
                 return

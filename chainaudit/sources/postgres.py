@@ -136,14 +136,12 @@ class _Unreadable:
 def _load_jsonb(data: bytes | bytearray | memoryview | str) -> Any:
     """psycopg's json/jsonb loader: chainaudit.primitives.strictjson, never a RecursionError (CLI-4)."""
     raw = data.encode("utf-8") if isinstance(data, str) else bytes(data)
-    # orjson where it reads exactly as the strict reader (strictjson.fast_loads):
-    # its one difference, an integer beyond 64 bits read as a float, needs a
-    # run of 19 digits, and a text holding one is read strictly.
-    if _LONG_DIGITS.search(raw) is None:
-        value = strictjson.quick_loads(raw)
-        if value is not strictjson.REFUSED:
-            return value
     try:
+        # strictjson.fast_loads reads as the strict reader does, but for an
+        # integer beyond 64 bits (a float from orjson): that needs a run of
+        # 19 digits, and a text holding one is read strictly.
+        if _LONG_DIGITS.search(raw) is None:
+            return strictjson.fast_loads(raw)
         return strictjson.loads(raw, unique=False)
     except ValueError as exc:
         return _Unreadable(str(exc))

@@ -792,7 +792,8 @@ def test_findings_name_the_records_origin_and_none_without_one() -> None:
         assert g.to_json() == f.to_json()
 
 
-def test_copies_of_one_record_are_judged_in_the_order_read() -> None:
+def _meta_copies() -> tuple[DialogueWriter, list[EntityRecord]]:
+    """A dialogue with its meta record, and four differing copies of that record."""
     w = DialogueWriter("d-1")
     w.new_key(1)
     meta = w.entity(EntityType.META, (), {"title": "t"})
@@ -801,6 +802,11 @@ def test_copies_of_one_record_are_judged_in_the_order_read() -> None:
         dataclasses.replace(meta, attributes={**meta.attributes, "x": {"S": str(i)}})
         for i in range(4)
     ]
+    return w, copies
+
+
+def test_copies_of_one_record_are_judged_in_the_order_read() -> None:
+    w, copies = _meta_copies()
     actual = [item_digest(c, "sha256") for c in copies]
     for order in (copies, copies[::-1]):
         result = _verify(w, [w.records["dek#d-1#1"], *order])
@@ -1142,14 +1148,7 @@ def test_events_are_ordered_by_seq_not_by_event_id() -> None:
 
 
 def test_grouped_copies_of_one_record_are_judged_in_the_order_read() -> None:
-    w = DialogueWriter("d-1")
-    w.new_key(1)
-    meta = w.entity(EntityType.META, (), {"title": "t"})
-    assert isinstance(meta, EntityRecord)
-    copies = [
-        dataclasses.replace(meta, attributes={**meta.attributes, "x": {"S": str(i)}})
-        for i in range(4)
-    ]
+    w, copies = _meta_copies()
     events = [lifecycle_record("d-1", e) for e in w.events]
     for order in (copies, copies[::-1]):
         with CommitmentVerifier(TRUST, grouped=True) as v:

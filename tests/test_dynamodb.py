@@ -8,6 +8,8 @@ real client, so everything else stays the real server's behaviour.
 from __future__ import annotations
 
 import json
+import socket
+import urllib.parse
 from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
@@ -36,6 +38,25 @@ def test_dynamodb_endpoint_speaks_dynamodb(dynamodb_options: dict[str, Any]) -> 
     )
     with pytest.raises(client.exceptions.ResourceNotFoundException):
         client.describe_table(TableName="does_not_exist")
+
+
+def test_the_local_server_outlives_a_client_that_hangs_up_mid_request(
+    dynamodb_options: dict[str, Any],
+) -> None:
+    """A client that closes its connection before its answer (a Scan segment
+    abandoned when another failed, a read timeout) costs that request only:
+    the shared dynalite (scripts/dynalite.js) keeps answering every later
+    test. dynalite's own cli.js ends the whole server here."""
+    url = urllib.parse.urlsplit(dynamodb_options["endpoint_url"])
+    body = b'{"TableName": "does_not_exist"}'
+    for sent in (b"", body[:9], body):  # no body, part of it, all of it unanswered
+        with socket.create_connection((url.hostname, url.port), timeout=5) as conn:
+            conn.sendall(
+                b"POST / HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-amz-json-1.0\r\n"
+                b"X-Amz-Target: DynamoDB_20120810.Scan\r\n"
+                b"Content-Length: " + str(len(body)).encode() + b"\r\n\r\n" + sent
+            )
+    test_dynamodb_endpoint_speaks_dynamodb(dynamodb_options)
 
 
 @pytest.fixture()

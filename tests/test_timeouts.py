@@ -40,7 +40,7 @@ from chainaudit.sources.postgres import PostgresStore
 
 ROOT = Path(__file__).resolve().parent.parent
 PG_BIN = Path("/usr/lib/postgresql/15/bin")
-DYNALITE = ROOT / "node_modules" / "dynalite" / "cli.js"
+DYNALITE = ROOT / "scripts" / "dynalite.js"
 #: Starting Python and chainaudit's imports, on a shared 2-core machine under
 #: load: the part of the wall time that is not waiting on the store.
 MARGIN = 8.0
@@ -352,7 +352,7 @@ class StallingProxy:
 @contextlib.contextmanager
 def private_dynalite() -> Iterator[tuple[int, subprocess.Popen[bytes]]]:
     """A dynalite of this test only (in memory); SIGCONT and killed afterwards."""
-    assert DYNALITE.exists(), f"{DYNALITE} is missing: run `npm ci`"
+    assert (ROOT / "node_modules" / "dynalite").exists(), "dynalite is missing: run `npm ci`"
     node = shutil.which("node")
     assert node, "node is not installed"
     port = _free_port()

@@ -48,7 +48,7 @@ import dataclasses
 import pickle
 import tempfile
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, MutableMapping
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
@@ -75,6 +75,7 @@ from chainaudit.records.model import AuditEvent, EntityRecord, WrappedDek
 from chainaudit.report.assurance import Anchor, Evidence
 from chainaudit.sources import Source, SourceItem
 from chainaudit.sources.jsonlines import parse_json_line
+from chainaudit.spillmap import NONE, SpillMap
 
 _T = TypeVar("_T")
 
@@ -225,7 +226,7 @@ class _Part:
     chains: Partial
     chain_count: int
     commits: Judged
-    timeline: dict[str, list[tuple[int, str, str]]]
+    timeline: MutableMapping[str, list[tuple[int, str, str]]]
 
 
 class _Run:
@@ -278,7 +279,8 @@ class _Run:
         self.chains = ChainVerifier(self.policy, lazy=True)
         self.chain_count = 0
         self.group = ""
-        self.groups: set[int] = set()
+        #: The partitions met (their hashes), on disk past a limit (spillmap).
+        self.groups: SpillMap[int, None] = SpillMap(NONE)
         self.held = 0
         self.deks: list[WrappedDek] = []
         self.pending: list[EntityRecord] = []
@@ -360,7 +362,7 @@ class _Run:
                 # Hashes, not the keys: memory; a collision only costs a spooled re-read.
                 if hash(group) in self.groups:
                     raise _Ungrouped(f"partition {group!r} reappears")
-                self.groups.add(hash(group))
+                self.groups[hash(group)] = None
                 self.group = group
                 if group.startswith("dialogue#"):
                     self.dialogue_count += 1
@@ -487,12 +489,21 @@ class _Run:
         _announce(self.progress, "verifying chains")
         chains = _verify_spooled(self.spool, self.policy, options.workers)
         result.merge(chains)
-        ev.chain_lengths.update(chains.chain_lengths)
+        _note_lengths(ev, chains.chain_lengths)
         result.merge(self.commits.finish())  # COMMIT-6, COMMIT-8: records_committed, ...
         ev.commitments_checked = True
         _conclude(result, options, self.source, kinds, len(self.dialogues), self.history)
         result.checked["chains"] = self.spool.chains()
         return result
+
+
+def _note_lengths(ev: Evidence, lengths: MutableMapping[str, int]) -> None:
+    """The chain lengths of a run into the evidence: the same map when the
+    evidence has none yet (one copy of a per-chain map, not two)."""
+    if not ev.chain_lengths:
+        ev.chain_lengths = lengths
+    else:
+        ev.chain_lengths.update(lengths.items())
 
 
 def _merge(
@@ -549,7 +560,7 @@ def _merge(
     result.findings.extend(chains.findings)
     result.checked.update(chains.checked)
     result.chain_lengths = chains.chain_lengths  # the one copy (the result's is empty)
-    ev.chain_lengths.update(chains.chain_lengths)
+    _note_lengths(ev, chains.chain_lengths)
     result.merge(merge_judged(part.commits for part in parts))  # COMMIT-6, COMMIT-8
     ev.commitments_checked = True
     for part in parts:

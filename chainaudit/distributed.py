@@ -56,7 +56,7 @@ import tempfile
 import uuid
 import warnings
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, MutableMapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -93,6 +93,7 @@ from chainaudit.sources.filetree import LocalTree
 from chainaudit.sources.multi import MultiSource, StdinSource
 from chainaudit.sources.ndjson import NdjsonSource, ReadState, Stop
 from chainaudit.sources.timeouts import StoreTimeouts
+from chainaudit.spillmap import TUPLES, SpillMap
 
 #: A ``distributed.Client`` (distributed ships no complete type information).
 Client = Any
@@ -408,7 +409,7 @@ class _UnitOut:
     envelopes: Result = field(default_factory=Result)
     ledger: _Shipped | None = None
     items: int = 0
-    timeline: dict[str, list[tuple[int, str, str]]] = field(default_factory=dict)
+    timeline: MutableMapping[str, list[tuple[int, str, str]]] = field(default_factory=dict)
     #: keyed: the wrapped-DEK records in order, and the dialogues whose
     #: envelopes wait for keys (the second task's ring needs their records)
     deks: list[WrappedDek] = field(default_factory=list)
@@ -890,7 +891,7 @@ class _Client:
         buckets: list[_BucketOut] = self.client.gather(bucket_f)
         del outs
         parts: list[_Part] = []
-        timeline: dict[str, list[tuple[int, str, str]]] = {}
+        timeline: SpillMap[str, list[tuple[int, str, str]]] = SpillMap(TUPLES)
         from chainaudit.report.assurance import TIMELINE_CAP
 
         totals: dict[int, int] = {}
@@ -904,8 +905,8 @@ class _Client:
             assert not isinstance(step, _Failed)
             out = summaries[i]
             for chain_id, entries in out.timeline.items():
-                kept = timeline.setdefault(chain_id, [])
-                kept.extend(entries[: TIMELINE_CAP - len(kept)])
+                kept = timeline.get(chain_id, [])
+                timeline[chain_id] = kept + entries[: TIMELINE_CAP - len(kept)]
             part = _empty_part(stream=out.stream)
             part.kinds, part.history = out.kinds, out.history
             if ctx.keyed:

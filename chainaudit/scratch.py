@@ -22,18 +22,29 @@ from chainaudit.errors import local_faults
 
 
 def open_scratch_db(
-    prefix: str, directory: str | None, what: str, tables: Iterable[str]
+    prefix: str,
+    directory: str | None,
+    what: str,
+    tables: Iterable[str],
+    *,
+    any_thread: bool = False,
 ) -> tuple[Path, sqlite3.Connection]:
     """A new scratch database under ``directory`` (default ``$TMPDIR``) holding
-    ``tables`` (``CREATE TABLE`` statements); ``what`` names it in errors."""
+    ``tables`` (``CREATE TABLE`` statements); ``what`` names it in errors.
+    ``any_thread``: the connection may be used (one thread at a time) from
+    another thread than this one, e.g. a Dask worker pickling a result."""
     with local_faults(directory or tempfile.gettempdir(), what):
         fd, name = tempfile.mkstemp(prefix=prefix, suffix=".sqlite", dir=directory)
         os.close(fd)
-        db = sqlite3.connect(name)
-        db.execute("PRAGMA journal_mode=OFF")
-        db.execute("PRAGMA synchronous=OFF")
-        for statement in tables:
-            db.execute(statement)
+        try:
+            db = sqlite3.connect(name, check_same_thread=not any_thread)
+            db.execute("PRAGMA journal_mode=OFF")
+            db.execute("PRAGMA synchronous=OFF")
+            for statement in tables:
+                db.execute(statement)
+        except BaseException:  # a full disk, say: no half-made file left behind
+            os.unlink(name)
+            raise
     return Path(name), db
 
 

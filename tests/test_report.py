@@ -6,6 +6,7 @@ import json
 import re
 import xml.etree.ElementTree as ET
 from pathlib import Path
+from typing import Any
 
 from hypothesis import given
 from hypothesis import strategies as st
@@ -17,11 +18,14 @@ from chainaudit.findings import Finding, Result, Severity, codes
 from chainaudit.report.render import (
     REPORT_TYPE,
     Summary,
+    _json_default,
     exit_code_for,
     finding_from_json,
     render_json,
+    render_json_chunks,
     render_junit,
     render_text,
+    report_json,
     verdict_for,
 )
 
@@ -268,3 +272,38 @@ def test_code_points_above_latin1_are_escaped_unambiguously() -> None:
     assert "a\\u2028b\\u202ec\\U000e0041" in text and "m\\xa0" in text
     for ch in "\u2028\u202e\U000e0041\u00a0":
         assert ch not in text
+
+
+_texts = st.text(st.characters(blacklist_categories=("Cs",)), max_size=12)
+_extras = st.dictionaries(
+    _texts,
+    st.recursive(
+        st.none() | st.booleans() | st.integers() | _texts | st.binary(max_size=4),
+        lambda inner: st.lists(inner, max_size=3) | st.dictionaries(_texts, inner, max_size=3),
+        max_leaves=6,
+    ),
+    max_size=3,
+)
+
+
+@given(
+    st.lists(
+        st.tuples(st.sampled_from(list(BY_SEVERITY.values())), _texts, _texts, _extras),
+        max_size=6,
+    ),
+    st.none() | st.integers(0, 7),
+)
+def test_the_streamed_json_report_is_the_one_document_byte_for_byte(
+    found: list[tuple[Any, str, str, dict[str, Any]]], max_findings: int | None
+) -> None:
+    """render_json is written a finding at a time (render_json_chunks): the
+    text equals json.dumps of report_json, 2-space indent, for all findings."""
+    r = result_of(1, [])
+    r.extend(Finding(code, where, message, extra=extra) for code, where, message, extra in found)
+    chunks = list(render_json_chunks(r, SUMMARY, max_findings))
+    whole = json.dumps(
+        report_json(r, SUMMARY, max_findings), indent=2, ensure_ascii=False, default=_json_default
+    )
+    assert "".join(chunks) == render_json(r, SUMMARY, max_findings) == whole + "\n"
+    listed = len(found) if max_findings is None else min(len(found), max_findings)
+    assert len(chunks) == listed + 2  # the head, one piece per finding, the tail

@@ -11,12 +11,13 @@ work was split. Pure: no I/O.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable
+from collections.abc import Iterable, MutableMapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from chainaudit.findings import Finding, Result, codes
 from chainaudit.primitives.crypto import equal
+from chainaudit.spillmap import TUPLE, SpillMap
 
 
 def partition(chain_id: str, n: int) -> int:
@@ -42,7 +43,8 @@ class Partial:
     """One worker's outcome: findings per chain, final (count, tip) per chain, open claims."""
 
     findings: dict[str, list[Finding]] = field(default_factory=dict)
-    tips: dict[str, tuple[int, str]] = field(default_factory=dict)
+    #: On disk past a limit (:mod:`chainaudit.spillmap`): one entry per chain.
+    tips: MutableMapping[str, tuple[int, str]] = field(default_factory=lambda: SpillMap(TUPLE))
     claims: list[Claim] = field(default_factory=list)
     events: int = 0
     #: Chains that ended with no finding and are not in ``findings`` (a verifier
@@ -60,7 +62,9 @@ def resolve(parts: Iterable[Partial]) -> Result:
     (sorted by UTF-8 bytes), each chain's in the order found.
     """
     findings: dict[str, list[Finding]] = {}
-    tips: dict[str, tuple[int, str]] = {}
+    parts = list(parts)
+    # One part's tips are used as they are: a per-chain map is not copied.
+    tips = parts[0].tips if len(parts) == 1 else SpillMap(TUPLE)
     claims: list[Claim] = []
     events = 0
     quiet = 0
@@ -68,7 +72,8 @@ def resolve(parts: Iterable[Partial]) -> Result:
         quiet += p.quiet
         for cid, fs in p.findings.items():
             findings.setdefault(cid, []).extend(fs)
-        tips.update(p.tips)
+        if p.tips is not tips:
+            tips.update(p.tips.items())
         claims.extend(p.claims)
         events += p.events
     for c in claims:
@@ -93,5 +98,5 @@ def resolve(parts: Iterable[Partial]) -> Result:
         result.extend(findings[cid])
     result.checked["chain_events"] += events
     result.checked["chains"] += len(findings) + quiet
-    result.chain_lengths.update({cid: n for cid, (n, _) in tips.items()})
+    result.chain_lengths.update((cid, n) for cid, (n, _) in tips.items())
     return result

@@ -20,7 +20,7 @@ False
 from __future__ import annotations
 
 import multiprocessing
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, MutableMapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -98,7 +98,7 @@ class ChainVerifier:
         self._closed = Partial()
         self._events = 0
         #: Final (count, tip) per chain, filled by :meth:`finish`.
-        self.tips: dict[str, tuple[int, str]] = {}
+        self.tips: MutableMapping[str, tuple[int, str]] = {}
         for x in policy.expectations:
             if self._mine(x.chain_id):
                 if self._lazy is not None:
@@ -465,7 +465,7 @@ class ChainVerifier:
     def finish(self) -> Result:
         """End the stream and return the result (see :func:`resolve`)."""
         partial = self.finish_partial()
-        self.tips = dict(partial.tips)
+        self.tips = partial.tips
         return resolve([partial])
 
 

@@ -15,7 +15,7 @@ import functools
 import hashlib
 import math
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, TypeVar, cast
 
@@ -33,7 +33,7 @@ from chainaudit.errors import (
 from chainaudit.findings import Result
 from chainaudit.keys.signing import TrustStore
 from chainaudit.keys.umk import Umk
-from chainaudit.outfile import write_output
+from chainaudit.outfile import open_output
 from chainaudit.primitives import strictjson
 from chainaudit.report.assurance import (
     Assurance,
@@ -44,7 +44,13 @@ from chainaudit.report.assurance import (
     unanchored_findings,
 )
 from chainaudit.report.checks import RunFacts, plan
-from chainaudit.report.render import Summary, exit_code_for, render_json, render_junit, render_text
+from chainaudit.report.render import (
+    Summary,
+    exit_code_for,
+    render_json_chunks,
+    render_junit,
+    render_text,
+)
 from chainaudit.sources import Source
 from chainaudit.sources.estimate import estimate_total
 from chainaudit.sources.timeouts import (
@@ -552,9 +558,9 @@ def _render(
     junit_plan: dict[str, str | None],
     max_findings: int | None = None,
     evidence: Evidence | None = None,
-) -> str:
-    if fmt == "json":
-        return render_json(result, summary, max_findings)
+) -> str | Iterator[str]:
+    if fmt == "json":  # a finding at a time: never the whole report in memory
+        return render_json_chunks(result, summary, max_findings)
     if fmt == "html":  # REP-8: the chains' timelines come from the evidence
         from chainaudit.report.html import render_html
 
@@ -570,13 +576,32 @@ def _render(
     return render_text(result, summary, 20 if max_findings is None else max_findings)
 
 
-def _deliver(text: str, output: str | None) -> None:
-    """Write the report to ``output``, or to stdout without one."""
+def _deliver(text: str | Iterator[str], output: str | None) -> None:
+    """Write the report (whole, or in pieces) to ``output``, or to stdout without one."""
+    pieces = [text] if isinstance(text, str) else _batched(text)
     if output:
-        # A device, FIFO or `-` is written through, a symlink's target written (docs/cli.md, CLI-8).
-        write_output(output, text, "the report")
+        # A device, FIFO or `-` is written through, a symlink's target written
+        # (docs/cli.md, CLI-8); a regular file appears whole or not at all.
+        with open_output(output, "the report") as out:
+            for piece in pieces:
+                out.write(piece.encode("utf-8"))
     else:
-        click.echo(text, nl=False)
+        for piece in pieces:
+            click.echo(piece, nl=False)
+
+
+def _batched(pieces: Iterator[str], size: int = 1 << 16) -> Iterator[str]:
+    """``pieces`` joined into writes of about ``size`` characters."""
+    held: list[str] = []
+    n = 0
+    for piece in pieces:
+        held.append(piece)
+        n += len(piece)
+        if n >= size:
+            yield "".join(held)
+            held, n = [], 0
+    if held:
+        yield "".join(held)
 
 
 def _error_exit(exc: BaseException) -> tuple[int, str]:

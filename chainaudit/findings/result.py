@@ -14,11 +14,12 @@ decrypted payloads: they are printed in reports.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, MutableMapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from chainaudit.findings.codes import Code, Severity
+from chainaudit.spillmap import JSON, SpillMap
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,8 +77,9 @@ class Result:
 
     findings: list[Finding] = field(default_factory=list)
     checked: Counter[str] = field(default_factory=Counter)
-    #: Final length of every chain a chain verification saw (REP-7 anchoring).
-    chain_lengths: dict[str, int] = field(default_factory=dict)
+    #: Final length of every chain a chain verification saw (REP-7 anchoring);
+    #: on disk past a limit (:mod:`chainaudit.spillmap`), so memory stays flat.
+    chain_lengths: MutableMapping[str, int] = field(default_factory=lambda: SpillMap(JSON))
 
     def add(self, finding: Finding) -> None:
         self.findings.append(finding)
@@ -89,7 +91,7 @@ class Result:
         """Fold another result in (used to combine per-chain worker results)."""
         self.findings.extend(other.findings)
         self.checked.update(other.checked)
-        self.chain_lengths.update(other.chain_lengths)
+        self.chain_lengths.update(other.chain_lengths.items())
 
     def __iter__(self) -> Iterator[Finding]:
         return iter(self.findings)

@@ -9,12 +9,13 @@ only, and keys are far fewer than records. Pure: no I/O, no clock.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, MutableMapping
 from dataclasses import dataclass, field
 
 from chainaudit.chain.events import is_lifecycle
 from chainaudit.findings import Finding, Result, codes
 from chainaudit.records.model import AuditEvent, EntityRecord, KeyState, Record, WrappedDek
+from chainaudit.spillmap import JSON, Codec, SpillMap
 
 #: CHAIN-9: operations that create a key in the log.
 CREATING_OPERATIONS = frozenset({"wrap_dek", "rotate_dek"})
@@ -31,14 +32,19 @@ class KeyHistory:
     interned) set of operations the log names for it; ``used``, ``retired``
     and ``destroyed`` map a key to where it was first met, or to None when
     the log already satisfied it then (the log only grows, so such a key
-    never makes a finding and its origin is not needed).
+    never makes a finding and its origin is not needed). Each map moves to
+    disk past a limit (:mod:`chainaudit.spillmap`): memory does not grow with
+    the number of keys; consecutive records of one key look it up once.
     """
 
-    logged: dict[str, frozenset[str]] = field(default_factory=dict)
-    used: dict[str, str | None] = field(default_factory=dict)
-    retired: dict[str, str | None] = field(default_factory=dict)
-    destroyed: dict[str, str | None] = field(default_factory=dict)
+    logged: MutableMapping[str, frozenset[str]] = field(default_factory=lambda: SpillMap(_OPS))
+    used: MutableMapping[str, str | None] = field(default_factory=lambda: SpillMap(JSON))
+    retired: MutableMapping[str, str | None] = field(default_factory=lambda: SpillMap(JSON))
+    destroyed: MutableMapping[str, str | None] = field(default_factory=lambda: SpillMap(JSON))
     records: int = 0
+    #: The key of the last envelope fed, already in ``used`` (records of a
+    #: dialogue come together: one lookup per key, not per record).
+    _last_used: str | None = field(default=None, repr=False, compare=False)
 
     def feed(self, record: Record) -> None:
         """Take one record of any kind; other kinds than the three below are ignored."""
@@ -51,9 +57,12 @@ class KeyHistory:
                 self._log(key, frozenset((op,)))
         elif isinstance(record, EntityRecord):
             env = record.envelope
-            if env is not None and env.key_id not in self.used:
+            if env is None or env.key_id == self._last_used:
+                return
+            if env.key_id not in self.used:
                 created = self.logged.get(env.key_id, _NONE) & CREATING_OPERATIONS
                 self.used[env.key_id] = None if created else record.origin or str(record.address)
+            self._last_used = env.key_id
         elif isinstance(record, WrappedDek):
             key = record.key_id
             ops = self.logged.get(key, _NONE)
@@ -83,40 +92,36 @@ class KeyHistory:
             (self.destroyed, other.destroyed),
         ):
             for key, where in theirs.items():
-                mine.setdefault(key, where)
+                if key not in mine:
+                    mine[key] = where
         self.records += other.records
 
     def findings(self) -> list[Finding]:
         """CHAIN-9: one finding per key and requirement broken, sorted by key id."""
         out: list[Finding] = []
-        for key in sorted(self.used):
-            if not self.logged.get(key, set()) & CREATING_OPERATIONS:
-                out.append(
-                    Finding(
-                        codes.KEY_NOT_IN_AUDIT_LOG,
-                        key,
-                        "no successful wrap_dek or rotate_dek event names this key",
-                        expected="wrap_dek or rotate_dek",
-                        actual=",".join(sorted(self.logged.get(key, set()))) or "none",
-                        source=self.used[key],
-                    )
-                )
         for table, op, code in (
+            (self.used, "", codes.KEY_NOT_IN_AUDIT_LOG),
             (self.retired, "rotate_dek", codes.KEY_ROTATION_UNLOGGED),
             (self.destroyed, "destroy_dek", codes.KEY_DESTRUCTION_UNLOGGED),
         ):
-            for key in sorted(table):
-                if op not in self.logged.get(key, set()):
-                    out.append(
-                        Finding(
-                            code,
-                            key,
-                            f"the key's state is recorded, but no successful {op} event names it",
-                            expected=op,
-                            actual=",".join(sorted(self.logged.get(key, set()))) or "none",
-                            source=table[key],
-                        )
+            for key, where in _by_key(table):
+                logged = self.logged.get(key, _NONE)
+                if (logged & CREATING_OPERATIONS) if not op else (op in logged):
+                    continue
+                if not op:
+                    message = "no successful wrap_dek or rotate_dek event names this key"
+                else:
+                    message = f"the key's state is recorded, but no successful {op} event names it"
+                out.append(
+                    Finding(
+                        code,
+                        key,
+                        message,
+                        expected=op or "wrap_dek or rotate_dek",
+                        actual=",".join(sorted(logged)) or "none",
+                        source=where,
                     )
+                )
         return out
 
 
@@ -129,3 +134,20 @@ def verify_key_history(records: Iterable[Record]) -> Result:
     result.extend(history.findings())
     result.checked["key_history_keys"] += len(history.used)
     return result
+
+
+def _by_key(table: Mapping[str, str | None]) -> Iterable[tuple[str, str | None]]:
+    """``table``'s entries sorted by key (code point order, which is the UTF-8
+    byte order the spilled map sorts by)."""
+    if isinstance(table, SpillMap):
+        return table.items_by_utf8()
+    return sorted(table.items())
+
+
+def _frozen(data: bytes) -> frozenset[str]:
+    ops = frozenset(JSON.decode(data))
+    return _SETS.get(ops, ops)
+
+
+#: A key's operations on disk: a sorted list, read back as a (shared) frozenset.
+_OPS: Codec[frozenset[str]] = Codec(lambda ops: JSON.encode(sorted(ops)), _frozen)

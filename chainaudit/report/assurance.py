@@ -30,13 +30,14 @@ one ``ASSURANCE_NOT_MET`` finding (unverified, so exit 3). Pure: no I/O.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, MutableMapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
 from chainaudit.findings import Code, Finding, Result, codes
 from chainaudit.records.model import AuditEvent
+from chainaudit.spillmap import JSON, TUPLES, SpillMap
 
 #: The assurance families in report order (REP-7).
 FAMILIES = ("authenticated", "anchored", "committed", "complete", "erasure")
@@ -104,7 +105,7 @@ class Evidence:
     keyed: bool = False
     umk_fingerprint: str | None = None
     anchors: list[Anchor] = field(default_factory=list)
-    chain_lengths: dict[str, int] = field(default_factory=dict)
+    chain_lengths: MutableMapping[str, int] = field(default_factory=lambda: SpillMap(JSON))
     integrity_basis: str = "nothing signed: the store's current contents only"
     manifest_signer: str | None = None
     audit_log: bool = True
@@ -115,7 +116,9 @@ class Evidence:
     #: Notable events per chain, for the HTML report's timelines (REP-8):
     #: chain id -> (seq, kind, label), kinds in :data:`TIMELINE_KINDS`, at
     #: most :data:`TIMELINE_CAP` per chain, filled by :meth:`note_event`.
-    timeline: dict[str, list[tuple[int, str, str]]] = field(default_factory=dict)
+    timeline: MutableMapping[str, list[tuple[int, str, str]]] = field(
+        default_factory=lambda: SpillMap(TUPLES)
+    )
 
     def note_event(self, event: AuditEvent) -> None:
         """Keep ``event`` for the timeline of its chain when it is notable
@@ -123,9 +126,13 @@ class Evidence:
         entry = timeline_entry(event)
         if entry is None:
             return
-        kept = self.timeline.setdefault(event.chain_id, [])
-        if len(kept) < TIMELINE_CAP:
+        # Stored again, not appended in place: the map may be on disk.
+        kept = self.timeline.get(event.chain_id)
+        if kept is None:
+            self.timeline[event.chain_id] = [entry]
+        elif len(kept) < TIMELINE_CAP:
             kept.append(entry)
+            self.timeline[event.chain_id] = kept
 
 
 #: REP-8: the kinds of notable chain event a timeline marks.
@@ -249,20 +256,34 @@ def _authenticated(result: Result, ev: Evidence, erasure: Assurance) -> Assuranc
 
 def chain_anchoring(ev: Evidence) -> dict[str, tuple[int, Anchor | None]]:
     """Per chain seen: (events after the anchor, the best anchor or None)."""
+    return {cid: (tail, a) for cid, _, tail, a in _anchoring(ev)}
+
+
+def _anchoring(
+    ev: Evidence, *, ordered: bool = False
+) -> Iterator[tuple[str, int, int, Anchor | None]]:
+    """``(chain id, length, events after its best anchor, that anchor or None)``
+    per chain seen, one at a time (the lengths may be on disk: a run's
+    memory does not grow with its chains); ``ordered``: by the UTF-8 bytes of
+    the chain ids, the order the report lists chains in."""
     best: dict[str, Anchor] = {}
     for a in ev.anchors:
         if a.chain_id not in best or a.count > best[a.chain_id].count:
             best[a.chain_id] = a
-    out: dict[str, tuple[int, Anchor | None]] = {}
-    for cid, n in ev.chain_lengths.items():
+    lengths = ev.chain_lengths
+    if not ordered:
+        pairs: Iterable[tuple[str, int]] = lengths.items()
+    elif isinstance(lengths, SpillMap):
+        pairs = lengths.items_by_utf8()
+    else:
+        pairs = sorted(lengths.items(), key=lambda kv: kv[0].encode())
+    for cid, n in pairs:
         anchor = best.get(cid)
-        out[cid] = (n if anchor is None else max(0, n - anchor.count), anchor)
-    return out
+        yield cid, n, (n if anchor is None else max(0, n - anchor.count)), anchor
 
 
 def _anchored(result: Result, ev: Evidence) -> Assurance:
-    per_chain = chain_anchoring(ev)
-    if not per_chain:
+    if not ev.chain_lengths:
         return Assurance("anchored", Level.NOT_APPLICABLE, "no hash chain in the data")
     broken = {
         f.extra.get("chain_id")
@@ -270,22 +291,28 @@ def _anchored(result: Result, ev: Evidence) -> Assurance:
         if f.code in (codes.CHAIN_TRUNCATED, codes.CHAIN_TIP_MISMATCH)
     }
     # An empty chain has nothing to anchor; a failed anchor anchors nothing.
-    whole = [c for c, (tail, _) in per_chain.items() if tail == 0 and c not in broken]
-    prefix = [
-        c for c, (tail, a) in per_chain.items() if a is not None and tail > 0 and c not in broken
-    ]
-    total = len(per_chain)
+    total = whole = prefix = tails = 0
+    used: list[Anchor] = []
+    for cid, _, tail, a in _anchoring(ev):
+        total += 1
+        if a is not None:
+            used.append(a)
+        if cid in broken:
+            continue
+        if tail == 0:
+            whole += 1
+        elif a is not None:
+            prefix += 1
+            tails += tail
     # A checkpoint file holding an array names each member FILE[i]: name the file.
-    origins = sorted(
-        {a.origin.split("[", 1)[0] for _, a in per_chain.values() if a is not None and a.origin}
-    )
-    signers = sorted({a.signer[:16] for _, a in per_chain.values() if a is not None and a.signer})
+    origins = sorted({a.origin.split("[", 1)[0] for a in used if a.origin})
+    signers = sorted({a.signer[:16] for a in used if a.signer})
     by = ""
     if origins:
         by = f" by {', '.join(origins[:3])}{' ...' if len(origins) > 3 else ''}"
         if signers:
             by += f" (signer {', '.join(signers[:3])})"
-    if len(whole) == total:
+    if whole == total:
         return Assurance(
             "anchored", Level.PROVEN, f"all {total} chain(s) anchored to their last event{by}"
         )
@@ -296,11 +323,10 @@ def _anchored(result: Result, ev: Evidence) -> Assurance:
             f"none of {total} chain(s) is anchored: no signed checkpoint given for any "
             "(a chain rewritten from genesis or cut at its tail verifies the same)",
         )
-    tails = sum(per_chain[c][0] for c in prefix)
-    parts = [f"{len(whole)} of {total} chain(s) anchored to their last event{by}"]
+    parts = [f"{whole} of {total} chain(s) anchored to their last event{by}"]
     if prefix:
-        parts.append(f"{len(prefix)} only up to a checkpoint ({tails} newer event(s) unanchored)")
-    rest = total - len(whole) - len(prefix)
+        parts.append(f"{prefix} only up to a checkpoint ({tails} newer event(s) unanchored)")
+    rest = total - whole - prefix
     if rest:
         parts.append(f"{rest} not anchored")
     return Assurance("anchored", Level.PARTIAL, "; ".join(parts))
@@ -404,13 +430,13 @@ def assess(result: Result, ev: Evidence) -> dict[str, Assurance]:
 
 
 def unanchored_findings(ev: Evidence, skip: Iterable[str] = ()) -> list[Finding]:
-    """One ``CHAIN_UNANCHORED`` notice per chain that no verified anchor covers to its end."""
+    """One ``CHAIN_UNANCHORED`` notice per chain that no verified anchor covers
+    to its end, in the UTF-8 order of the chain ids."""
     skipped = set(skip)
     out: list[Finding] = []
-    for cid, (tail, a) in sorted(chain_anchoring(ev).items(), key=lambda kv: kv[0].encode()):
+    for cid, n, tail, a in _anchoring(ev, ordered=True):
         if tail == 0 or cid in skipped:
             continue
-        n = ev.chain_lengths[cid]
         if a is None:
             msg = f"no signed checkpoint anchors this chain of {n} event(s)"
         else:

@@ -26,7 +26,7 @@ import json
 import re
 import xml.etree.ElementTree as ET
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -201,7 +201,20 @@ def report_json(
     result: Result, summary: Summary, max_findings: int | None = None
 ) -> dict[str, Any]:
     """The report as a JSON object (REP-3); ``max_findings`` truncates the list."""
-    findings = result.findings if max_findings is None else result.findings[:max_findings]
+    obj = _report_head(result, summary, max_findings)
+    obj["findings"] = [f.to_json() for f in _listed(result, max_findings)]
+    return obj
+
+
+def _listed(result: Result, max_findings: int | None) -> list[Finding]:
+    return result.findings if max_findings is None else result.findings[:max_findings]
+
+
+def _report_head(
+    result: Result, summary: Summary, max_findings: int | None
+) -> dict[str, Any]:
+    """Every member of :func:`report_json` but ``findings`` (the last one)."""
+    listed = len(_listed(result, max_findings))
     severities = Counter(f.severity.value for f in result)
     return {
         "type": REPORT_TYPE,
@@ -221,15 +234,36 @@ def report_json(
         "counts": {s.value: severities[s.value] for s in Severity},
         "by_code": {c.name: _by_code(result)[c.name] for c in _codes_in_order(result)},
         "findings_total": len(result.findings),
-        "findings_truncated": len(findings) < len(result.findings),
-        "findings": [f.to_json() for f in findings],
+        "findings_truncated": listed < len(result.findings),
     }
 
 
 def render_json(result: Result, summary: Summary, max_findings: int | None = None) -> str:
     """:func:`report_json` as text: 2-space indent, UTF-8 kept, trailing newline."""
-    obj = report_json(result, summary, max_findings)
-    return json.dumps(obj, indent=2, ensure_ascii=False, default=_json_default) + "\n"
+    return "".join(render_json_chunks(result, summary, max_findings))
+
+
+def render_json_chunks(
+    result: Result, summary: Summary, max_findings: int | None = None
+) -> Iterator[str]:
+    """:func:`render_json`'s text in pieces, a finding at a time: a report of
+    a hundred thousand findings is never one object or one string in memory
+    (a run's memory stays flat, docs/cli.md Performance). The text is
+    exactly ``json.dumps(report_json(...), indent=2, ensure_ascii=False)``
+    plus a newline (``tests/test_report.py`` holds them equal)."""
+    head = _dumps(_report_head(result, summary, max_findings))
+    assert head.endswith("\n}")
+    yield head[:-2] + ',\n  "findings": ['
+    first = True
+    for finding in _listed(result, max_findings):
+        body = _dumps(finding.to_json()).replace("\n", "\n    ")
+        yield ("\n    " if first else ",\n    ") + body
+        first = False
+    yield "]\n}\n" if first else "\n  ]\n}\n"
+
+
+def _dumps(obj: Any) -> str:
+    return json.dumps(obj, indent=2, ensure_ascii=False, default=_json_default)
 
 
 def _json_default(value: object) -> str:

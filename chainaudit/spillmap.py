@@ -1,0 +1,335 @@
+"""A mapping that keeps its first entries in memory and the rest on disk.
+
+A run keeps a few facts per chain or per partition until its end: a chain's
+final count and tip (boundary claims about it are checked once every chain
+has ended), its length (the report's anchoring), its timeline (the HTML
+report), whether a partition was already seen. Kept in dicts they grow
+with the number of chains, so memory would not be flat from a million
+records to ten million. :class:`SpillMap` is such a dict up to ``limit``
+entries; at the next new key every entry moves to a private scratch SQLite
+file (:func:`chainaudit.scratch.open_scratch_db`) and the map lives there
+from then on, so its memory is bounded whatever the data holds.
+
+It behaves as a ``dict`` in every way the run relies on: insertion order
+(an updated key keeps its place), ``get``, ``setdefault``, ``update``,
+deletion, equality with a dict. A value must be given back with the same
+meaning, so a map that spills takes a codec (:data:`JSON`, :data:`TUPLE`,
+:data:`TUPLES`, :data:`NONE`); values are not shared after a spill, so a
+caller updates a value by storing it again, never by mutating it in place.
+Pickling (a worker's result shipped to its parent) gives a plain dict.
+
+Why not always on disk: most runs have a few thousand chains, and a dict
+is faster than any file; the limit (:data:`DEFAULT_LIMIT`, or
+``CHAINAUDIT_SPILL_LIMIT`` in the environment) is where memory starts to
+matter. A full or unusable temporary directory is one line, exit 3
+(:func:`chainaudit.errors.local_faults`).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import weakref
+from collections.abc import (
+    Callable,
+    ItemsView,
+    Iterable,
+    Iterator,
+    Mapping,
+    MutableMapping,
+    ValuesView,
+)
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Generic, TypeVar
+
+import orjson
+
+from chainaudit.errors import local_faults
+from chainaudit.scratch import open_scratch_db
+
+K = TypeVar("K", str, int)
+V = TypeVar("V")
+
+#: Entries a map holds in memory before it moves to disk: a run's maps then
+#: hold a few MiB at most, and a map on disk costs a SQLite statement per
+#: chain or key, not per record.
+DEFAULT_LIMIT = 4096
+#: The environment variable that overrides :data:`DEFAULT_LIMIT` (tests set
+#: it to 0 or 1 to run whole commands with every map on disk).
+LIMIT_ENV = "CHAINAUDIT_SPILL_LIMIT"
+_BATCH = 1000
+_CACHE_KIB = 256
+_WHAT = "the temporary per-chain state"
+
+
+@dataclass(frozen=True, slots=True)
+class Codec(Generic[V]):
+    """How a value is stored in the spill file and read back equal."""
+
+    encode: Callable[[V], bytes]
+    decode: Callable[[bytes], V]
+
+
+def _dumps(value: Any) -> bytes:
+    """``orjson``'s bytes, or for what it refuses (a lone surrogate from the
+    data, an integer beyond 64 bits) the standard library's ASCII text after
+    a NUL byte, which ``orjson`` output never starts with."""
+    try:
+        return orjson.dumps(value)
+    except TypeError:
+        return b"\0" + json.dumps(value).encode("ascii")
+
+
+def _loads(data: bytes) -> Any:
+    # Not orjson for the standard library's text: it reads an integer
+    # beyond 64 bits as a float.
+    return json.loads(data[1:]) if data[:1] == b"\0" else orjson.loads(data)
+
+
+def _tuple(data: bytes) -> tuple[Any, ...]:
+    return tuple(_loads(data))
+
+
+def _tuples(data: bytes) -> list[tuple[Any, ...]]:
+    return [tuple(x) for x in _loads(data)]
+
+
+#: JSON values (ints, strings, lists, dicts) stored as they are.
+JSON: Codec[Any] = Codec(_dumps, _loads)
+#: A tuple of JSON values (a chain's ``(count, tip)``).
+TUPLE: Codec[Any] = Codec(_dumps, _tuple)
+#: A list of tuples of JSON values (a chain's timeline).
+TUPLES: Codec[Any] = Codec(_dumps, _tuples)
+#: Only the keys matter (a set).
+NONE: Codec[None] = Codec(lambda _v: b"", lambda _b: None)
+
+
+def default_limit() -> int:
+    """:data:`LIMIT_ENV` when it is set to a whole number >= 0, else :data:`DEFAULT_LIMIT`."""
+    text = os.environ.get(LIMIT_ENV, "").strip()
+    return int(text) if text.isdigit() else DEFAULT_LIMIT
+
+
+class SpillMap(MutableMapping[K, V]):
+    """A ``dict`` of at most ``limit`` entries in memory, past that on disk
+    (see the module's docstring). Keys are ``str`` or ``int``."""
+
+    def __init__(
+        self,
+        codec: Codec[V],
+        items: Iterable[tuple[K, V]] = (),
+        *,
+        limit: int | None = None,
+        directory: str | None = None,
+    ) -> None:
+        self.codec = codec
+        self.limit = default_limit() if limit is None else limit
+        self.directory = directory
+        self._memory: dict[K, V] = {}
+        self._db: sqlite3.Connection | None = None
+        self._path: Path | None = None
+        self._len = 0
+        for key, value in items:
+            self[key] = value
+
+    @property
+    def spilled(self) -> bool:
+        """True once the entries live on disk."""
+        return self._db is not None
+
+    # -- reading ----------------------------------------------------------------
+
+    def __getitem__(self, key: K) -> V:
+        if self._db is None:
+            return self._memory[key]
+        with local_faults(self._where(), _WHAT):
+            row = self._db.execute("SELECT v FROM m WHERE k = ?", (_k(key),)).fetchone()
+        if row is None:
+            raise KeyError(key)
+        return self.codec.decode(row[0])
+
+    def __contains__(self, key: object) -> bool:
+        if self._db is None:
+            return key in self._memory
+        if not isinstance(key, str | int):
+            return False
+        with local_faults(self._where(), _WHAT):
+            row = self._db.execute("SELECT 1 FROM m WHERE k = ?", (_k(key),)).fetchone()
+        return row is not None
+
+    def __len__(self) -> int:
+        return len(self._memory) if self._db is None else self._len
+
+    def __iter__(self) -> Iterator[K]:
+        if self._db is None:
+            yield from self._memory
+            return
+        for (key,) in self._rows("k"):
+            yield _unk(key)
+
+    def items(self) -> ItemsView[K, V]:
+        """``(key, value)`` in insertion order (from disk: read in batches)."""
+        return _Items(self)
+
+    def values(self) -> ValuesView[V]:
+        """The values in insertion order (from disk: read in batches)."""
+        return _Values(self)
+
+    def _pairs(self) -> Iterator[tuple[K, V]]:
+        if self._db is None:
+            yield from self._memory.items()
+            return
+        decode = self.codec.decode
+        for key, data in self._rows("k, v"):
+            yield _unk(key), decode(data)
+
+    def items_by_utf8(self) -> Iterator[tuple[K, V]]:
+        """``(key, value)`` sorted by the UTF-8 bytes of the (``str``) keys:
+        the order the report lists chains in (on disk the keys are those
+        bytes, and SQLite compares them byte by byte: the same order)."""
+        if self._db is None:
+            for key in sorted(self._memory, key=_utf8):
+                yield key, self._memory[key]
+            return
+        with local_faults(self._where(), _WHAT):
+            rows = self._db.execute("SELECT k, v FROM m ORDER BY k")
+            while batch := rows.fetchmany(_BATCH):
+                for key, data in batch:
+                    yield _unk(key), self.codec.decode(data)
+
+    def _rows(self, columns: str) -> Iterator[tuple[Any, ...]]:
+        """``columns`` of every row in insertion (rowid) order, a batch at a
+        time by rowid ranges, so the map may be written while it is read."""
+        assert self._db is not None
+        last = -1
+        while True:
+            with local_faults(self._where(), _WHAT):
+                batch = self._db.execute(
+                    f"SELECT rowid, {columns} FROM m WHERE rowid > ? ORDER BY rowid LIMIT ?",
+                    (last, _BATCH),
+                ).fetchall()
+            if not batch:
+                return
+            for row in batch:
+                yield row[1:]
+            last = batch[-1][0]
+
+    # -- writing ----------------------------------------------------------------
+
+    def __setitem__(self, key: K, value: V) -> None:
+        if self._db is None:
+            if key in self._memory or len(self._memory) < self.limit:
+                self._memory[key] = value
+                return
+            self._spill()
+        assert self._db is not None
+        data = self.codec.encode(value)
+        with local_faults(self._where(), _WHAT):
+            # An update keeps the key's rowid: its place in insertion order, as in a dict.
+            added = self._db.execute(
+                "INSERT OR IGNORE INTO m (k, v) VALUES (?, ?)", (_k(key), data)
+            ).rowcount
+            if added:
+                self._len += 1
+            else:
+                self._db.execute("UPDATE m SET v = ? WHERE k = ?", (data, _k(key)))
+
+    def __delitem__(self, key: K) -> None:
+        if self._db is None:
+            del self._memory[key]
+            return
+        with local_faults(self._where(), _WHAT):
+            gone = self._db.execute("DELETE FROM m WHERE k = ?", (_k(key),)).rowcount
+        if not gone:
+            raise KeyError(key)
+        self._len -= 1
+
+    def update_from(self, other: Mapping[K, V] | Iterable[tuple[K, V]]) -> None:
+        """``dict.update`` without building the other side in memory."""
+        pairs = other.items() if isinstance(other, Mapping) else other
+        for key, value in pairs:
+            self[key] = value
+
+    def _spill(self) -> None:
+        self._path, self._db = open_scratch_db(
+            "chainaudit-map-",
+            self.directory,
+            _WHAT,
+            ["CREATE TABLE m (k PRIMARY KEY NOT NULL, v BLOB NOT NULL)"],
+            any_thread=True,  # a result holding the map is pickled on another thread
+        )
+        # Unlinked at once: SQLite keeps its one descriptor (no journal), and
+        # the disk space comes back when the map is dropped or the process
+        # ends, however it ends (a worker killed mid-run leaves nothing).
+        with local_faults(self._where(), _WHAT):
+            self._path.unlink()
+            # A run has several maps: each keeps a small page cache (SQLite's
+            # default is 2 MiB a connection), so together they stay small.
+            self._db.execute(f"PRAGMA cache_size=-{_CACHE_KIB}")
+        weakref.finalize(self, self._db.close)
+        encode = self.codec.encode
+        with local_faults(self._where(), _WHAT):
+            self._db.executemany(
+                "INSERT INTO m (k, v) VALUES (?, ?)",
+                ((_k(k), encode(v)) for k, v in self._memory.items()),
+            )
+        self._len = len(self._memory)
+        self._memory = {}
+
+    def _where(self) -> str:
+        return str(self._path.parent) if self._path is not None else (self.directory or "")
+
+    # -- as a value -------------------------------------------------------------
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Mapping) or len(self) != len(other):
+            return False
+        return all(k in other and other[k] == v for k, v in self._pairs())
+
+    __hash__ = None  # type: ignore[assignment]  # mutable, as a dict
+
+    def __repr__(self) -> str:
+        where = "on disk" if self.spilled else "in memory"
+        return f"SpillMap({len(self)} entries {where})"
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        """A pickled map is a plain dict (a worker's result shipped to its parent)."""
+        return (dict, (list(self._pairs()),))
+
+    def __copy__(self) -> SpillMap[K, V]:
+        return SpillMap(self.codec, self._pairs(), limit=self.limit, directory=self.directory)
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> SpillMap[K, V]:
+        """A map of its own (a run's trial evidence), values copied through the codec."""
+        codec = self.codec
+        pairs = ((k, codec.decode(codec.encode(v))) for k, v in self._pairs())
+        return SpillMap(codec, pairs, limit=self.limit, directory=self.directory)
+
+
+class _Items(ItemsView[K, V]):
+    _mapping: SpillMap[K, V]
+
+    def __iter__(self) -> Iterator[tuple[K, V]]:
+        return self._mapping._pairs()
+
+
+class _Values(ValuesView[V]):
+    _mapping: SpillMap[Any, V]
+
+    def __iter__(self) -> Iterator[V]:
+        return (v for _, v in self._mapping._pairs())
+
+
+def _k(key: Any) -> Any:
+    """A key as stored: text as its UTF-8 bytes (a lone surrogate from the
+    data kept), so that SQLite's byte order is the UTF-8 order; ints as they are."""
+    return key.encode("utf-8", "surrogatepass") if type(key) is str else key
+
+
+def _unk(stored: Any) -> Any:
+    return stored.decode("utf-8", "surrogatepass") if type(stored) is bytes else stored
+
+
+_utf8 = _k

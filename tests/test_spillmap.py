@@ -1,0 +1,159 @@
+"""SpillMap: a dict in every way the run relies on, in memory or on disk."""
+
+from __future__ import annotations
+
+import gc
+import os
+import pickle
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from chainaudit.errors import LocalFaultError
+from chainaudit.spillmap import JSON, LIMIT_ENV, NONE, TUPLE, TUPLES, SpillMap, default_limit
+
+keys = st.text(st.characters(blacklist_categories=()), max_size=6)  # lone surrogates too
+values = st.tuples(st.integers(-(2**70), 2**70), st.text(st.characters(blacklist_categories=()), max_size=8))
+ops = st.lists(
+    st.one_of(
+        st.tuples(st.just("set"), keys, values),
+        st.tuples(st.just("del"), keys, st.none()),
+        st.tuples(st.just("setdefault"), keys, values),
+    ),
+    max_size=40,
+)
+
+
+def _apply(m: Any, op: str, key: str, value: Any) -> Any:
+    if op == "set":
+        m[key] = value
+        return None
+    if op == "setdefault":
+        return m.setdefault(key, value)
+    try:
+        del m[key]
+    except KeyError:
+        return "missing"
+    return None
+
+
+@settings(max_examples=300, deadline=None)
+@given(ops, st.sampled_from([0, 1, 2, 5, 100]), keys)
+def test_a_spill_map_is_the_dict_of_the_same_operations(
+    script: list[tuple[str, str, Any]], limit: int, probe: str
+) -> None:
+    plain: dict[str, Any] = {}
+    spill: SpillMap[str, Any] = SpillMap(TUPLE, limit=limit)
+    for op, key, value in script:
+        assert _apply(spill, op, key, value) == _apply(plain, op, key, value)
+        assert len(spill) == len(plain)
+    assert list(spill.items()) == list(plain.items())  # insertion order, updates in place
+    assert list(spill) == list(plain)
+    assert list(spill.values()) == list(plain.values())
+    assert spill == plain and plain == dict(spill.items())
+    assert (probe in spill) == (probe in plain)
+    assert spill.get(probe) == plain.get(probe)
+    assert list(spill.items_by_utf8()) == sorted(plain.items(), key=lambda kv: kv[0].encode("utf-8", "surrogatepass"))
+    assert pickle.loads(pickle.dumps(spill)) == plain
+    assert type(pickle.loads(pickle.dumps(spill))) is dict
+    assert spill.spilled == (len(plain) > limit or spill.spilled)
+
+
+def _open_spill_files(directory: Path) -> list[str]:
+    """The files under ``directory`` this process holds open (deleted ones too)."""
+    out = []
+    for fd in Path("/proc/self/fd").iterdir():
+        try:
+            target = os.readlink(fd)
+        except OSError:
+            continue
+        if target.startswith(str(directory)):
+            out.append(target)
+    return out
+
+
+def test_it_moves_to_disk_past_its_limit_and_not_before(tmp_path: Path) -> None:
+    m: SpillMap[str, Any] = SpillMap(JSON, limit=2, directory=str(tmp_path))
+    m["a"], m["b"] = 1, 2
+    m["a"] = 3  # an update is not a new entry
+    assert not m.spilled and not _open_spill_files(tmp_path)
+    m["c"] = 4
+    assert m.spilled
+    # On disk, but unlinked at once: nothing is left behind however the process ends.
+    assert not list(tmp_path.iterdir())
+    assert [t.endswith(" (deleted)") for t in _open_spill_files(tmp_path)] == [True]
+    assert dict(m.items()) == {"a": 3, "b": 2, "c": 4}
+    del m
+    gc.collect()
+    assert not _open_spill_files(tmp_path), "the spill file outlives its map"
+
+
+@pytest.mark.parametrize(
+    ("codec", "value"),
+    [
+        (JSON, {"x": [1, "y", None]}),
+        (TUPLE, (7, "ab" * 32)),
+        (TUPLES, [(0, "genesis", "2026-01-01T00:00:00Z"), (5, "rotate", "dek#d#2")]),
+        (NONE, None),
+    ],
+)
+def test_each_codec_gives_back_an_equal_value(codec: Any, value: Any) -> None:
+    m: SpillMap[str, Any] = SpillMap(codec, limit=0)
+    m["k"] = value
+    assert m["k"] == value and type(m["k"]) is type(value)
+
+
+def test_integer_keys(tmp_path: Path) -> None:
+    m: SpillMap[int, None] = SpillMap(NONE, limit=1)
+    for k in (5, -(2**63), 2**63 - 1):
+        m[k] = None
+    assert list(m) == [5, -(2**63), 2**63 - 1] and 2**63 - 1 in m and 6 not in m
+    assert "5" not in m and 5.5 not in m
+
+
+def test_a_temporary_directory_that_cannot_be_written_is_a_local_fault(tmp_path: Path) -> None:
+    m: SpillMap[str, Any] = SpillMap(JSON, limit=0, directory=str(tmp_path / "missing"))
+    with pytest.raises(LocalFaultError, match="missing: cannot write the temporary per-chain state"):
+        m["a"] = 1
+
+
+@pytest.mark.parametrize(("text", "limit"), [("", 4096), ("0", 0), ("7", 7), ("x", 4096)])
+def test_the_limit_comes_from_the_environment(
+    monkeypatch: pytest.MonkeyPatch, text: str, limit: int
+) -> None:
+    monkeypatch.setenv(LIMIT_ENV, text)
+    assert default_limit() == limit
+    assert SpillMap(JSON).limit == limit
+
+
+def test_a_map_on_disk_is_read_from_another_thread() -> None:
+    """A Dask worker pickles a task's result (holding maps) on a thread of its own."""
+    import threading
+
+    m: SpillMap[str, Any] = SpillMap(JSON, limit=0)
+    m["a"] = 1
+    out: list[Any] = []
+    t = threading.Thread(target=lambda: out.append(pickle.loads(pickle.dumps(m))))
+    t.start()
+    t.join()
+    assert out == [{"a": 1}]
+
+
+def test_a_copy_is_a_spill_map_of_its_own() -> None:
+    """audit() tries a grouped read on a deep copy of the evidence: the copy
+    must still spill, and share no value with the original."""
+    import copy
+
+    for limit in (0, 1, 10):
+        m: SpillMap[str, Any] = SpillMap(TUPLES, limit=limit)
+        m["a"], m["b"] = [(1, "x", "y")], [(2, "z", "w")]
+        for c in (copy.copy(m), copy.deepcopy(m)):
+            assert type(c) is SpillMap and c == m and c.limit == limit
+            assert c.spilled == m.spilled
+        deep = copy.deepcopy(m)
+        deep["a"].append((0, "", ""))  # in memory: the copy's own list
+        deep["c"] = []
+        assert m["a"] == [(1, "x", "y")] and "c" not in m

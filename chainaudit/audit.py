@@ -520,13 +520,16 @@ def _merge(
     result = Result()
     result.extend(setup.head)
     kinds: Counter[str] = Counter()
-    history = KeyHistory()
+    # The first part's key history, the others merged into it: a one-part
+    # run copies no per-key map.
+    history = parts[0].history if parts else KeyHistory()
     found, failed = 0, []
     envelopes = Result()
     for part in parts:
         result.extend(part.stream)
         kinds.update(part.kinds)
-        history.merge(part.history)
+        if part.history is not history:
+            history.merge(part.history)
         found += part.found
         failed.extend(part.failed)
         envelopes.merge(part.envelopes)

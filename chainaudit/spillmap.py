@@ -42,7 +42,7 @@ from collections.abc import (
 )
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, NoReturn, TypeVar
 
 import orjson
 
@@ -144,8 +144,10 @@ class SpillMap(MutableMapping[K, V]):
     def __getitem__(self, key: K) -> V:
         if self._db is None:
             return self._memory[key]
-        with local_faults(self._where(), _WHAT):
+        try:
             row = self._db.execute("SELECT v FROM m WHERE k = ?", (_k(key),)).fetchone()
+        except sqlite3.Error:
+            self._fault()
         if row is None:
             raise KeyError(key)
         return self.codec.decode(row[0])
@@ -155,8 +157,10 @@ class SpillMap(MutableMapping[K, V]):
             return key in self._memory
         if not isinstance(key, str | int):
             return False
-        with local_faults(self._where(), _WHAT):
+        try:
             row = self._db.execute("SELECT 1 FROM m WHERE k = ?", (_k(key),)).fetchone()
+        except sqlite3.Error:
+            self._fault()
         return row is not None
 
     def __len__(self) -> int:
@@ -225,16 +229,16 @@ class SpillMap(MutableMapping[K, V]):
                 return
             self._spill()
         assert self._db is not None
-        data = self.codec.encode(value)
-        with local_faults(self._where(), _WHAT):
+        data, stored = self.codec.encode(value), _k(key)
+        try:
             # An update keeps the key's rowid: its place in insertion order, as in a dict.
-            added = self._db.execute(
-                "INSERT OR IGNORE INTO m (k, v) VALUES (?, ?)", (_k(key), data)
-            ).rowcount
-            if added:
+            db = self._db
+            if db.execute("INSERT OR IGNORE INTO m (k, v) VALUES (?, ?)", (stored, data)).rowcount:
                 self._len += 1
             else:
-                self._db.execute("UPDATE m SET v = ? WHERE k = ?", (data, _k(key)))
+                db.execute("UPDATE m SET v = ? WHERE k = ?", (data, stored))
+        except sqlite3.Error:
+            self._fault()
 
     def __delitem__(self, key: K) -> None:
         if self._db is None:
@@ -280,6 +284,13 @@ class SpillMap(MutableMapping[K, V]):
 
     def _where(self) -> str:
         return str(self._path.parent) if self._path is not None else (self.directory or "")
+
+    def _fault(self) -> NoReturn:
+        """The SQLite error being handled, as :func:`local_faults` reports it
+        (one line naming the directory, exit 3); not a context manager per
+        statement, as those cost more than the statement."""
+        with local_faults(self._where(), _WHAT):
+            raise  # the SQLite error being handled, for local_faults to translate
 
     # -- as a value -------------------------------------------------------------
 

@@ -157,3 +157,15 @@ def test_a_copy_is_a_spill_map_of_its_own() -> None:
         deep["a"].append((0, "", ""))  # in memory: the copy's own list
         deep["c"] = []
         assert m["a"] == [(1, "x", "y")] and "c" not in m
+
+
+def test_a_spill_file_that_fails_later_is_a_local_fault() -> None:
+    """Past the move to disk, every statement's failure is one line, exit 3."""
+    m: SpillMap[str, Any] = SpillMap(JSON, limit=0)
+    m["a"] = 1
+    assert m._db is not None
+    m._db.close()  # what a vanished or unreadable file looks like to SQLite
+    for attempt in (lambda: m["a"], lambda: "a" in m, lambda: m.__setitem__("b", 2),
+                    lambda: list(m.items()), lambda: m.__delitem__("a")):  # fmt: skip
+        with pytest.raises(LocalFaultError, match="cannot write the temporary per-chain state"):
+            attempt()

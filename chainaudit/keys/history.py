@@ -22,6 +22,7 @@ CREATING_OPERATIONS = frozenset({"wrap_dek", "rotate_dek"})
 _NONE: frozenset[str] = frozenset()
 #: The distinct operation sets met so far (bounded: past the bound, not shared).
 _SETS: dict[frozenset[str], frozenset[str]] = {}
+_RECENT_MAX = 1024
 
 
 @dataclass
@@ -45,6 +46,8 @@ class KeyHistory:
     #: The key of the last envelope fed, already in ``used`` (records of a
     #: dialogue come together: one lookup per key, not per record).
     _last_used: str | None = field(default=None, repr=False, compare=False)
+    #: ``logged`` of the keys the log named last (see :meth:`_remember`).
+    _recent: dict[str, frozenset[str]] = field(default_factory=dict, repr=False, compare=False)
 
     def feed(self, record: Record) -> None:
         """Take one record of any kind; other kinds than the three below are ignored."""
@@ -75,11 +78,24 @@ class KeyHistory:
                 self.destroyed[key] = None if "destroy_dek" in ops else where
 
     def _log(self, key: str, ops: frozenset[str]) -> None:
-        known = self.logged.get(key, _NONE)
-        if not ops <= known or key not in self.logged:
-            both = known | ops
-            # Keys share their operation sets: a few distinct sets, not one per key.
-            self.logged[key] = _SETS.setdefault(both, both) if len(_SETS) < 4096 else both
+        known = self._recent.get(key)
+        if known is None:
+            known = self.logged.get(key)
+        if known is not None and ops <= known:
+            self._remember(key, known)
+            return
+        both = (known or _NONE) | ops
+        # Keys share their operation sets: a few distinct sets, not one per key.
+        both = _SETS.setdefault(both, both) if len(_SETS) < 4096 else both
+        self.logged[key] = both
+        self._remember(key, both)
+
+    def _remember(self, key: str, ops: frozenset[str]) -> None:
+        """``logged[key]`` for the next events of the same key (the log names a
+        key several times in a row; ``logged`` may be on disk). Bounded."""
+        if len(self._recent) >= _RECENT_MAX:
+            self._recent.clear()
+        self._recent[key] = ops
 
     def merge(self, other: KeyHistory) -> None:
         """Add what ``other`` saw of the records that follow this one's (a later

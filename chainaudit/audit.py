@@ -498,12 +498,9 @@ class _Run:
 
 
 def _note_lengths(ev: Evidence, lengths: MutableMapping[str, int]) -> None:
-    """The chain lengths of a run into the evidence: the same map when the
-    evidence has none yet (one copy of a per-chain map, not two)."""
-    if not ev.chain_lengths:
-        ev.chain_lengths = lengths
-    else:
-        ev.chain_lengths.update(lengths.items())
+    """The chain lengths of a run into the evidence's own map (never the
+    result's object: a caller may change one, or reuse the evidence)."""
+    ev.chain_lengths.update(lengths.items())
 
 
 def _merge(

@@ -109,7 +109,7 @@ NONE: Codec[None] = Codec(lambda _v: b"", lambda _b: None)
 def default_limit() -> int:
     """:data:`LIMIT_ENV` when it is set to a whole number >= 0, else :data:`DEFAULT_LIMIT`."""
     text = os.environ.get(LIMIT_ENV, "").strip()
-    return int(text) if text.isdigit() else DEFAULT_LIMIT
+    return int(text) if text.isascii() and text.isdigit() else DEFAULT_LIMIT
 
 
 class SpillMap(MutableMapping[K, V]):
@@ -144,9 +144,12 @@ class SpillMap(MutableMapping[K, V]):
     def __getitem__(self, key: K) -> V:
         if self._db is None:
             return self._memory[key]
+        stored = _k(key)
+        if stored is None:
+            raise KeyError(key)
         try:
-            row = self._db.execute("SELECT v FROM m WHERE k = ?", (_k(key),)).fetchone()
-        except sqlite3.Error:
+            row = self._db.execute("SELECT v FROM m WHERE k = ?", (stored,)).fetchone()
+        except sqlite3.OperationalError:
             self._fault()
         if row is None:
             raise KeyError(key)
@@ -155,11 +158,12 @@ class SpillMap(MutableMapping[K, V]):
     def __contains__(self, key: object) -> bool:
         if self._db is None:
             return key in self._memory
-        if not isinstance(key, str | int):
+        stored = _k(key)
+        if stored is None:
             return False
         try:
-            row = self._db.execute("SELECT 1 FROM m WHERE k = ?", (_k(key),)).fetchone()
-        except sqlite3.Error:
+            row = self._db.execute("SELECT 1 FROM m WHERE k = ?", (stored,)).fetchone()
+        except sqlite3.OperationalError:
             self._fault()
         return row is not None
 
@@ -223,6 +227,8 @@ class SpillMap(MutableMapping[K, V]):
     # -- writing ----------------------------------------------------------------
 
     def __setitem__(self, key: K, value: V) -> None:
+        if _k(key) is None:  # in memory too: the map may move to disk later
+            raise TypeError(f"a SpillMap key is a str or a 64-bit int, not {key!r}")
         if self._db is None:
             if key in self._memory or len(self._memory) < self.limit:
                 self._memory[key] = value
@@ -237,15 +243,18 @@ class SpillMap(MutableMapping[K, V]):
                 self._len += 1
             else:
                 db.execute("UPDATE m SET v = ? WHERE k = ?", (data, stored))
-        except sqlite3.Error:
+        except sqlite3.OperationalError:
             self._fault()
 
     def __delitem__(self, key: K) -> None:
         if self._db is None:
             del self._memory[key]
             return
+        stored = _k(key)
+        if stored is None:
+            raise KeyError(key)
         with local_faults(self._where(), _WHAT):
-            gone = self._db.execute("DELETE FROM m WHERE k = ?", (_k(key),)).rowcount
+            gone = self._db.execute("DELETE FROM m WHERE k = ?", (stored,)).rowcount
         if not gone:
             raise KeyError(key)
         self._len -= 1
@@ -286,9 +295,10 @@ class SpillMap(MutableMapping[K, V]):
         return str(self._path.parent) if self._path is not None else (self.directory or "")
 
     def _fault(self) -> NoReturn:
-        """The SQLite error being handled, as :func:`local_faults` reports it
-        (one line naming the directory, exit 3); not a context manager per
-        statement, as those cost more than the statement."""
+        """The SQLite error being handled (an OperationalError: a full disk, an
+        I/O error), as :func:`local_faults` reports it (one line naming the
+        directory, exit 3); not a context manager per statement, as those
+        cost more than the statement. Other SQLite errors are bugs: raised."""
         with local_faults(self._where(), _WHAT):
             raise  # the SQLite error being handled, for local_faults to translate
 
@@ -335,8 +345,13 @@ class _Values(ValuesView[V]):
 
 def _k(key: Any) -> Any:
     """A key as stored: text as its UTF-8 bytes (a lone surrogate from the
-    data kept), so that SQLite's byte order is the UTF-8 order; ints as they are."""
-    return key.encode("utf-8", "surrogatepass") if type(key) is str else key
+    data kept), so that SQLite's byte order is the UTF-8 order; a 64-bit int
+    as it is; None for anything else (which no map holds)."""
+    if type(key) is str:
+        return key.encode("utf-8", "surrogatepass")
+    if type(key) is int and -(2**63) <= key < 2**63:
+        return key
+    return None
 
 
 def _unk(stored: Any) -> Any:

@@ -122,3 +122,22 @@ def test_the_reports_are_the_same_bytes(tmp_path: Path, export: Path, fmt: str) 
     assert report("0") == base
     assert report("1") == base
     assert report("0", "--workers", "2") == base
+
+
+def test_the_evidence_keeps_its_own_chain_lengths(
+    monkeypatch: pytest.MonkeyPatch, sample: Sample, export: Path, tmp_path: Path
+) -> None:
+    """A result's chain lengths are not the evidence's object: changing one,
+    or reusing the evidence for another run, leaves the other as it was."""
+    for limit in ("0", "4096"):
+        monkeypatch.setenv(LIMIT_ENV, limit)
+        ev = Evidence()
+        first = audit(NdjsonSource(export), _options(sample, "keyless"), evidence=ev)
+        assert first.chain_lengths is not ev.chain_lengths
+        before = dict(first.chain_lengths.items())
+        assert dict(ev.chain_lengths.items()) == before
+        lines = export.read_bytes().splitlines(keepends=True)
+        half = tmp_path / f"half-{limit}.ndjson"
+        half.write_bytes(b"".join(_damage(lines, "line-removed")))
+        audit(NdjsonSource(half), _options(sample, "keyless"), evidence=ev)
+        assert dict(first.chain_lengths.items()) == before

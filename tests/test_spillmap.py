@@ -120,7 +120,7 @@ def test_a_temporary_directory_that_cannot_be_written_is_a_local_fault(tmp_path:
         m["a"] = 1
 
 
-@pytest.mark.parametrize(("text", "limit"), [("", 4096), ("0", 0), ("7", 7), ("x", 4096)])
+@pytest.mark.parametrize(("text", "limit"), [("", 4096), ("0", 0), ("7", 7), ("x", 4096), ("\u00b2", 4096), ("-1", 4096)])
 def test_the_limit_comes_from_the_environment(
     monkeypatch: pytest.MonkeyPatch, text: str, limit: int
 ) -> None:
@@ -160,12 +160,39 @@ def test_a_copy_is_a_spill_map_of_its_own() -> None:
 
 
 def test_a_spill_file_that_fails_later_is_a_local_fault() -> None:
-    """Past the move to disk, every statement's failure is one line, exit 3."""
+    """Past the move to disk, a statement the disk fails (full, I/O error) is
+    one line, exit 3; any other SQLite error is a bug and is raised as such."""
+    import sqlite3
+
+    class FailingDb:
+        def __init__(self, error: Exception) -> None:
+            self.error = error
+
+        def execute(self, *_args: Any) -> Any:
+            raise self.error
+
     m: SpillMap[str, Any] = SpillMap(JSON, limit=0)
     m["a"] = 1
-    assert m._db is not None
-    m._db.close()  # what a vanished or unreadable file looks like to SQLite
+    real = m._db
+    m._db = FailingDb(sqlite3.OperationalError("database or disk is full"))  # type: ignore[assignment]
     for attempt in (lambda: m["a"], lambda: "a" in m, lambda: m.__setitem__("b", 2),
                     lambda: list(m.items()), lambda: m.__delitem__("a")):  # fmt: skip
         with pytest.raises(LocalFaultError, match="cannot write the temporary per-chain state"):
             attempt()
+    m._db = FailingDb(sqlite3.ProgrammingError("a bug"))  # type: ignore[assignment]
+    with pytest.raises(sqlite3.ProgrammingError):
+        m["a"]
+    m._db = real
+
+
+@pytest.mark.parametrize("limit", [0, 100])
+def test_keys_are_str_or_64_bit_int_in_memory_and_on_disk(limit: int) -> None:
+    m: SpillMap[Any, Any] = SpillMap(JSON, limit=limit)
+    m["a"] = 1
+    for bad in (None, True, 2**63, -(2**63) - 1, 1.0, ("a", 1), b"a"):
+        with pytest.raises(TypeError):
+            m[bad] = 1
+        assert bad not in m and m.get(bad) is None
+        with pytest.raises(KeyError):
+            del m[bad]
+    assert dict(m.items()) == {"a": 1}

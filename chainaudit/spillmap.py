@@ -316,8 +316,10 @@ class SpillMap(MutableMapping[K, V]):
         return f"SpillMap({len(self)} entries {where})"
 
     def __reduce__(self) -> tuple[Any, ...]:
-        """A pickled map is a plain dict (a worker's result shipped to its parent)."""
-        return (dict, (list(self._pairs()),))
+        """A pickled map is a plain dict (a worker's result shipped to its
+        parent), its items streamed as pickle streams a dict's: in batches,
+        never as one list on either side."""
+        return (dict, (), None, None, self._pairs())
 
     def __copy__(self) -> SpillMap[K, V]:
         return SpillMap(self.codec, self._pairs(), limit=self.limit, directory=self.directory)

@@ -198,8 +198,7 @@ class SpillMap(MutableMapping[K, V]):
         the order the report lists chains in (on disk the keys are those
         bytes, and SQLite compares them byte by byte: the same order)."""
         if self._db is None:
-            for key in sorted(self._memory, key=_utf8):
-                yield key, self._memory[key]
+            yield from sorted(self._memory.items(), key=_by_stored_key)
             return
         with local_faults(self._where(), _WHAT):
             rows = self._db.execute("SELECT k, v FROM m ORDER BY k")
@@ -227,7 +226,8 @@ class SpillMap(MutableMapping[K, V]):
     # -- writing ----------------------------------------------------------------
 
     def __setitem__(self, key: K, value: V) -> None:
-        if _k(key) is None:  # in memory too: the map may move to disk later
+        stored = _k(key)
+        if stored is None:  # in memory too: the map may move to disk later
             raise TypeError(f"a SpillMap key is a str or a 64-bit int, not {key!r}")
         if self._db is None:
             if key in self._memory or len(self._memory) < self.limit:
@@ -235,7 +235,7 @@ class SpillMap(MutableMapping[K, V]):
                 return
             self._spill()
         assert self._db is not None
-        data, stored = self.codec.encode(value), _k(key)
+        data = self.codec.encode(value)
         try:
             # An update keeps the key's rowid: its place in insertion order, as in a dict.
             db = self._db
@@ -259,12 +259,6 @@ class SpillMap(MutableMapping[K, V]):
             raise KeyError(key)
         self._len -= 1
 
-    def update_from(self, other: Mapping[K, V] | Iterable[tuple[K, V]]) -> None:
-        """``dict.update`` without building the other side in memory."""
-        pairs = other.items() if isinstance(other, Mapping) else other
-        for key, value in pairs:
-            self[key] = value
-
     def _spill(self) -> None:
         self._path, self._db = open_scratch_db(
             "chainaudit-map-",
@@ -273,17 +267,16 @@ class SpillMap(MutableMapping[K, V]):
             ["CREATE TABLE m (k PRIMARY KEY NOT NULL, v BLOB NOT NULL)"],
             any_thread=True,  # a result holding the map is pickled on another thread
         )
-        # Unlinked at once: SQLite keeps its one descriptor (no journal), and
-        # the disk space comes back when the map is dropped or the process
-        # ends, however it ends (a worker killed mid-run leaves nothing).
+        weakref.finalize(self, self._db.close)
+        encode = self.codec.encode
         with local_faults(self._where(), _WHAT):
+            # Unlinked at once: SQLite keeps its one descriptor (no journal), and
+            # the disk space comes back when the map is dropped or the process
+            # ends, however it ends (a worker killed mid-run leaves nothing).
             self._path.unlink()
             # A run has several maps: each keeps a small page cache (SQLite's
             # default is 2 MiB a connection), so together they stay small.
             self._db.execute(f"PRAGMA cache_size=-{_CACHE_KIB}")
-        weakref.finalize(self, self._db.close)
-        encode = self.codec.encode
-        with local_faults(self._where(), _WHAT):
             self._db.executemany(
                 "INSERT INTO m (k, v) VALUES (?, ?)",
                 ((_k(k), encode(v)) for k, v in self._memory.items()),
@@ -360,4 +353,15 @@ def _unk(stored: Any) -> Any:
     return stored.decode("utf-8", "surrogatepass") if type(stored) is bytes else stored
 
 
-_utf8 = _k
+def _by_stored_key(pair: tuple[Any, Any]) -> Any:
+    return _k(pair[0])
+
+
+def sorted_by_utf8(mapping: Mapping[K, V]) -> Iterable[tuple[K, V]]:
+    """``mapping``'s items sorted by the UTF-8 bytes of their (``str``) keys,
+    the order the report lists chains and keys in (code point order, for
+    valid text): a SpillMap's read from disk in that order, any other
+    mapping's sorted in memory."""
+    if isinstance(mapping, SpillMap):
+        return mapping.items_by_utf8()
+    return sorted(mapping.items(), key=_by_stored_key)

@@ -13,7 +13,16 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from chainaudit.errors import LocalFaultError
-from chainaudit.spillmap import JSON, LIMIT_ENV, NONE, TUPLE, TUPLES, SpillMap, default_limit
+from chainaudit.spillmap import (
+    JSON,
+    LIMIT_ENV,
+    NONE,
+    TUPLE,
+    TUPLES,
+    SpillMap,
+    default_limit,
+    sorted_by_utf8,
+)
 
 keys = st.text(st.characters(blacklist_categories=()), max_size=6)  # lone surrogates too
 values = st.tuples(st.integers(-(2**70), 2**70), st.text(st.characters(blacklist_categories=()), max_size=8))
@@ -56,7 +65,9 @@ def test_a_spill_map_is_the_dict_of_the_same_operations(
     assert spill == plain and plain == dict(spill.items())
     assert (probe in spill) == (probe in plain)
     assert spill.get(probe) == plain.get(probe)
-    assert list(spill.items_by_utf8()) == sorted(plain.items(), key=lambda kv: kv[0].encode("utf-8", "surrogatepass"))
+    by_utf8 = sorted(plain.items(), key=lambda kv: kv[0].encode("utf-8", "surrogatepass"))
+    assert list(spill.items_by_utf8()) == by_utf8
+    assert list(sorted_by_utf8(spill)) == list(sorted_by_utf8(plain)) == by_utf8
     assert pickle.loads(pickle.dumps(spill)) == plain
     assert type(pickle.loads(pickle.dumps(spill))) is dict
     assert spill.spilled == (len(plain) > limit or spill.spilled)

@@ -9,13 +9,13 @@ only, and keys are far fewer than records. Pure: no I/O, no clock.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, MutableMapping
+from collections.abc import Iterable, MutableMapping
 from dataclasses import dataclass, field
 
 from chainaudit.chain.events import is_lifecycle
 from chainaudit.findings import Finding, Result, codes
 from chainaudit.records.model import AuditEvent, EntityRecord, KeyState, Record, WrappedDek
-from chainaudit.spillmap import JSON, Codec, SpillMap
+from chainaudit.spillmap import JSON, Codec, SpillMap, sorted_by_utf8
 
 #: CHAIN-9: operations that create a key in the log.
 CREATING_OPERATIONS = frozenset({"wrap_dek", "rotate_dek"})
@@ -120,7 +120,7 @@ class KeyHistory:
             (self.retired, "rotate_dek", codes.KEY_ROTATION_UNLOGGED),
             (self.destroyed, "destroy_dek", codes.KEY_DESTRUCTION_UNLOGGED),
         ):
-            for key, where in _by_key(table):
+            for key, where in sorted_by_utf8(table):
                 logged = self.logged.get(key, _NONE)
                 if (logged & CREATING_OPERATIONS) if not op else (op in logged):
                     continue
@@ -150,14 +150,6 @@ def verify_key_history(records: Iterable[Record]) -> Result:
     result.extend(history.findings())
     result.checked["key_history_keys"] += len(history.used)
     return result
-
-
-def _by_key(table: Mapping[str, str | None]) -> Iterable[tuple[str, str | None]]:
-    """``table``'s entries sorted by key (code point order, which is the UTF-8
-    byte order the spilled map sorts by)."""
-    if isinstance(table, SpillMap):
-        return table.items_by_utf8()
-    return sorted(table.items())
 
 
 def _frozen(data: bytes) -> frozenset[str]:

@@ -37,7 +37,7 @@ from typing import Any
 
 from chainaudit.findings import Code, Finding, Result, codes
 from chainaudit.records.model import AuditEvent
-from chainaudit.spillmap import JSON, TUPLES, SpillMap
+from chainaudit.spillmap import JSON, TUPLES, SpillMap, sorted_by_utf8
 
 #: The assurance families in report order (REP-7).
 FAMILIES = ("authenticated", "anchored", "committed", "complete", "erasure")
@@ -271,12 +271,7 @@ def _anchoring(
         if a.chain_id not in best or a.count > best[a.chain_id].count:
             best[a.chain_id] = a
     lengths = ev.chain_lengths
-    if not ordered:
-        pairs: Iterable[tuple[str, int]] = lengths.items()
-    elif isinstance(lengths, SpillMap):
-        pairs = lengths.items_by_utf8()
-    else:
-        pairs = sorted(lengths.items(), key=lambda kv: kv[0].encode())
+    pairs = sorted_by_utf8(lengths) if ordered else lengths.items()
     for cid, n in pairs:
         anchor = best.get(cid)
         yield cid, n, (n if anchor is None else max(0, n - anchor.count)), anchor

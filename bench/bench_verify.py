@@ -3,6 +3,7 @@
     python3 bench/bench_verify.py                    # 200,000 records
     python3 bench/bench_verify.py --records 1000000 --workers 2
     python3 bench/bench_verify.py --repeat 3 --no-cli
+    python3 bench/bench_verify.py --records 1000000 --damaged --no-cli
     python3 bench/bench_verify.py --profile keyed    # cProfile of one keyed run
 
 The export is written the way the audited service writes data
@@ -23,7 +24,11 @@ Measured runs, all on the same file in one invocation:
   that reads the export must spend at least;
 * keyless and keyed through :func:`chainaudit.audit.audit` (in process),
   with one worker and, with ``--workers N``, with N;
-* the same two through the ``chainaudit`` command line (``--no-cli`` skips).
+* the same two through the ``chainaudit`` command line (``--no-cli`` skips);
+* with ``--damaged``, the command line keyless on a copy of the export in
+  which every record is broken (about two findings per record): its peak
+  RSS beside the intact run's shows that memory does not grow with the
+  number of findings either.
 
 CPU is the steadier figure on a shared machine, so each run's CPU seconds
 (user + system, its worker processes included; for in-process runs only the
@@ -140,6 +145,30 @@ def make_export(directory: Path, n: int) -> tuple[Path, Path, Path]:
     return export, umk, trusted
 
 
+def make_damaged(export: Path) -> Path:
+    """A copy of ``export`` in which every record is broken, cached beside it:
+    every envelope's ``aad_hash`` and every event's ``event_hash`` has its
+    first hex digit changed, so there are about two findings per record
+    (the trailer's digest no longer matches either). Peak RSS on it shows
+    that memory does not grow with the number of findings."""
+    import re
+
+    damaged = export.with_name(export.stem + "-damaged.ndjson")
+    if damaged.exists() and damaged.stat().st_mtime >= export.stat().st_mtime:
+        return damaged
+    edit = re.compile(rb'("(?:aad_hash|event_hash)":\{"S":")([0-9a-f])')
+
+    def flip(m: re.Match[bytes]) -> bytes:
+        return m.group(1) + (b"1" if m.group(2) == b"0" else b"0")
+
+    part = damaged.with_name(damaged.name + ".part")
+    with open(export, "rb") as src, open(part, "wb") as out:
+        for line in src:
+            out.write(edit.sub(flip, line))
+    part.replace(damaged)
+    return damaged
+
+
 # --- one measured run (child process) ------------------------------------------------
 
 
@@ -237,7 +266,8 @@ def measure(
         wall, cpu = got["seconds"], got["cpu"]  # the verification alone, workers included
     else:
         exe = shutil.which("chainaudit") or "chainaudit"
-        cmd = [exe, "verify", str(export), "--format", "json"]
+        target = make_damaged(export) if mode == "damaged" else export
+        cmd = [exe, "verify", str(target), "--format", "json"]
         cmd += ["--quiet", "--trusted-keys", str(trusted), "--workers", str(workers)]
         cmd += ["--umk", str(umk)] if keyed else []
         wall, cpu, rss, text = _measure(cmd)
@@ -275,6 +305,11 @@ def main(argv: list[str] | None = None) -> int:
         "--cache-dir", type=Path, default=Path(tempfile.gettempdir()) / "chainaudit-bench"
     )
     parser.add_argument("--no-cli", action="store_true", help="skip the command-line runs")
+    parser.add_argument(
+        "--damaged",
+        action="store_true",
+        help="also run the command line keyless on a copy with every record broken",
+    )
     parser.add_argument("--only", choices=["keyless", "keyed"], help="measure one kind only")
     parser.add_argument("--profile", choices=["keyless", "keyed"], help="cProfile one run")
     parser.add_argument("--json", action="store_true", help="print results as JSON too")
@@ -327,6 +362,8 @@ def main(argv: list[str] | None = None) -> int:
         plan += [("audit", keyed, args.workers) for keyed in kinds]
     if not args.no_cli:
         plan += [("cli", keyed, 1) for keyed in kinds]
+    if args.damaged:
+        plan.append(("damaged", False, 1))
     own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     size = export.stat().st_size / (1 << 20)
     print(f"{args.records} records ({size:.1f} MiB), {os.cpu_count()} CPUs, {args.repeat} round(s)")
@@ -371,7 +408,7 @@ def _ratios(rows: dict[tuple[str, bool, int], dict[str, Any]]) -> dict[str, floa
     if ("orjson", False, 1) in rows:
         out["orjson/json"] = rows[("orjson", False, 1)]["cpu"] / parse
     for (mode, keyed, workers), row in rows.items():
-        if mode not in ("audit", "cli"):
+        if mode not in ("audit", "cli", "damaged"):
             continue
         label = f"{mode} {'keyed' if keyed else 'keyless'}" + (
             f" w{workers}" if workers > 1 else ""

@@ -63,6 +63,7 @@ from chainaudit.envelope.nonces import LedgerPart, NonceLedger, merged_findings
 from chainaudit.envelope.verify import EnvelopeVerifier
 from chainaudit.errors import ChainauditError, local_faults
 from chainaudit.findings import Finding, Result, codes
+from chainaudit.findings.result import FindingList
 from chainaudit.keys.dekmap import DekMap
 from chainaudit.keys.hierarchy import check_dek_record
 from chainaudit.keys.history import KeyHistory
@@ -75,6 +76,7 @@ from chainaudit.records.model import AuditEvent, EntityRecord, WrappedDek
 from chainaudit.report.assurance import Anchor, Evidence
 from chainaudit.sources import Source, SourceItem
 from chainaudit.sources.jsonlines import parse_json_line
+from chainaudit.spilllist import SpillList
 from chainaudit.spillmap import NONE, SpillMap
 
 _T = TypeVar("_T")
@@ -215,7 +217,7 @@ class _Part:
     """What a grouped read of (part of) a source found, before the verdicts
     that need all of it: :func:`_merge` makes the result of one or several."""
 
-    stream: list[Finding]
+    stream: SpillList[Finding]
     kinds: Counter[str]
     dialogues: int
     history: KeyHistory
@@ -254,7 +256,7 @@ class _Run:
         self.setup = setup if setup is not None else _setup(source, options, ev)
         #: Every finding made at an item as it was read (source findings,
         #: wrapped-DEK records, unmappable events), in that order.
-        self.stream: list[Finding] = []
+        self.stream: SpillList[Finding] = SpillList()
         self.kinds: Counter[str] = Counter()
         self.ring: KeyRing | DekMap | None = (
             KeyRing(options.umk) if options.umk is not None else options.deks
@@ -541,15 +543,20 @@ def _merge(
         ev.keyed = not mismatch
         result.extend(_key_ring_findings(found, failed, options.umk))
         if mismatch:  # what a keyless check of the same envelopes reports
-            envelopes.findings = [f for f in envelopes.findings if f.code.name not in _LOOKUP_CODES]
+            envelopes.findings = FindingList(
+                f for f in envelopes.findings if f.code.name not in _LOOKUP_CODES
+            )
     result.merge(envelopes)
     ev.audit_log = kinds["audit_event"] > 0
     _key_history(result, options, source, kinds, history)
     partials = [part.chains for part in parts]
     # A lazy verifier names the expected chains it saw; any other keeps an
     # entry in ``findings`` for every chain it has an expectation of.
-    seen = {chain for p in partials for chain in (*p.findings, *p.expected_seen)}
-    unseen = tuple(x for x in setup.expectations if x.chain_id not in seen)
+    unseen = tuple(
+        x
+        for x in setup.expectations
+        if not any(x.chain_id in p.findings or x.chain_id in p.expected_seen for p in partials)
+    )
     if unseen:  # chains only an expectation names: ended once, here
         policy = ChainPolicy(options.trust, unseen, setup.policy.skew_ms)
         partials.append(ChainVerifier(policy).finish_partial())
@@ -653,24 +660,64 @@ class _Work:
 
 
 _WORK: _Work | None = None
+#: The files the outcomes come back through (see :func:`_in_workers`).
+_FILES: list[IO[bytes]] = []
 
 
 def _in_workers(
     work: _Work, worker: Callable[[int], tuple[str, Any]], beside: Callable[[], _T]
 ) -> tuple[list[tuple[str, Any]], _T]:
     """``worker(i)`` for every part of ``work``, each in a process forked with
-    ``work`` in hand, and ``beside()`` in this process meanwhile (after the fork)."""
+    ``work`` in hand, and ``beside()`` in this process meanwhile (after the fork).
+
+    Each outcome comes back through a file of its own, not the pool's pipe:
+    the pipe would carry it as one pickled ``bytes`` object, held whole by
+    the worker and again by this process, so memory would grow with the
+    part's chains. The files are made here before the fork and unlinked at
+    once (nothing is left behind however the run ends); a worker pickles
+    its outcome into its file as a stream, and this process unpickles it as
+    a stream into the parts' own spill maps and lists.
+    """
     import multiprocessing
 
-    global _WORK
-    _WORK = work
+    global _WORK, _FILES
+    files = [_outcome_file() for _ in work.parts]
     try:
-        with multiprocessing.get_context("fork").Pool(len(work.parts)) as pool:
-            alongside = beside()
-            outcomes = pool.map(worker, range(len(work.parts)), chunksize=1)
+        _WORK, _FILES = work, files
+        try:
+            with multiprocessing.get_context("fork").Pool(len(work.parts)) as pool:
+                alongside = beside()
+                pool.map(partial(_shipped, worker), range(len(work.parts)), chunksize=1)
+        finally:
+            _WORK, _FILES = None, []
+        outcomes = []
+        for f in files:
+            with local_faults(tempfile.gettempdir(), _SHIPPED):
+                f.seek(0)
+                outcomes.append(pickle.load(f))  # written by our own worker
     finally:
-        _WORK = None
+        for f in files:
+            f.close()
     return outcomes, alongside
+
+
+_SHIPPED = "a worker's result"
+
+
+def _outcome_file() -> IO[bytes]:
+    """An anonymous temporary file (unlinked from the start) for one outcome."""
+    with local_faults(tempfile.gettempdir(), _SHIPPED):
+        return tempfile.TemporaryFile(prefix="chainaudit-part-")
+
+
+def _shipped(worker: Callable[[int], tuple[str, Any]], index: int) -> None:
+    """In a worker: ``worker(index)``, pickled into ``_FILES[index]`` (the
+    parent's file, shared through the fork)."""
+    outcome = worker(index)
+    f = _FILES[index]
+    with local_faults(tempfile.gettempdir(), _SHIPPED):
+        pickle.dump(outcome, f, protocol=pickle.HIGHEST_PROTOCOL)
+        f.flush()
 
 
 def _read_part(source: Any, work: _Work) -> tuple[str, Any]:
@@ -974,7 +1021,7 @@ def _fold_untrusted(result: Result) -> None:
     untrusted = [f for f in result.findings if f.code in _UNTRUSTED]
     if not untrusted:
         return
-    result.findings = [f for f in result.findings if f.code not in _UNTRUSTED]
+    result.findings = FindingList(f for f in result.findings if f.code not in _UNTRUSTED)
     signers = sorted({f.actual for f in untrusted if f.actual})
     result.add(
         Finding(

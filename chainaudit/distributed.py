@@ -93,6 +93,7 @@ from chainaudit.sources.filetree import LocalTree
 from chainaudit.sources.multi import MultiSource, StdinSource
 from chainaudit.sources.ndjson import NdjsonSource, ReadState, Stop
 from chainaudit.sources.timeouts import StoreTimeouts
+from chainaudit.spilllist import SpillList
 from chainaudit.spillmap import TUPLES, SpillMap
 
 #: A ``distributed.Client`` (distributed ships no complete type information).
@@ -403,7 +404,7 @@ class _UnitOut:
     counters (``summary``), and the pieces the other tasks take from it."""
 
     error: tuple[str, tuple[str, ...]] | None = None
-    stream: list[Finding] = field(default_factory=list)
+    stream: SpillList[Finding] = field(default_factory=SpillList)
     kinds: Counter[str] = field(default_factory=Counter)
     history: KeyHistory = field(default_factory=KeyHistory)
     envelopes: Result = field(default_factory=Result)
@@ -898,7 +899,7 @@ class _Client:
         for i, step in enumerate(plan):
             if isinstance(step, _Total):
                 total = sum(summaries[j].items for j in step.files)
-                stream = list(step.export.total_findings(step.summary, total))
+                stream = SpillList(step.export.total_findings(step.summary, total))
                 parts.append(_empty_part(stream=stream))
                 totals[i] = total
                 continue
@@ -961,9 +962,9 @@ class _Client:
         return result
 
 
-def _empty_part(stream: list[Finding] | None = None) -> _Part:
+def _empty_part(stream: SpillList[Finding] | None = None) -> _Part:
     return _Part(
-        stream if stream is not None else [],
+        stream if stream is not None else SpillList(),
         Counter(),
         0,
         KeyHistory(),

@@ -16,7 +16,8 @@ deletion, equality with a dict. A value must be given back with the same
 meaning, so a map that spills takes a codec (:data:`JSON`, :data:`TUPLE`,
 :data:`TUPLES`, :data:`NONE`); values are not shared after a spill, so a
 caller updates a value by storing it again, never by mutating it in place.
-Pickling (a worker's result shipped to its parent) gives a plain dict.
+Unpickled (a worker's result shipped to its parent), it is a ``SpillMap``
+again, filled an entry at a time.
 
 Why not always on disk: most runs have a few thousand chains, and a dict
 is faster than any file; the limit (:data:`DEFAULT_LIMIT`, or
@@ -29,6 +30,7 @@ from __future__ import annotations
 
 import json
 import os
+import pickle
 import sqlite3
 import weakref
 from collections.abc import (
@@ -66,10 +68,17 @@ _WHAT = "the temporary per-chain state"
 
 @dataclass(frozen=True, slots=True)
 class Codec(Generic[V]):
-    """How a value is stored in the spill file and read back equal."""
+    """How a value is stored in the spill file and read back equal.
+
+    ``name`` is the codec's name in this module: a pickled map names its
+    codec (the functions may be lambdas, which do not pickle)."""
 
     encode: Callable[[V], bytes]
     decode: Callable[[bytes], V]
+    name: str
+
+    def __reduce__(self) -> str:
+        return self.name
 
 
 def _dumps(value: Any) -> bytes:
@@ -96,14 +105,57 @@ def _tuples(data: bytes) -> list[tuple[Any, ...]]:
     return [tuple(x) for x in _loads(data)]
 
 
+#: The frozensets a map of sets reads back, shared: a run's key history holds
+#: a few distinct sets of operations for thousands of keys.
+_SETS: dict[frozenset[str], frozenset[str]] = {}
+
+
+def _frozenset(data: bytes) -> frozenset[str]:
+    value = frozenset(_loads(data))
+    if len(_SETS) < 4096:
+        return _SETS.setdefault(value, value)
+    return _SETS.get(value, value)
+
+
 #: JSON values (ints, strings, lists, dicts) stored as they are.
-JSON: Codec[Any] = Codec(_dumps, _loads)
+JSON: Codec[Any] = Codec(_dumps, _loads, "JSON")
 #: A tuple of JSON values (a chain's ``(count, tip)``).
-TUPLE: Codec[Any] = Codec(_dumps, _tuple)
+TUPLE: Codec[Any] = Codec(_dumps, _tuple, "TUPLE")
 #: A list of tuples of JSON values (a chain's timeline).
-TUPLES: Codec[Any] = Codec(_dumps, _tuples)
+TUPLES: Codec[Any] = Codec(_dumps, _tuples, "TUPLES")
+#: A frozenset of strings, stored as its sorted list (a key's operations).
+FROZENSET: Codec[frozenset[str]] = Codec(lambda v: _dumps(sorted(v)), _frozenset, "FROZENSET")
+#: Any picklable value (findings): the spill file is this process's own,
+#: private and unlinked at once (docs/threat-model.md ``#scratch``).
+PICKLE: Codec[Any] = Codec(
+    lambda v: pickle.dumps(v, protocol=pickle.HIGHEST_PROTOCOL),
+    pickle.loads,  # only ever this process's own file
+    "PICKLE",
+)
 #: Only the keys matter (a set).
-NONE: Codec[None] = Codec(lambda _v: b"", lambda _b: None)
+NONE: Codec[None] = Codec(lambda _v: b"", lambda _b: None, "NONE")
+
+
+def open_private(
+    owner: object, prefix: str, directory: str | None, what: str, table: str
+) -> tuple[Path, sqlite3.Connection]:
+    """A scratch SQLite file holding ``table`` for ``owner`` (a map or a list
+    that moves to disk), closed when ``owner`` is collected.
+
+    Unlinked at once: SQLite keeps its one descriptor (no journal), and the
+    disk space comes back when the owner is dropped or the process ends,
+    however it ends (a worker killed mid-run leaves nothing). A run has
+    several: each keeps a small page cache (SQLite's default is 2 MiB a
+    connection), so together they stay small. The connection may be used
+    from another thread than this one (a result holding it is pickled on
+    another thread by Dask).
+    """
+    path, db = open_scratch_db(prefix, directory, what, [table], any_thread=True)
+    weakref.finalize(owner, db.close)
+    with local_faults(str(path.parent), what):
+        path.unlink()
+        db.execute(f"PRAGMA cache_size=-{_CACHE_KIB}")
+    return path, db
 
 
 def default_limit() -> int:
@@ -246,6 +298,26 @@ class SpillMap(MutableMapping[K, V]):
         except sqlite3.OperationalError:
             self._fault()
 
+    def put_new(self, key: K, value: V) -> bool:
+        """Set ``key`` to ``value`` unless it is present; True when it was not
+        (one statement on disk, where ``setdefault`` takes two)."""
+        if self._db is None:
+            if key in self._memory:
+                return False
+            self[key] = value
+            return True
+        stored = _k(key)
+        if stored is None:
+            raise TypeError(f"a SpillMap key is a str or a 64-bit int, not {key!r}")
+        try:
+            new = self._db.execute(
+                "INSERT OR IGNORE INTO m (k, v) VALUES (?, ?)", (stored, self.codec.encode(value))
+            ).rowcount
+        except sqlite3.OperationalError:
+            self._fault()
+        self._len += new
+        return bool(new)
+
     def __delitem__(self, key: K) -> None:
         if self._db is None:
             del self._memory[key]
@@ -260,23 +332,12 @@ class SpillMap(MutableMapping[K, V]):
         self._len -= 1
 
     def _spill(self) -> None:
-        self._path, self._db = open_scratch_db(
-            "chainaudit-map-",
-            self.directory,
-            _WHAT,
-            ["CREATE TABLE m (k PRIMARY KEY NOT NULL, v BLOB NOT NULL)"],
-            any_thread=True,  # a result holding the map is pickled on another thread
-        )
-        weakref.finalize(self, self._db.close)
+        self._path, self._db = open_private(
+            self, "chainaudit-map-", self.directory, _WHAT,
+            "CREATE TABLE m (k PRIMARY KEY NOT NULL, v BLOB NOT NULL)",
+        )  # fmt: skip
         encode = self.codec.encode
         with local_faults(self._where(), _WHAT):
-            # Unlinked at once: SQLite keeps its one descriptor (no journal), and
-            # the disk space comes back when the map is dropped or the process
-            # ends, however it ends (a worker killed mid-run leaves nothing).
-            self._path.unlink()
-            # A run has several maps: each keeps a small page cache (SQLite's
-            # default is 2 MiB a connection), so together they stay small.
-            self._db.execute(f"PRAGMA cache_size=-{_CACHE_KIB}")
             self._db.executemany(
                 "INSERT INTO m (k, v) VALUES (?, ?)",
                 ((_k(k), encode(v)) for k, v in self._memory.items()),
@@ -309,10 +370,13 @@ class SpillMap(MutableMapping[K, V]):
         return f"SpillMap({len(self)} entries {where})"
 
     def __reduce__(self) -> tuple[Any, ...]:
-        """A pickled map is a plain dict (a worker's result shipped to its
-        parent), its items streamed as pickle streams a dict's: in batches,
-        never as one list on either side."""
-        return (dict, (), None, None, self._pairs())
+        """A pickled map (a worker's result shipped to its parent) is a
+        ``SpillMap`` again when unpickled, with the same codec and limit, in
+        memory or on disk by its size there: its items are streamed as
+        pickle streams a dict's, in batches, never as one list or one dict
+        on either side, so a parent that merges its workers' results keeps
+        the same bounded memory as they do. The scratch file stays behind."""
+        return (_unpickled, (self.codec, self.limit), None, None, self._pairs())
 
     def __copy__(self) -> SpillMap[K, V]:
         return SpillMap(self.codec, self._pairs(), limit=self.limit, directory=self.directory)
@@ -322,6 +386,11 @@ class SpillMap(MutableMapping[K, V]):
         codec = self.codec
         pairs = ((k, codec.decode(codec.encode(v))) for k, v in self._pairs())
         return SpillMap(codec, pairs, limit=self.limit, directory=self.directory)
+
+
+def _unpickled(codec: Codec[Any], limit: int) -> SpillMap[Any, Any]:
+    """An empty map the unpickler then fills (see :meth:`SpillMap.__reduce__`)."""
+    return SpillMap(codec, limit=limit)
 
 
 class _Items(ItemsView[K, V]):

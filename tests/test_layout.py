@@ -153,5 +153,6 @@ def test_the_package_root_holds_only_the_face_and_cross_cutting_modules() -> Non
         "outfile",
         "sample",
         "scratch",
+        "spilllist",
         "spillmap",
     ]

@@ -26,6 +26,8 @@ from chainaudit.report.assurance import Evidence
 from chainaudit.sample import Sample, build_sample, iter_records
 from chainaudit.sources import ndjson
 from chainaudit.sources.ndjson import NdjsonSource, write_export
+from chainaudit.spilllist import SpillList
+from chainaudit.spillmap import SpillMap
 
 
 @pytest.fixture(scope="module")
@@ -89,6 +91,40 @@ def test_intact_export_in_parts_equals_one_process(
     one = _outcome(path, _options(sample, mode), 1)
     assert _outcome(path, _options(sample, mode), workers) == one
     assert merges.calls == 1
+
+
+@pytest.mark.parametrize("how", ["ciphertext-altered", "none"])
+def test_workers_hand_back_spilled_parts_through_files_that_leave_nothing_behind(
+    sample: Sample,
+    lines: list[bytes],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    how: str,
+) -> None:
+    """Each worker's outcome (findings, maps, all on disk with a limit of 0)
+    comes back through an anonymous file, not the pool's pipe, and arrives
+    as spill maps and lists again: the merged result is the one-process
+    result, and the temporary directory is left as it was."""
+    path = _write(tmp_path, _damage(lines, how) if how != "none" else lines)
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    one = _outcome(path, _options(sample, "keyed"), 1)
+    monkeypatch.setenv("CHAINAUDIT_SPILL_LIMIT", "0")
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))
+    shipped: list[Any] = []
+    original = audit_mod._merge
+
+    def merge(*args: Any) -> Result:
+        shipped.extend(args[4])  # the parts, as the parent unpickled them
+        return original(*args)
+
+    monkeypatch.setattr(audit_mod, "_merge", merge)
+    assert _outcome(path, _options(sample, "keyed"), 2) == one
+    assert len(shipped) == 2
+    assert all(type(p.chains.tips) is SpillMap and p.chains.tips.limit == 0 for p in shipped)
+    assert all(type(p.stream) is SpillList for p in shipped)
+    del shipped[:]
+    assert list(scratch.iterdir()) == []
 
 
 @pytest.mark.parametrize("how", DAMAGE)

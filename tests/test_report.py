@@ -8,6 +8,7 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Any
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -247,6 +248,31 @@ def test_findings_group_by_code_message_and_values() -> None:
     e = Finding(codes.KEY_SHREDDED, "x#5", "key k1 destroyed", expected="1")
     groups = group_findings([a, b, c, d, e])
     assert [(g.where, n) for g, n in groups] == [("x#4", 1), ("x#1", 2), ("x#3", 1), ("x#5", 1)]
+
+
+_GROUPABLE = st.builds(
+    Finding,
+    st.sampled_from([codes.KEY_SHREDDED, codes.AUTHENTICATION_FAILED, codes.CHAIN_LINK_BROKEN]),
+    st.sampled_from(["x#1", "x#2"]),
+    st.sampled_from(["m", "n", "m\ud800"]),
+    st.sampled_from([None, "1", ""]),
+    st.sampled_from([None, "2"]),
+)
+
+
+@given(st.lists(_GROUPABLE, max_size=40), st.integers(0, 12), st.sampled_from([0, 1, 4096]))
+def test_the_first_groups_in_bounded_memory_are_the_first_of_all_groups(
+    findings: list[Finding], limit: int, spill: int
+) -> None:
+    """What the text and HTML reports list (first_groups, its sizes on disk
+    past a limit) is exactly the first ``limit`` of group_findings."""
+    from chainaudit.report.render import first_groups, group_findings
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("CHAINAUDIT_SPILL_LIMIT", str(spill))
+        listed, total = first_groups(findings, limit)
+    groups = group_findings(findings)
+    assert listed == groups[:limit] and total == len(groups)
 
 
 def test_passwords_holding_at_or_slash_are_hidden_whole() -> None:

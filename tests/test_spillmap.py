@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 
 from chainaudit.errors import LocalFaultError
 from chainaudit.spillmap import (
+    FROZENSET,
     JSON,
     LIMIT_ENV,
     NONE,
@@ -31,6 +32,7 @@ ops = st.lists(
         st.tuples(st.just("set"), keys, values),
         st.tuples(st.just("del"), keys, st.none()),
         st.tuples(st.just("setdefault"), keys, values),
+        st.tuples(st.just("put_new"), keys, values),
     ),
     max_size=40,
 )
@@ -42,6 +44,12 @@ def _apply(m: Any, op: str, key: str, value: Any) -> Any:
         return None
     if op == "setdefault":
         return m.setdefault(key, value)
+    if op == "put_new":
+        if isinstance(m, SpillMap):
+            return m.put_new(key, value)
+        new = key not in m
+        m.setdefault(key, value)
+        return new
     try:
         del m[key]
     except KeyError:
@@ -68,8 +76,10 @@ def test_a_spill_map_is_the_dict_of_the_same_operations(
     by_utf8 = sorted(plain.items(), key=lambda kv: kv[0].encode("utf-8", "surrogatepass"))
     assert list(spill.items_by_utf8()) == by_utf8
     assert list(sorted_by_utf8(spill)) == list(sorted_by_utf8(plain)) == by_utf8
-    assert pickle.loads(pickle.dumps(spill)) == plain
-    assert type(pickle.loads(pickle.dumps(spill))) is dict
+    shipped = pickle.loads(pickle.dumps(spill))
+    assert shipped == plain and list(shipped.items()) == list(plain.items())
+    assert type(shipped) is SpillMap and shipped.codec is TUPLE and shipped.limit == limit
+    assert shipped.spilled == (len(plain) > limit)
     assert spill.spilled == (len(plain) > limit or spill.spilled)
 
 
@@ -108,13 +118,18 @@ def test_it_moves_to_disk_past_its_limit_and_not_before(tmp_path: Path) -> None:
         (JSON, {"x": [1, "y", None]}),
         (TUPLE, (7, "ab" * 32)),
         (TUPLES, [(0, "genesis", "2026-01-01T00:00:00Z"), (5, "rotate", "dek#d#2")]),
+        (FROZENSET, frozenset({"wrap_dek", "decrypt", "encrypt"})),
         (NONE, None),
     ],
 )
-def test_each_codec_gives_back_an_equal_value(codec: Any, value: Any) -> None:
-    m: SpillMap[str, Any] = SpillMap(codec, limit=0)
+@pytest.mark.parametrize("limit", [0, 5])
+def test_each_codec_gives_back_an_equal_value(codec: Any, value: Any, limit: int) -> None:
+    """On disk, and after a trip through pickle (a worker's result to its parent)."""
+    m: SpillMap[str, Any] = SpillMap(codec, limit=limit)
     m["k"] = value
     assert m["k"] == value and type(m["k"]) is type(value)
+    shipped = pickle.loads(pickle.dumps(m))
+    assert shipped.codec is codec and shipped["k"] == value and type(shipped["k"]) is type(value)
 
 
 def test_integer_keys(tmp_path: Path) -> None:

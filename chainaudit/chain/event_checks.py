@@ -8,9 +8,9 @@ linkage checks live in :mod:`chainaudit.chain.verify`.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from chainaudit.chain import uuid7
 from chainaudit.chain.boundary import check_boundary
@@ -25,6 +25,15 @@ from chainaudit.findings import Code, Finding, codes
 from chainaudit.keys.signing import TrustStore
 from chainaudit.primitives.crypto import equal
 from chainaudit.records.model import AuditEvent
+
+
+class FindingSink(Protocol):
+    """Where a check appends its findings: a list, or a chain's
+    :class:`~chainaudit.spilllist.SpillList`."""
+
+    def append(self, finding: Finding, /) -> None: ...
+
+    def extend(self, findings: Iterable[Finding], /) -> None: ...
 
 
 @dataclass(slots=True)
@@ -55,7 +64,7 @@ class EventView:
 
 
 def add_finding(
-    out: list[Finding],
+    out: FindingSink,
     code: Code,
     where: str,
     message: str,
@@ -83,7 +92,7 @@ def check_event(
     store: str,
     trust: TrustStore,
     skew_ms: int,
-    out: list[Finding],
+    out: FindingSink,
 ) -> EventView | None:
     """CHAIN-7 step 1: append the event's own findings to ``out``; return the
     view linkage needs, or None when the event is malformed and cannot be linked."""

@@ -5,7 +5,8 @@ processes. Each worker returns a :class:`Partial`; :func:`resolve` merges
 them into exactly what a serial run reports: boundary claims about other
 chains are checked once every chain's final count and tip is known, and
 findings are grouped by chain id so the order does not depend on how the
-work was split. Pure: no I/O.
+work was split. No I/O of its own: per-chain state moves to private scratch
+files past a limit (:mod:`chainaudit.spillmap`, :mod:`chainaudit.findings.bychain`).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from chainaudit.findings import Finding, Result, codes
+from chainaudit.findings.bychain import ByChain, merged_by_chain
 from chainaudit.primitives.crypto import equal
 from chainaudit.spillmap import TUPLE, SpillMap
 
@@ -42,7 +44,8 @@ class Claim:
 class Partial:
     """One worker's outcome: findings per chain, final (count, tip) per chain, open claims."""
 
-    findings: dict[str, list[Finding]] = field(default_factory=dict)
+    #: Each chain's findings (a chain may be present with none).
+    findings: ByChain = field(default_factory=ByChain)
     #: On disk past a limit (:mod:`chainaudit.spillmap`): one entry per chain.
     tips: MutableMapping[str, tuple[int, str]] = field(default_factory=lambda: SpillMap(TUPLE))
     claims: list[Claim] = field(default_factory=list)
@@ -61,7 +64,6 @@ def resolve(parts: Iterable[Partial]) -> Result:
     chain's final count and tip is known. Findings are grouped by chain id
     (sorted by UTF-8 bytes), each chain's in the order found.
     """
-    findings: dict[str, list[Finding]] = {}
     parts = list(parts)
     # One part's tips are used as they are: a per-chain map is not copied.
     tips = parts[0].tips if len(parts) == 1 else SpillMap(TUPLE)
@@ -70,20 +72,21 @@ def resolve(parts: Iterable[Partial]) -> Result:
     quiet = 0
     for p in parts:
         quiet += p.quiet
-        for cid, fs in p.findings.items():
-            findings.setdefault(cid, []).extend(fs)
         if p.tips is not tips:
             tips.update(p.tips.items())
         claims.extend(p.claims)
         events += p.events
+    # A boundary's mismatch joins its chain's findings, after the parts' own.
+    mismatches: dict[str, list[Finding]] = {}
     for c in claims:
         src = tips.get(c.source_chain_id)
         if src is None:
             continue  # CHAIN-12 step 6: the source is not in this run
         if src[0] != c.count or not equal(src[1], c.tip):
-            if c.target_chain_id not in findings:
+            target = c.target_chain_id
+            if target not in mismatches and not any(target in p.findings for p in parts):
                 quiet -= 1  # it ended with no finding of its own: counted once
-            findings.setdefault(c.target_chain_id, []).append(
+            mismatches.setdefault(target, []).append(
                 Finding(
                     codes.BOUNDARY_SOURCE_MISMATCH,
                     c.where,
@@ -94,9 +97,12 @@ def resolve(parts: Iterable[Partial]) -> Result:
                 )
             )
     result = Result()
-    for cid in sorted(findings, key=lambda s: s.encode("utf-8")):
-        result.extend(findings[cid])
+    chains, last = 0, None
+    for chain_id, found in merged_by_chain([*(p.findings for p in parts), mismatches]):
+        chains += chain_id != last
+        last = chain_id
+        result.extend(found)
     result.checked["chain_events"] += events
-    result.checked["chains"] += len(findings) + quiet
+    result.checked["chains"] += chains + quiet
     result.chain_lengths.update((cid, n) for cid, (n, _) in tips.items())
     return result

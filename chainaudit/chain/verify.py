@@ -34,6 +34,7 @@ from chainaudit.findings import Code, Finding, Result, codes
 from chainaudit.keys.signing import TrustStore
 from chainaudit.primitives.crypto import equal
 from chainaudit.records.model import AuditEvent
+from chainaudit.spilllist import SpillList
 
 __all__ = [
     "ChainPolicy",
@@ -78,7 +79,8 @@ class _State:
     alt: str | None = None
     held: EventView | None = None
     expectations: list[ChainExpectation] = field(default_factory=list)
-    findings: list[Finding] = field(default_factory=list)
+    #: On disk past a limit: one chain may hold millions of broken events.
+    findings: SpillList[Finding] = field(default_factory=SpillList)
 
 
 class ChainVerifier:
@@ -407,10 +409,7 @@ class ChainVerifier:
         at a time. A closed chain must not be fed again."""
         st = self._states.pop(chain_id, None)
         if st is not None:
-            self._end(st, self._closed)
-            if not self._closed.findings[chain_id]:  # kept small: counted only
-                del self._closed.findings[chain_id]
-                self._closed.quiet += 1
+            self._end(st, self._closed, keep_quiet=False)
 
     def finish_partial(self) -> Partial:
         """End the stream for this worker: held events, expectations; claims stay open."""
@@ -423,8 +422,9 @@ class ChainVerifier:
         out.claims = list(self._claims)
         return out
 
-    def _end(self, st: _State, out: Partial) -> None:
-        """The end of one chain's stream: held events, expectations, into ``out``."""
+    def _end(self, st: _State, out: Partial, *, keep_quiet: bool = True) -> None:
+        """The end of one chain's stream: held events, expectations, into
+        ``out``; a chain with no finding is only counted when not ``keep_quiet``."""
         if st.held is not None:
             held, st.held = st.held, None
             self._gap(st, held)
@@ -458,7 +458,10 @@ class ChainVerifier:
                         actual=x.tip_hash,
                         source=x.origin or None,
                     )
-        out.findings[st.chain_id] = st.findings
+        if st.findings or keep_quiet:
+            out.findings.add(st.chain_id, st.findings)
+        else:
+            out.quiet += 1  # kept small: counted only
         if st.n is not None:
             out.tips[st.chain_id] = (st.n, st.tip)
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import click
@@ -308,7 +308,7 @@ _MANIFEST_DOUBT = frozenset(
 
 
 def _manifest_evidence(
-    doc: dict[str, object], origin: str, findings: list[Finding], evidence: Evidence
+    doc: dict[str, object], origin: str, findings: Sequence[Finding], evidence: Evidence
 ) -> None:
     """REP-7 for gate post: a manifest whose signature verified under a pinned
     key proves completeness and anchors each chain up to its tip, and through

@@ -36,6 +36,7 @@ from chainaudit.chain.events import (
 from chainaudit.commitments.events import DOMAIN_COMMIT, check_receipt_signature, digest_bytes
 from chainaudit.errors import local_faults
 from chainaudit.findings import Code, Finding, Result, codes
+from chainaudit.findings.bychain import ByChain, merged_by_chain
 from chainaudit.keys.hierarchy import parse_key_id
 from chainaudit.keys.signing import TrustStore
 from chainaudit.primitives.crypto import equal
@@ -132,7 +133,7 @@ class Judged:
     """Dialogues judged one at a time (CommitmentVerifier.end_group): the
     findings of those that have any, by chain id, and everyone's counters."""
 
-    findings: dict[str, list[Finding]] = field(default_factory=dict)
+    findings: ByChain = field(default_factory=ByChain)
     checked: Counter[str] = field(default_factory=Counter)
 
 
@@ -143,12 +144,11 @@ def merge_judged(parts: Iterable[Judged]) -> Result:
     result = Result()
     for name in COUNTERS:
         result.checked[name] = 0
-    findings: dict[str, list[Finding]] = {}
+    parts = list(parts)
     for part in parts:
         result.checked.update(part.checked)
-        findings.update(part.findings)
-    for chain_id in sorted(findings, key=_utf8):
-        result.extend(findings[chain_id])
+    for _chain_id, found in merged_by_chain([part.findings for part in parts]):
+        result.extend(found)
     return result
 
 
@@ -325,7 +325,7 @@ class CommitmentVerifier:
             )
             self._judged.checked.update(result.checked)
             if result.findings:
-                self._judged.findings[chain_id] = result.findings
+                self._judged.findings.add(chain_id, result.findings)
 
     def take_judged(self) -> Judged:
         """End the last group and hand over what was judged (``grouped=True``,

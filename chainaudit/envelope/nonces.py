@@ -32,6 +32,7 @@ from typing import BinaryIO
 
 from chainaudit.errors import local_faults
 from chainaudit.findings import Finding, codes
+from chainaudit.findings.result import FindingList
 
 FINGERPRINT_BYTES = 16
 #: ENV-5: domain-separation prefix of the fingerprint.
@@ -103,7 +104,7 @@ class NonceLedger:
         self.limits = limits or NonceLimits()
         self.keep_all = keep_all
         self._memory: dict[bytes, _Pending] = {}
-        self._early: list[Finding] = []
+        self._early = FindingList()  # one per reuse: on disk past a limit
         self._dir: str | None = None
         self._parts: list[BinaryIO] = []
         self._data: BinaryIO | None = None

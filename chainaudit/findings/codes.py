@@ -62,7 +62,7 @@ def registry() -> dict[str, Code]:
 
 def lookup(name: str) -> Code:
     """The code registered under ``name``; KeyError when unknown."""
-    return registry()[name]
+    return _REGISTRY[name]
 
 
 E, U, N = Severity.ERROR, Severity.UNVERIFIED, Severity.NOTICE

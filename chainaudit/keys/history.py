@@ -14,8 +14,9 @@ from dataclasses import dataclass, field
 
 from chainaudit.chain.events import is_lifecycle
 from chainaudit.findings import Finding, Result, codes
+from chainaudit.findings.result import FindingList
 from chainaudit.records.model import AuditEvent, EntityRecord, KeyState, Record, WrappedDek
-from chainaudit.spillmap import JSON, Codec, SpillMap, sorted_by_utf8
+from chainaudit.spillmap import FROZENSET, JSON, SpillMap, sorted_by_utf8
 
 #: CHAIN-9: operations that create a key in the log.
 CREATING_OPERATIONS = frozenset({"wrap_dek", "rotate_dek"})
@@ -38,7 +39,7 @@ class KeyHistory:
     the number of keys; consecutive records of one key look it up once.
     """
 
-    logged: MutableMapping[str, frozenset[str]] = field(default_factory=lambda: SpillMap(_OPS))
+    logged: MutableMapping[str, frozenset[str]] = field(default_factory=lambda: SpillMap(FROZENSET))
     used: MutableMapping[str, str | None] = field(default_factory=lambda: SpillMap(JSON))
     retired: MutableMapping[str, str | None] = field(default_factory=lambda: SpillMap(JSON))
     destroyed: MutableMapping[str, str | None] = field(default_factory=lambda: SpillMap(JSON))
@@ -112,9 +113,10 @@ class KeyHistory:
                     mine[key] = where
         self.records += other.records
 
-    def findings(self) -> list[Finding]:
-        """CHAIN-9: one finding per key and requirement broken, sorted by key id."""
-        out: list[Finding] = []
+    def findings(self) -> FindingList:
+        """CHAIN-9: one finding per key and requirement broken, sorted by key id
+        (a list that spills: a log that lost every event names every key)."""
+        out = FindingList()
         for table, op, code in (
             (self.used, "", codes.KEY_NOT_IN_AUDIT_LOG),
             (self.retired, "rotate_dek", codes.KEY_ROTATION_UNLOGGED),
@@ -150,12 +152,3 @@ def verify_key_history(records: Iterable[Record]) -> Result:
     result.extend(history.findings())
     result.checked["key_history_keys"] += len(history.used)
     return result
-
-
-def _frozen(data: bytes) -> frozenset[str]:
-    ops = frozenset(JSON.decode(data))
-    return _SETS.get(ops, ops)
-
-
-#: A key's operations on disk: a sorted list, read back as a (shared) frozenset.
-_OPS: Codec[frozenset[str]] = Codec(lambda ops: JSON.encode(sorted(ops)), _frozen)

@@ -36,6 +36,7 @@ from enum import StrEnum
 from typing import Any
 
 from chainaudit.findings import Code, Finding, Result, codes
+from chainaudit.findings.result import code_counts
 from chainaudit.records.model import AuditEvent
 from chainaudit.spillmap import JSON, TUPLES, SpillMap, sorted_by_utf8
 
@@ -203,7 +204,7 @@ def parse_require(text: str | None) -> tuple[str, ...]:
 
 
 def _count(result: Result, code: Code) -> int:
-    return sum(1 for f in result.findings if f.code is code)
+    return code_counts(result.findings)[code]
 
 
 def _authenticated(result: Result, ev: Evidence, erasure: Assurance) -> Assurance:
@@ -280,11 +281,13 @@ def _anchoring(
 def _anchored(result: Result, ev: Evidence) -> Assurance:
     if not ev.chain_lengths:
         return Assurance("anchored", Level.NOT_APPLICABLE, "no hash chain in the data")
-    broken = {
-        f.extra.get("chain_id")
-        for f in result.findings
-        if f.code in (codes.CHAIN_TRUNCATED, codes.CHAIN_TIP_MISMATCH)
-    }
+    failed = (codes.CHAIN_TRUNCATED, codes.CHAIN_TIP_MISMATCH)
+    counts = code_counts(result.findings)
+    broken = (  # read only when there is one (the findings may be on disk)
+        {f.extra.get("chain_id") for f in result.findings if f.code in failed}
+        if any(counts[c] for c in failed)
+        else set()
+    )
     # An empty chain has nothing to anchor; a failed anchor anchors nothing.
     total = whole = prefix = tails = 0
     used: list[Anchor] = []

@@ -18,6 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from chainaudit.findings import Code, Result, codes, registry
+from chainaudit.findings.result import code_counts
 
 #: family → its codes. Order within a family is irrelevant (JUnit sorts by name).
 FAMILIES: dict[str, tuple[Code, ...]] = {
@@ -245,6 +246,6 @@ def plan(command: str, facts: RunFacts, result: Result | None = None) -> dict[st
             for code in FAMILIES[fam]:
                 out[code.name] = reason
     if result is not None:
-        for f in result.findings:
-            out[f.code.name] = None
+        for code in code_counts(result.findings):
+            out[code.name] = None
     return out

@@ -37,6 +37,7 @@ from dataclasses import dataclass, field
 from chainaudit import __version__
 from chainaudit.chain.events import LIFECYCLE_PREFIX, LIFECYCLE_SUFFIX
 from chainaudit.findings import Finding, Result, Severity
+from chainaudit.findings.result import code_counts
 from chainaudit.findings.threats import link_of
 from chainaudit.records.address import AddressError, unescape_component
 from chainaudit.report.assurance import SECTIONS, Anchor, Level
@@ -48,7 +49,7 @@ from chainaudit.report.render import (
     _codes_in_order,
     _mode_suffix,
     _safe,
-    group_findings,
+    first_groups,
     report_exit_code,
 )
 
@@ -585,7 +586,7 @@ def _findings(result: Result, max_groups: int, chain_refs: Mapping[str, str]) ->
         out.append("<p>No findings.</p>")
         out.append("</section>")
         return out
-    counts = Counter(f.code.name for f in result.findings)
+    counts = Counter({c.name: n for c, n in code_counts(result.findings).items()})
     out.append(
         _table(
             ["finding", "severity", "count", "spec"],
@@ -600,15 +601,20 @@ def _findings(result: Result, max_groups: int, chain_refs: Mapping[str, str]) ->
             ),
         )
     )
-    groups = group_findings(result.findings)
-    listed = groups[:max_groups]
-    # The dialogues of every finding of a group (a group can span dialogues), so the
-    # dialogue filter shows a group when any of its findings is in that dialogue.
-    spans: dict[tuple[str, str, str | None, str | None], set[str]] = {}
+    listed, groups = first_groups(result.findings, max_groups)
+    # The dialogues of every finding of a listed group (a group can span
+    # dialogues), so the dialogue filter shows a group when any of its
+    # findings is in that dialogue. Only the listed groups': the page shows
+    # no other, and a run may have millions.
+    spans: dict[tuple[str, str, str | None, str | None], set[str]] = {
+        (f.code.name, f.message, f.expected, f.actual): set() for f, _ in listed
+    }
     for f in result.findings:
-        d = _dialogue_of_where(f.where)
-        if d is not None:
-            spans.setdefault((f.code.name, f.message, f.expected, f.actual), set()).add(d)
+        named = spans.get((f.code.name, f.message, f.expected, f.actual))
+        if named is not None:
+            d = _dialogue_of_where(f.where)
+            if d is not None:
+                named.add(d)
     in_dialogues = (
         sorted(set().union(*spans.values()), key=lambda d: d.encode("utf-8", "surrogatepass"))
         if spans
@@ -635,7 +641,7 @@ def _findings(result: Result, max_groups: int, chain_refs: Mapping[str, str]) ->
         "need JavaScript.</p></noscript>"
     )
     out.append(
-        f"<p>{len(listed)} of {len(groups)} finding group(s) ({len(result.findings)} "
+        f"<p>{len(listed)} of {groups} finding group(s) ({len(result.findings)} "
         "finding(s)) listed: findings that say the same thing (code, message, values) are "
         "one group; errors first, then unverified, then notices.</p>"
     )
@@ -697,7 +703,7 @@ def render_html(
         f"chainaudit {summary.command} {summary.subject}: "
         f"{verdict.upper()} (exit {code}){_mode_suffix(summary)}"
     )
-    sev = Counter(f.severity.value for f in result.findings)
+    sev = Counter({s.value: n for s, n in result.severities().items()})
     counts = " ".join(
         f'<span><span class="sev sev-{s.value}">{s.value}</span> {sev[s.value]}</span>'
         for s in _SEVERITIES

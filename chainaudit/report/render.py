@@ -22,6 +22,7 @@ pure: the caller supplies the time, if any.
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 import xml.etree.ElementTree as ET
@@ -33,8 +34,10 @@ from typing import Any
 from chainaudit import __version__
 from chainaudit.errors import EXIT_FINDINGS, EXIT_OK, EXIT_UNVERIFIED, EXIT_USAGE
 from chainaudit.findings import Code, Finding, Result, Severity, registry
+from chainaudit.findings.result import code_counts
 from chainaudit.findings.threats import link_of
 from chainaudit.report.assurance import Assurance, Level
+from chainaudit.spillmap import NONE, SpillMap
 
 REPORT_TYPE = "chainaudit/report"
 REPORT_VERSION = 2
@@ -156,9 +159,10 @@ def something_checked(result: Result) -> bool:
 def exit_code_for(result: Result) -> int:
     """REP-1: 1 if any error finding; else 3 if any unverified finding or
     nothing was checked; else 0."""
-    if result.errors:
+    counts = result.severities()  # not a pass over findings that may be on disk
+    if counts[Severity.ERROR]:
         return EXIT_FINDINGS
-    if result.unverified or not something_checked(result):
+    if counts[Severity.UNVERIFIED] or not something_checked(result):
         return EXIT_UNVERIFIED
     return EXIT_OK
 
@@ -184,14 +188,13 @@ def report_exit_code(result: Result, summary: Summary) -> int:
 
 
 def _by_code(findings: Iterable[Finding]) -> Counter[str]:
-    return Counter(f.code.name for f in findings)
+    return Counter({c.name: n for c, n in code_counts(findings).items()})
 
 
 def _codes_in_order(result: Result) -> list[Code]:
     """Codes with findings: errors, then unverified, then notices; by name within."""
     rank = {Severity.ERROR: 0, Severity.UNVERIFIED: 1, Severity.NOTICE: 2}
-    seen = {f.code.name: f.code for f in result}
-    return sorted(seen.values(), key=lambda c: (rank[c.severity], c.name))
+    return sorted(code_counts(result.findings), key=lambda c: (rank[c.severity], c.name))
 
 
 # --- JSON (REP-3) ---------------------------------------------------------------
@@ -206,16 +209,22 @@ def report_json(
     return obj
 
 
-def _listed(result: Result, max_findings: int | None) -> list[Finding]:
-    return result.findings if max_findings is None else result.findings[:max_findings]
+def _listed(result: Result, max_findings: int | None) -> Iterable[Finding]:
+    """The findings a report lists, streamed (the first ``max_findings``)."""
+    if max_findings is None:
+        return result.findings
+    return itertools.islice(result.findings, max(max_findings, 0))
 
 
 def _report_head(
     result: Result, summary: Summary, max_findings: int | None
 ) -> dict[str, Any]:
     """Every member of :func:`report_json` but ``findings`` (the last one)."""
-    listed = len(_listed(result, max_findings))
-    severities = Counter(f.severity.value for f in result)
+    total = len(result.findings)
+    listed = total if max_findings is None else min(max(max_findings, 0), total)
+    by_severity = result.severities()
+    severities = {s.value: by_severity[s] for s in Severity}
+    by_code = _by_code(result.findings)
     return {
         "type": REPORT_TYPE,
         "version": REPORT_VERSION,
@@ -232,9 +241,9 @@ def _report_head(
         "provenance": dict(summary.provenance),
         "checked": {k: result.checked[k] for k in sorted(result.checked)},
         "counts": {s.value: severities[s.value] for s in Severity},
-        "by_code": {c.name: _by_code(result)[c.name] for c in _codes_in_order(result)},
-        "findings_total": len(result.findings),
-        "findings_truncated": listed < len(result.findings),
+        "by_code": {c.name: by_code[c.name] for c in _codes_in_order(result)},
+        "findings_total": total,
+        "findings_truncated": listed < total,
     }
 
 
@@ -346,11 +355,10 @@ def render_text(result: Result, summary: Summary, limit: int = 20) -> str:
         # thousand KEY_SHREDDED notices must not hide one tampered record.
         # Findings that say the same thing (code, message, values) are one
         # group: thirty records under one shredded key are one entry.
-        groups = group_findings(result.findings)
-        shown = groups[:limit]
+        shown, groups = first_groups(result.findings, limit)
         lines += [
             "",
-            f"First {len(shown)} of {len(groups)} finding group(s) "
+            f"First {len(shown)} of {groups} finding group(s) "
             f"({len(result.findings)} finding(s)):",
         ]
         for f, n in shown:
@@ -412,6 +420,35 @@ def group_findings(findings: Iterable[Finding]) -> list[tuple[Finding, int]]:
             groups[at][1] += 1
     ordered = sorted(groups, key=lambda g: _SEVERITY_RANK[g[0].severity])
     return [(g[0], g[1]) for g in ordered]
+
+
+def first_groups(findings: Iterable[Finding], limit: int) -> tuple[list[tuple[Finding, int]], int]:
+    """``group_findings(findings)[:limit]`` and the number of groups, in
+    bounded memory: only the groups that can be among the first ``limit``
+    are kept, with their sizes; every group's key is kept in a
+    :class:`~chainaudit.spillmap.SpillMap` (on disk past its limit) to count
+    the groups, so a report on millions of distinct findings lists its first
+    ones without holding them all."""
+    seen: SpillMap[str, None] = SpillMap(NONE)  # every group's key
+    sizes: dict[str, int] = {}  # the groups that may be listed: their sizes
+    kept: dict[int, list[tuple[str, Finding]]] = {}
+    for f in findings:
+        key = group_key(f)
+        if key in sizes:
+            sizes[key] += 1
+        elif seen.put_new(key, None):
+            rank = kept.setdefault(_SEVERITY_RANK[f.severity], [])
+            if len(rank) < limit:
+                rank.append((key, f))
+                sizes[key] = 1
+    listed = [pair for rank in sorted(kept) for pair in kept[rank]][: max(limit, 0)]
+    return [(f, sizes[key]) for key, f in listed], len(seen)
+
+
+def group_key(f: Finding) -> str:
+    """The text that names a finding's group (code, message, expected, actual):
+    equal exactly when the four are (JSON of the four, any string kept)."""
+    return json.dumps([f.code.name, f.message, f.expected, f.actual])
 
 
 _LEVEL_WORDS = {

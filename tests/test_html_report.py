@@ -32,6 +32,8 @@ from pathlib import Path
 
 import pytest
 from e2e_cli import Cli, expect, without
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from chainaudit.findings import Finding, Result, codes
 from chainaudit.records.address import EntityType
@@ -524,3 +526,64 @@ def test_html_error_report_through_the_cli(cli: Cli, tmp_path: Path) -> None:
     page = out.read_text(encoding="utf-8")
     assert ": ERROR (exit 2)</h1>" in page
     assert "absent.ndjson: no such file or directory" in page
+
+
+_CHAIN_IDS = ["dialogue:b/events", "dialogue:a/events", "audit:crypto", "dialogue:é/events", "x"]
+
+
+@given(
+    lengths=st.dictionaries(st.sampled_from(_CHAIN_IDS), st.integers(0, 9), max_size=5),
+    broken=st.lists(st.sampled_from([*_CHAIN_IDS, "dialogue:z/events"]), max_size=6),
+    timeline=st.dictionaries(
+        st.sampled_from(_CHAIN_IDS),
+        st.lists(
+            st.tuples(st.integers(0, 5), st.sampled_from(["genesis", "rotate"]), st.just("k")),
+            max_size=3,
+        ),
+        max_size=3,
+    ),
+    anchored=st.lists(st.sampled_from(_CHAIN_IDS), max_size=3),
+    most=st.integers(0, 7),
+    spill=st.sampled_from(["0", "4096"]),
+)
+@settings(max_examples=80, deadline=None)
+def test_the_chains_drawn_are_the_first_broken_then_the_others_in_utf8_order(
+    lengths: dict[str, int],
+    broken: list[str],
+    timeline: dict[str, list[tuple[int, str, str]]],
+    anchored: list[str],
+    most: int,
+    spill: str,
+) -> None:
+    """What the page draws (built for the drawn chains only, ids counted on
+    disk) is what drawing every chain, then keeping at most MAX_CHAINS of
+    them broken ones first, draws."""
+    from chainaudit.report import html as page
+
+    result = Result()
+    result.chain_lengths.update(lengths)
+    for n, cid in enumerate(broken):
+        result.add(
+            Finding(
+                codes.CHAIN_LINK_BROKEN, f"chain:{cid}@{n}", "m", extra={"chain_id": cid, "seq": n}
+            )
+        )
+    anchors = [Anchor(cid, 1, "checkpoint", "cp.json") for cid in anchored]
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(page, "MAX_CHAINS", most)
+        mp.setenv("CHAINAUDIT_SPILL_LIMIT", spill)
+        drawn, total = page._chains(result, timeline, anchors)
+    every = sorted({*lengths, *broken, *timeline, *anchored}, key=lambda c: c.encode("utf-8"))
+    first_error = {}
+    for n, cid in enumerate(broken):
+        first_error.setdefault(cid, n)
+    keep = sorted(every, key=lambda c: c not in first_error)[:most]
+    assert total == len(every)
+    assert [c.chain_id for c in drawn] == [c for c in every if c in keep]
+    for c in drawn:
+        assert c.length == lengths.get(c.chain_id)
+        assert c.events == sorted(timeline.get(c.chain_id, []))
+        assert c.anchors == [a for a in anchors if a.chain_id == c.chain_id]
+        n = first_error.get(c.chain_id)
+        assert (c.broken is None) == (n is None)
+        assert n is None or (c.broken is not None and c.broken.extra["seq"] == n)

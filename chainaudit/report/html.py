@@ -29,6 +29,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import html
+import itertools
 import re
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
@@ -52,6 +53,7 @@ from chainaudit.report.render import (
     first_groups,
     report_exit_code,
 )
+from chainaudit.spillmap import NONE, PICKLE, SpillMap, sorted_by_utf8
 
 #: Finding groups listed when the caller gives no maximum (the counts by
 #: code always cover every finding).
@@ -258,19 +260,42 @@ def _display_dialogue(escaped: str) -> str:
         return escaped
 
 
-def _chains(result: Result, timeline: Timeline, anchors: Sequence[Anchor]) -> list[_Chain]:
-    chains: dict[str, _Chain] = {cid: _Chain(cid, n) for cid, n in result.chain_lengths.items()}
-    for cid, events in timeline.items():
-        chains.setdefault(cid, _Chain(cid, None)).events = sorted(events)
+def _chains(
+    result: Result, timeline: Timeline, anchors: Sequence[Anchor]
+) -> tuple[list[_Chain], int]:
+    """The chains drawn, in UTF-8 order of their ids, and how many chains
+    there are: every chain a length, a timeline, an anchor or an error
+    finding names. All are drawn up to :data:`MAX_CHAINS`; past that the
+    broken ones first (each chain's first error finding naming it), then
+    the others, each in UTF-8 order. Only the drawn chains are built: the
+    ids are counted in a :class:`~chainaudit.spillmap.SpillMap`, so a run
+    with a hundred thousand chains draws its page in bounded memory."""
+    broken: SpillMap[str, Finding] = SpillMap(PICKLE)  # chain id -> its first error
+    if result.severities()[Severity.ERROR]:
+        for f in result.findings:
+            named = f.extra.get("chain_id")
+            if f.severity is Severity.ERROR and isinstance(named, str):
+                broken.put_new(named, f)
+    every: SpillMap[str, None] = SpillMap(NONE)
+    for ids in (result.chain_lengths, timeline, broken):
+        for cid in ids:
+            every.put_new(cid, None)
     for a in anchors:
-        chains.setdefault(a.chain_id, _Chain(a.chain_id, None)).anchors.append(a)
-    for f in result.findings:
-        named = f.extra.get("chain_id")
-        if f.severity is Severity.ERROR and isinstance(named, str):
-            c = chains.setdefault(named, _Chain(named, None))
-            if c.broken is None:
-                c.broken = f
-    return sorted(chains.values(), key=lambda c: c.chain_id.encode("utf-8", "surrogatepass"))
+        every.put_new(a.chain_id, None)
+    drawn = [cid for cid, _ in itertools.islice(sorted_by_utf8(broken), MAX_CHAINS)]
+    if len(drawn) < MAX_CHAINS:
+        room = MAX_CHAINS - len(drawn)
+        others = (cid for cid, _ in sorted_by_utf8(every) if cid not in broken)
+        drawn += itertools.islice(others, room)
+    drawn.sort(key=lambda cid: cid.encode("utf-8", "surrogatepass"))
+    chains = []
+    for cid in drawn:
+        c = _Chain(cid, result.chain_lengths.get(cid))
+        c.events = sorted(timeline.get(cid, ()))
+        c.anchors = [a for a in anchors if a.chain_id == cid]
+        c.broken = broken.get(cid)
+        chains.append(c)
+    return chains, len(every)
 
 
 _X0, _X1, _Y = 40.0, 960.0, 34.0
@@ -424,14 +449,6 @@ def _dialogue_of_where(where: str) -> str | None:
     return _dialogue_of_key(where) if where.startswith("dek#") else None
 
 
-def _drawn(chains: list[_Chain]) -> list[_Chain]:
-    """The chains drawn: all, or :data:`MAX_CHAINS` of them, broken ones first."""
-    if len(chains) <= MAX_CHAINS:
-        return chains
-    keep = {c.chain_id for c in sorted(chains, key=lambda c: c.broken is None)[:MAX_CHAINS]}
-    return [c for c in chains if c.chain_id in keep]
-
-
 def _dialogue_attr(dialogues: set[str] | None) -> str:
     """``/D1/D2/``: escaped dialogue ids hold no ``/`` (ADDR-3 escapes it), so each is
     found by ``/D/``."""
@@ -441,9 +458,10 @@ def _dialogue_attr(dialogues: set[str] | None) -> str:
 
 
 def _chains_section(
-    result: Result, chains: list[_Chain], shown: list[_Chain], ids: Mapping[str, str]
+    result: Result, total: int, shown: list[_Chain], ids: Mapping[str, str]
 ) -> list[str]:
-    if not chains:
+    """The drawn chains (``shown``) of ``total``."""
+    if not total:
         return []
     # Rotations and destructions live in the audit log: list them under their dialogue.
     key_events: dict[str, list[_KeyEvent]] = {}
@@ -456,12 +474,16 @@ def _chains_section(
             d = _dialogue_of_key(key_id) if kind in ("rotate", "destroy") else None
             if d is not None:
                 key_events.setdefault(d, []).append((ids[c.chain_id], c.chain_id, seq, kind, label))
-    per_dialogue: dict[str, Counter[str]] = {}
-    for f in result.findings:
-        d = _dialogue_of_where(f.where)
-        if d is not None:
-            per_dialogue.setdefault(d, Counter())[f.severity.value] += 1
     dialogues = [c for c in shown if _dialogue_of_chain(c.chain_id) is not None]
+    # Findings by severity for each drawn dialogue (only those: bounded).
+    per_dialogue: dict[str, Counter[str]] = {
+        d: Counter() for c in dialogues if (d := _dialogue_of_chain(c.chain_id)) is not None
+    }
+    if per_dialogue:
+        for f in result.findings:
+            d = _dialogue_of_where(f.where)
+            if d is not None and d in per_dialogue:
+                per_dialogue[d][f.severity.value] += 1
     others = [c for c in shown if _dialogue_of_chain(c.chain_id) is None]
     legend = "".join(
         f'<span><svg viewBox="-12 22 24 24" width="18" height="18">{_marker(k, 0, _KIND_WORDS[k])}'
@@ -475,9 +497,9 @@ def _chains_section(
         "is held by a verified anchor (a signed checkpoint or manifest). Hover a mark for "
         "details.</p>",
     ]
-    if len(shown) < len(chains):
+    if len(shown) < total:
         out.append(
-            f"<p>{len(chains) - len(shown)} of {len(chains)} chain(s) not drawn "
+            f"<p>{total - len(shown)} of {total} chain(s) not drawn "
             f"(at most {MAX_CHAINS}, broken ones first); the JSON report lists every finding.</p>"
         )
     for c in dialogues:
@@ -731,12 +753,11 @@ def render_html(
     body.append(f'<div class="top">{"".join(top)}</div>')
     body += _assurance(summary)
     if summary.error is None:
-        chains = _chains(result, timeline or {}, anchors)
-        shown = _drawn(chains)
+        shown, total = _chains(result, timeline or {}, anchors)
         ids = {c.chain_id: f"chain-{i}" for i, c in enumerate(shown, 1)}
         limit = DEFAULT_MAX_GROUPS if max_findings is None else max_findings
         body += _findings(result, limit, ids)
-        body += _chains_section(result, chains, shown, ids)
+        body += _chains_section(result, total, shown, ids)
     body.append(
         f"<footer>chainaudit {_e(__version__)} · docs/report.md REP-8 · a self-contained page: "
         "no external resource; it holds addresses, digests, counts, key ids and messages, "

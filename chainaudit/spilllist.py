@@ -24,6 +24,7 @@ held, which pickle gives back exactly.
 
 from __future__ import annotations
 
+import itertools
 import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
@@ -68,6 +69,12 @@ class SpillList(Sequence[T], Generic[T]):
         """True once items live on disk."""
         return self._db is not None
 
+    @property
+    def in_memory(self) -> int:
+        """How many items are held in memory: at most ``limit``, and fewer than
+        a batch (1,000) more waiting to be written."""
+        return len(self._memory) + len(self._pending)
+
     # -- writing ----------------------------------------------------------------
 
     def append(self, item: T) -> None:
@@ -87,7 +94,9 @@ class SpillList(Sequence[T], Generic[T]):
             if isinstance(items, list) and len(items) <= room:
                 self._memory.extend(items)
                 return
-        if isinstance(items, SpillList) and items.codec is self.codec and items is not self:
+        if items is self:  # as list.extend: the items it holds now, once
+            items = itertools.islice(iter(self), len(self))
+        elif isinstance(items, SpillList) and items.codec is self.codec:
             self._extend_from(items)
             return
         add = self._add  # not append: a subclass's append may count

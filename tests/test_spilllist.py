@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import itertools
 import pickle
 from typing import Any
 
@@ -143,8 +144,9 @@ def test_another_codec() -> None:
 
 def test_a_temporary_directory_that_cannot_be_written_is_a_local_fault(tmp_path: Any) -> None:
     s: SpillList[int] = SpillList(limit=0, directory=str(tmp_path / "missing"))
-    with pytest.raises(LocalFaultError):
+    with pytest.raises(LocalFaultError, match="temporary list of findings") as caught:
         s.extend(range(2000))
+    assert "missing" in str(caught.value)
 
 
 def _f(n: int) -> Finding:
@@ -154,7 +156,10 @@ def _f(n: int) -> Finding:
 @settings(max_examples=100, deadline=None)
 @given(
     adds=st.lists(
-        st.tuples(st.sampled_from(["b", "a", "é", "\U0001f600", "z", "\uff61"]), st.integers(0, 3)),
+        st.tuples(
+            st.sampled_from(["b", "a", "é", "\U0001f600", "z", "\uff61", "\ud800x"]),
+            st.integers(0, 3),
+        ),
         max_size=20,
     ),
     split=st.integers(0, 20),
@@ -176,7 +181,9 @@ def _check_by_chain(adds: list[tuple[str, int]], split: int) -> None:
         n += count
         parts[i >= split].add(chain, found)
         plain.setdefault(chain, []).extend(found)
-    expected = [(c, plain[c]) for c in sorted(plain, key=lambda c: c.encode("utf-8"))]
+    expected = [
+        (c, plain[c]) for c in sorted(plain, key=lambda c: c.encode("utf-8", "surrogatepass"))
+    ]
     merged: dict[str, list[Finding]] = {}
     order = []
     for chain, found in merged_by_chain(parts):
@@ -191,3 +198,115 @@ def _check_by_chain(adds: list[tuple[str, int]], split: int) -> None:
             both.add(chain, p[chain])
     assert dict(both.items()) == plain
     assert sum(p.total for p in parts) == n
+
+
+@pytest.mark.parametrize("limit", [0, 1, 2, 5])
+def test_every_index_slice_and_assignment_at_every_size(
+    limit: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Exhaustive over small sizes, with batches of 3: every item is in memory,
+    waiting to be written, or on disk, and each answers as a list's."""
+    monkeypatch.setattr(spilllist, "_BATCH", 3)
+    for n in range(11):
+        plain = list(range(n))
+        s: SpillList[int] = SpillList(plain, limit=limit)
+        assert s.in_memory <= limit + 2 and s.spilled == (n >= limit + 3)
+        for i in range(-n - 2, n + 2):
+            if -n <= i < n:
+                assert s[i] == plain[i]
+            else:
+                with pytest.raises(IndexError, match="out of range"):
+                    s[i]
+        ends = [None, *range(-n - 1, n + 2)]
+        for a, b, step in itertools.product(ends, ends, [1, 2, 3, -1, -2]):
+            assert s[a:b:step] == plain[a:b:step], (n, a, b, step)
+        for a in range(n + 1):
+            for b in range(a, n + 1):
+                assert list(s.iter_range(a, b)) == plain[a:b]
+        for i in range(-n - 1, n + 1):
+            t: SpillList[int] = SpillList(plain, limit=limit)
+            if -n <= i < n:
+                t[i] = -1
+                expected = list(plain)
+                expected[i] = -1
+                assert list(t) == expected and t[i] == -1
+            else:
+                with pytest.raises(IndexError, match="out of range"):
+                    t[i] = -1
+
+
+@pytest.mark.parametrize("limit", [0, 2, 6])
+def test_extending_keeps_at_most_limit_items_in_memory(
+    limit: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(spilllist, "_BATCH", 3)
+    s: SpillList[int] = SpillList(limit=limit)
+    for chunk in ([1, 2, 3, 4], [5], [], [6, 7], list(range(8, 20))):
+        s.extend(chunk)
+        assert len(s._memory) <= limit and s.in_memory <= limit + 2
+    assert list(s) == list(range(1, 20))
+
+
+@pytest.mark.parametrize("limit", [0, 2, 5000])
+def test_a_list_extended_by_itself_doubles(limit: int) -> None:
+    s: SpillList[int] = SpillList(range(2500), limit=limit)
+    s.extend(s)
+    assert len(s) == 5000 and list(s) == [*range(2500), *range(2500)]
+
+
+def test_a_list_of_another_codec_is_decoded_not_copied() -> None:
+    a: SpillList[Any] = SpillList([[1], [2]], codec=JSON, limit=0)
+    b: SpillList[Any] = SpillList([[3]] * 1500, limit=0)  # pickled, on disk
+    a.extend(b)
+    assert list(a) == [[1], [2], *([[3]] * 1500)]
+
+
+def test_equality_is_a_lists() -> None:
+    s: SpillList[int] = SpillList(range(1500), limit=3)
+    assert s == list(range(1500)) and s == SpillList(range(1500), limit=0)
+    assert s != list(range(1499)) and s != [*range(1499), 7] and s != [*range(1500), 1]
+    assert s != tuple(range(1500)) and s != set(range(1500)) and s != 5
+    assert SpillList([]) == [] and SpillList([]) != [0] and SpillList([0]) != []
+
+
+def test_copies_keep_codec_limit_and_directory(tmp_path: Any) -> None:
+    s: SpillList[Any] = SpillList([[1], [2]], codec=JSON, limit=1, directory=str(tmp_path))
+    for c in (copy.copy(s), copy.deepcopy(s)):
+        assert type(c) is SpillList and c == [[1], [2]]
+        assert (c.codec, c.limit, c.directory) == (JSON, 1, str(tmp_path))
+    s += [[3]]
+    assert s == [[1], [2], [3]]
+
+
+def test_repr_is_a_lists_until_it_spills() -> None:
+    assert repr(SpillList([1, "a"], limit=1)) == repr([1, "a"])
+    big: SpillList[int] = SpillList(range(2500), limit=100)
+    assert repr(big) == "SpillList(2500 items, 2400 on disk)"
+
+
+def test_a_list_file_that_fails_later_is_a_local_fault(tmp_path: Any) -> None:
+    """Past the move to disk, a statement the disk fails is one line naming
+    the directory, exit 3; any other SQLite error is a bug, raised as such."""
+    import sqlite3
+
+    class FailingDb:
+        def __init__(self, error: Exception) -> None:
+            self.error = error
+
+        def execute(self, *_args: Any) -> Any:
+            raise self.error
+
+        executemany = execute
+
+    s: SpillList[int] = SpillList(range(1500), limit=0, directory=str(tmp_path))
+    real = s._db
+    s._db = FailingDb(sqlite3.OperationalError("disk I/O error"))  # type: ignore[assignment]
+    for attempt in (lambda: s[1200], lambda: list(s), lambda: s.__setitem__(3, 9),
+                    lambda: s.extend(range(2000))):  # fmt: skip
+        with pytest.raises(LocalFaultError, match="temporary list of findings") as caught:
+            attempt()
+        assert str(tmp_path) in str(caught.value)
+    s._db = FailingDb(sqlite3.ProgrammingError("a bug"))  # type: ignore[assignment]
+    with pytest.raises(sqlite3.ProgrammingError):
+        s[1200]
+    s._db = real

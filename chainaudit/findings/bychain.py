@@ -42,10 +42,13 @@ class ByChain(Mapping[str, list[Finding]]):
         self._all.extend(findings)
         stop = len(self._all)
         ranges = self._ranges.get(chain_id)
-        if ranges is None:
-            self._ranges[chain_id] = [(start, stop)] if stop > start else []
-        elif stop > start:
-            self._ranges[chain_id] = [*ranges, (start, stop)]  # stored again: may be on disk
+        if stop > start:
+            self._ranges[chain_id] = [
+                *(ranges or ()),
+                (start, stop),
+            ]  # stored again: may be on disk
+        elif ranges is None:
+            self._ranges[chain_id] = []
 
     def __getitem__(self, chain_id: str) -> list[Finding]:
         return [f for a, b in self._ranges[chain_id] for f in self._all.iter_range(a, b)]
@@ -86,11 +89,14 @@ def merged_by_chain(
     a k-way merge of the parts' own orders, nothing copied; consume each
     chain's findings before asking for the next pair."""
     orders = [
-        ((chain_id.encode("utf-8", "surrogatepass"), index, chain_id, found)
-         for chain_id, found in _ordered(part))
-        for index, part in enumerate(parts)
+        (
+            (chain_id.encode("utf-8", "surrogatepass"), chain_id, found)
+            for chain_id, found in _ordered(part)
+        )
+        for part in parts
     ]
-    for _key, _index, chain_id, found in heapq.merge(*orders, key=lambda x: (x[0], x[1])):
+    # heapq.merge is stable: of equal ids, the earlier part's pair comes first.
+    for _key, chain_id, found in heapq.merge(*orders, key=lambda x: x[0]):
         yield chain_id, iter(found)
 
 

@@ -205,7 +205,9 @@ class SpillList(Sequence[T], Generic[T]):
         )
 
     def _where(self) -> str:
-        return str(self._path.parent) if self._path is not None else (self.directory or "")
+        """The directory of the list's file (only asked once it is open)."""
+        assert self._path is not None
+        return str(self._path.parent)
 
     def _fault(self) -> NoReturn:
         """The SQLite OperationalError being handled, as one line, exit 3."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import itertools
 import pickle
+import tempfile
 from typing import Any
 
 import pytest
@@ -299,6 +300,11 @@ def test_a_list_file_that_fails_later_is_a_local_fault(tmp_path: Any) -> None:
         executemany = execute
 
     s: SpillList[int] = SpillList(range(1500), limit=0, directory=str(tmp_path))
+    default: SpillList[int] = SpillList(range(1500), limit=0)  # in $TMPDIR
+    default._db = FailingDb(sqlite3.OperationalError("disk I/O error"))  # type: ignore[assignment]
+    with pytest.raises(LocalFaultError, match="temporary list of findings") as caught:
+        default[1200]
+    assert tempfile.gettempdir() in str(caught.value)
     real = s._db
     s._db = FailingDb(sqlite3.OperationalError("disk I/O error"))  # type: ignore[assignment]
     for attempt in (lambda: s[1200], lambda: list(s), lambda: s.__setitem__(3, 9),

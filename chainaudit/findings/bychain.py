@@ -88,15 +88,10 @@ def merged_by_chain(
     one :class:`ByChain` holding every part's findings would list. Streamed:
     a k-way merge of the parts' own orders, nothing copied; consume each
     chain's findings before asking for the next pair."""
-    orders = [
-        (
-            (chain_id.encode("utf-8", "surrogatepass"), chain_id, found)
-            for chain_id, found in _ordered(part)
-        )
-        for part in parts
-    ]
+    # Code-point order of str is the UTF-8 byte order of their encodings (lone
+    # surrogates, which surrogatepass encodes as 0xED 0xA0..0xBF, included), and
     # heapq.merge is stable: of equal ids, the earlier part's pair comes first.
-    for _key, chain_id, found in heapq.merge(*orders, key=lambda x: x[0]):
+    for chain_id, found in heapq.merge(*map(_ordered, parts), key=lambda pair: pair[0]):
         yield chain_id, iter(found)
 
 

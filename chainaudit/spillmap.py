@@ -346,7 +346,9 @@ class SpillMap(MutableMapping[K, V]):
         self._memory = {}
 
     def _where(self) -> str:
-        return str(self._path.parent) if self._path is not None else (self.directory or "")
+        """The directory of the map's file (only asked once it is open)."""
+        assert self._path is not None
+        return str(self._path.parent)
 
     def _fault(self) -> NoReturn:
         """The SQLite error being handled (an OperationalError: a full disk, an

@@ -5,6 +5,7 @@ from __future__ import annotations
 import gc
 import os
 import pickle
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -205,6 +206,9 @@ def test_a_spill_file_that_fails_later_is_a_local_fault() -> None:
                     lambda: list(m.items()), lambda: m.__delitem__("a")):  # fmt: skip
         with pytest.raises(LocalFaultError, match="cannot write the temporary per-chain state"):
             attempt()
+    with pytest.raises(LocalFaultError) as caught:
+        m["a"]
+    assert tempfile.gettempdir() in str(caught.value)  # the directory it is in
     m._db = FailingDb(sqlite3.ProgrammingError("a bug"))  # type: ignore[assignment]
     with pytest.raises(sqlite3.ProgrammingError):
         m["a"]
@@ -222,3 +226,52 @@ def test_keys_are_str_or_64_bit_int_in_memory_and_on_disk(limit: int) -> None:
         with pytest.raises(KeyError):
             del m[bad]
     assert dict(m.items()) == {"a": 1}
+
+
+@pytest.mark.parametrize("limit", [0, 3])
+def test_lone_surrogate_keys_round_trip_on_disk_in_utf8_order(limit: int) -> None:
+    m: SpillMap[str, Any] = SpillMap(JSON, limit=limit)
+    keys = ["b", "\ud800", "a", "\U0001f600", "\ue000", "\udfff"]
+    for n, k in enumerate(keys):
+        m[k] = n
+    assert list(m) == keys and [m[k] for k in keys] == list(range(6))
+    by_utf8 = sorted(keys, key=lambda k: k.encode("utf-8", "surrogatepass"))
+    assert [k for k, _ in m.items_by_utf8()] == by_utf8
+    assert [k for k, _ in sorted_by_utf8(dict(m.items()))] == by_utf8
+
+
+def test_a_set_of_operations_reads_back_as_a_fresh_frozenset() -> None:
+    m: SpillMap[str, Any] = SpillMap(FROZENSET, limit=0)
+    fresh = frozenset({f"op-{os.getpid()}-{id(m)}", "encrypt"})  # never decoded before
+    m["k"] = fresh
+    assert m["k"] == fresh and type(m["k"]) is frozenset
+    assert m["k"] is m["k"]  # shared: one object per distinct set
+
+
+def test_equality_is_a_dicts() -> None:
+    m: SpillMap[str, Any] = SpillMap(JSON, {"a": 1, "b": 2}.items(), limit=0)
+    assert m == {"b": 2, "a": 1} and m == SpillMap(JSON, {"a": 1, "b": 2}.items())
+    assert m != {"a": 1} and m != {"a": 1, "b": 3} and m != {"a": 1, "c": 2}
+    assert m != {"a": 1, "b": 2, "c": 3} and m != [("a", 1), ("b", 2)] and m != 5
+
+
+def test_copies_keep_codec_limit_and_directory(tmp_path: Path) -> None:
+    import copy
+
+    m: SpillMap[str, Any] = SpillMap(JSON, {"a": [1]}.items(), limit=0, directory=str(tmp_path))
+    for c in (copy.copy(m), copy.deepcopy(m)):
+        assert type(c) is SpillMap and c == {"a": [1]} and c.spilled
+        assert (c.codec, c.limit, c.directory) == (JSON, 0, str(tmp_path))
+
+
+def test_many_rows_read_in_batches_while_the_map_grows() -> None:
+    m: SpillMap[int, Any] = SpillMap(JSON, limit=0)
+    for n in range(2500):
+        m[n] = n
+    seen = []
+    for k in m:
+        seen.append(k)
+        if k < 3:
+            m[10_000 + k] = k  # a new key: read in its turn, as a dict would refuse
+    assert seen == [*range(2500), 10_000, 10_001, 10_002] and len(m) == 2503
+    assert list(m.values())[:3] == [0, 1, 2]

@@ -275,3 +275,17 @@ def test_many_rows_read_in_batches_while_the_map_grows() -> None:
             m[10_000 + k] = k  # a new key: read in its turn, as a dict would refuse
     assert seen == [*range(2500), 10_000, 10_001, 10_002] and len(m) == 2503
     assert list(m.values())[:3] == [0, 1, 2]
+
+
+def test_past_its_bound_the_shared_set_table_still_gives_the_set(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from chainaudit import spillmap
+
+    full = {frozenset({str(n)}): frozenset({str(n)}) for n in range(4096)}
+    monkeypatch.setattr(spillmap, "_SETS", full)
+    m: SpillMap[str, Any] = SpillMap(FROZENSET, limit=0)
+    m["k"] = frozenset({"never-seen", "x"})
+    assert m["k"] == frozenset({"never-seen", "x"}) and len(full) == 4096
+    m["j"] = frozenset({"7"})
+    assert m["j"] is full[frozenset({"7"})]

@@ -27,21 +27,22 @@ from __future__ import annotations
 import itertools
 import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
-from pathlib import Path
-from typing import Any, Generic, NoReturn, TypeVar, overload
+from typing import Any, Generic, TypeVar, overload
 
-from chainaudit.errors import local_faults
-from chainaudit.spillmap import PICKLE, Codec, default_limit, open_private
+from chainaudit.spillmap import PICKLE, Codec, Spilling
 
 T = TypeVar("T")
 
 _BATCH = 1000
-_WHAT = "the temporary list of findings"
 
 
-class SpillList(Sequence[T], Generic[T]):
+class SpillList(Spilling, Sequence[T], Generic[T]):
     """A ``list`` of at most ``limit`` items in memory, the rest on disk (see
     the module's docstring). Append-only."""
+
+    prefix = "chainaudit-list-"
+    table = "CREATE TABLE l (v BLOB NOT NULL)"
+    what = "the temporary list of findings"
 
     def __init__(
         self,
@@ -51,23 +52,12 @@ class SpillList(Sequence[T], Generic[T]):
         limit: int | None = None,
         directory: str | None = None,
     ) -> None:
-        self.codec = codec
-        self.limit = default_limit() if limit is None else limit
-        self.directory = directory
+        super().__init__(codec, limit, directory)
         self._memory: list[T] = []
         #: Items past the limit not yet written (written a batch at a time).
         self._pending: list[T] = []
-        self._db: sqlite3.Connection | None = None
-        self._path: Path | None = None
         self._stored = 0  # rows on disk (rowids 1..stored)
-        #: Stored bytes copied from another list, not yet written (see _extend_from).
-        self._raw: list[bytes] = []
         self.extend(items)
-
-    @property
-    def spilled(self) -> bool:
-        """True once items live on disk."""
-        return self._db is not None
 
     @property
     def in_memory(self) -> int:
@@ -116,6 +106,7 @@ class SpillList(Sequence[T], Generic[T]):
             return
         other._flush()
         decode = other.codec.decode
+        raw: list[bytes] = []  # stored bytes, written a batch at a time
         for data in other._stored_rows():
             if self._db is None and len(self._memory) < self.limit:
                 self._memory.append(decode(data))
@@ -123,22 +114,23 @@ class SpillList(Sequence[T], Generic[T]):
             if self._db is None:
                 self._open()
             if self._pending:
-                self._flush()  # the items before these go first
-            self._raw.append(data)
-            if len(self._raw) >= _BATCH:
-                self._write_raw()
-        self._write_raw()
+                self._flush()  # what is pending goes first
+            raw.append(data)
+            if len(raw) >= _BATCH:
+                self._insert(raw)
+                raw = []
+        self._insert(raw)
 
-    def _write_raw(self) -> None:
-        if not self._raw:
+    def _insert(self, rows: list[bytes]) -> None:
+        """Write stored bytes after the rows on disk (the file is open)."""
+        if not rows:
             return
         assert self._db is not None
         try:
-            self._db.executemany("INSERT INTO l (v) VALUES (?)", [(d,) for d in self._raw])
+            self._db.executemany("INSERT INTO l (v) VALUES (?)", [(d,) for d in rows])
         except sqlite3.OperationalError:
             self._fault()
-        self._stored += len(self._raw)
-        self._raw = []
+        self._stored += len(rows)
 
     def _stored_rows(self) -> Iterator[bytes]:
         """The stored bytes of every row on disk, in order, a batch at a time."""
@@ -185,34 +177,14 @@ class SpillList(Sequence[T], Generic[T]):
         return self
 
     def _flush(self) -> None:
-        if not self._pending:
-            return
+        """Write what is pending, opening the file if it is not yet."""
         if self._db is None:
+            if not self._pending:
+                return
             self._open()
-        assert self._db is not None
         encode = self.codec.encode
-        rows = [(encode(item),) for item in self._pending]
-        try:
-            self._db.executemany("INSERT INTO l (v) VALUES (?)", rows)
-        except sqlite3.OperationalError:
-            self._fault()
-        self._stored += len(rows)
+        self._insert([encode(item) for item in self._pending])
         self._pending = []
-
-    def _open(self) -> None:
-        self._path, self._db = open_private(
-            self, "chainaudit-list-", self.directory, _WHAT, "CREATE TABLE l (v BLOB NOT NULL)"
-        )
-
-    def _where(self) -> str:
-        """The directory of the list's file (only asked once it is open)."""
-        assert self._path is not None
-        return str(self._path.parent)
-
-    def _fault(self) -> NoReturn:
-        """The SQLite OperationalError being handled, as one line, exit 3."""
-        with local_faults(self._where(), _WHAT):
-            raise
 
     # -- reading ----------------------------------------------------------------
 
@@ -256,19 +228,12 @@ class SpillList(Sequence[T], Generic[T]):
             start, stop, step = index.indices(n)
             if step != 1:
                 return [self[i] for i in range(start, stop, step)]
-            return self._slice(start, max(start, stop))
+            return list(self.iter_range(start, max(start, stop)))
         if index < 0:
             index += n
         if not 0 <= index < n:
             raise IndexError("SpillList index out of range")
-        if index < len(self._memory):
-            return self._memory[index]
-        if self._db is None:
-            return self._pending[index - len(self._memory)]
-        return next(self._range(index - len(self._memory), index - len(self._memory) + 1))
-
-    def _slice(self, start: int, stop: int) -> list[T]:
-        return list(self.iter_range(start, stop))
+        return next(self.iter_range(index, index + 1))
 
     def iter_range(self, start: int, stop: int) -> Iterator[T]:
         """Items ``start`` (included) to ``stop`` (excluded), both within the

@@ -44,7 +44,7 @@ from collections.abc import (
 )
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Generic, NoReturn, TypeVar
+from typing import Any, ClassVar, Generic, NoReturn, TypeVar
 
 import orjson
 
@@ -63,7 +63,6 @@ DEFAULT_LIMIT = 4096
 LIMIT_ENV = "CHAINAUDIT_SPILL_LIMIT"
 _BATCH = 1000
 _CACHE_KIB = 256
-_WHAT = "the temporary per-chain state"
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,26 +135,61 @@ PICKLE: Codec[Any] = Codec(
 NONE: Codec[None] = Codec(lambda _v: b"", lambda _b: None, "NONE")
 
 
-def open_private(
-    owner: object, prefix: str, directory: str | None, what: str, table: str
-) -> tuple[Path, sqlite3.Connection]:
-    """A scratch SQLite file holding ``table`` for ``owner`` (a map or a list
-    that moves to disk), closed when ``owner`` is collected.
+class Spilling:
+    """What a map and a list that move to disk share (:class:`SpillMap`,
+    :class:`chainaudit.spilllist.SpillList`): their settings, their scratch
+    file once open, and how a failing disk is reported. A subclass names its
+    file's ``prefix``, its ``table`` and ``what`` it holds (for messages)."""
 
-    Unlinked at once: SQLite keeps its one descriptor (no journal), and the
-    disk space comes back when the owner is dropped or the process ends,
-    however it ends (a worker killed mid-run leaves nothing). A run has
-    several: each keeps a small page cache (SQLite's default is 2 MiB a
-    connection), so together they stay small. The connection may be used
-    from another thread than this one (a result holding it is pickled on
-    another thread by Dask).
-    """
-    path, db = open_scratch_db(prefix, directory, what, [table], any_thread=True)
-    weakref.finalize(owner, db.close)
-    with local_faults(str(path.parent), what):
-        path.unlink()
-        db.execute(f"PRAGMA cache_size=-{_CACHE_KIB}")
-    return path, db
+    prefix: ClassVar[str]
+    table: ClassVar[str]
+    what: ClassVar[str]
+
+    def __init__(self, codec: Codec[Any], limit: int | None, directory: str | None) -> None:
+        self.codec = codec
+        self.limit = default_limit() if limit is None else limit
+        self.directory = directory
+        self._db: sqlite3.Connection | None = None
+        self._path: Path | None = None
+
+    @property
+    def spilled(self) -> bool:
+        """True once the entries live on disk."""
+        return self._db is not None
+
+    def _open(self) -> sqlite3.Connection:
+        """The scratch SQLite file, made now, closed when this is collected.
+
+        Unlinked at once: SQLite keeps its one descriptor (no journal), and
+        the disk space comes back when the owner is dropped or the process
+        ends, however it ends (a worker killed mid-run leaves nothing). A
+        run has several: each keeps a small page cache (SQLite's default is
+        2 MiB a connection), so together they stay small. The connection
+        may be used from another thread than this one (a result holding it
+        is pickled on another thread by Dask).
+        """
+        path, db = open_scratch_db(
+            self.prefix, self.directory, self.what, [self.table], any_thread=True
+        )
+        self._path, self._db = path, db
+        weakref.finalize(self, db.close)
+        with local_faults(self._where(), self.what):
+            path.unlink()
+            db.execute(f"PRAGMA cache_size=-{_CACHE_KIB}")
+        return db
+
+    def _where(self) -> str:
+        """The directory of the scratch file (only asked once it is open)."""
+        assert self._path is not None
+        return str(self._path.parent)
+
+    def _fault(self) -> NoReturn:
+        """The SQLite error being handled (an OperationalError: a full disk, an
+        I/O error), as :func:`local_faults` reports it (one line naming the
+        directory, exit 3); not a context manager per statement, as those
+        cost more than the statement. Other SQLite errors are bugs: raised."""
+        with local_faults(self._where(), self.what):
+            raise  # the SQLite error being handled, for local_faults to translate
 
 
 def default_limit() -> int:
@@ -164,9 +198,13 @@ def default_limit() -> int:
     return int(text) if text.isascii() and text.isdigit() else DEFAULT_LIMIT
 
 
-class SpillMap(MutableMapping[K, V]):
+class SpillMap(Spilling, MutableMapping[K, V]):
     """A ``dict`` of at most ``limit`` entries in memory, past that on disk
     (see the module's docstring). Keys are ``str`` or ``int``."""
+
+    prefix = "chainaudit-map-"
+    table = "CREATE TABLE m (k PRIMARY KEY NOT NULL, v BLOB NOT NULL)"
+    what = "the temporary per-chain state"
 
     def __init__(
         self,
@@ -176,20 +214,12 @@ class SpillMap(MutableMapping[K, V]):
         limit: int | None = None,
         directory: str | None = None,
     ) -> None:
-        self.codec = codec
-        self.limit = default_limit() if limit is None else limit
-        self.directory = directory
+        super().__init__(codec, limit, directory)
+        self.codec: Codec[V] = codec
         self._memory: dict[K, V] = {}
-        self._db: sqlite3.Connection | None = None
-        self._path: Path | None = None
         self._len = 0
         for key, value in items:
             self[key] = value
-
-    @property
-    def spilled(self) -> bool:
-        """True once the entries live on disk."""
-        return self._db is not None
 
     # -- reading ----------------------------------------------------------------
 
@@ -252,7 +282,7 @@ class SpillMap(MutableMapping[K, V]):
         if self._db is None:
             yield from sorted(self._memory.items(), key=_by_stored_key)
             return
-        with local_faults(self._where(), _WHAT):
+        with local_faults(self._where(), self.what):
             rows = self._db.execute("SELECT k, v FROM m ORDER BY k")
             while batch := rows.fetchmany(_BATCH):
                 for key, data in batch:
@@ -264,7 +294,7 @@ class SpillMap(MutableMapping[K, V]):
         assert self._db is not None
         last = -1
         while True:
-            with local_faults(self._where(), _WHAT):
+            with local_faults(self._where(), self.what):
                 batch = self._db.execute(
                     f"SELECT rowid, {columns} FROM m WHERE rowid > ? ORDER BY rowid LIMIT ?",
                     (last, _BATCH),
@@ -325,38 +355,22 @@ class SpillMap(MutableMapping[K, V]):
         stored = _k(key)
         if stored is None:
             raise KeyError(key)
-        with local_faults(self._where(), _WHAT):
+        with local_faults(self._where(), self.what):
             gone = self._db.execute("DELETE FROM m WHERE k = ?", (stored,)).rowcount
         if not gone:
             raise KeyError(key)
         self._len -= 1
 
     def _spill(self) -> None:
-        self._path, self._db = open_private(
-            self, "chainaudit-map-", self.directory, _WHAT,
-            "CREATE TABLE m (k PRIMARY KEY NOT NULL, v BLOB NOT NULL)",
-        )  # fmt: skip
+        db = self._open()
         encode = self.codec.encode
-        with local_faults(self._where(), _WHAT):
-            self._db.executemany(
+        with local_faults(self._where(), self.what):
+            db.executemany(
                 "INSERT INTO m (k, v) VALUES (?, ?)",
                 ((_k(k), encode(v)) for k, v in self._memory.items()),
             )
         self._len = len(self._memory)
         self._memory = {}
-
-    def _where(self) -> str:
-        """The directory of the map's file (only asked once it is open)."""
-        assert self._path is not None
-        return str(self._path.parent)
-
-    def _fault(self) -> NoReturn:
-        """The SQLite error being handled (an OperationalError: a full disk, an
-        I/O error), as :func:`local_faults` reports it (one line naming the
-        directory, exit 3); not a context manager per statement, as those
-        cost more than the statement. Other SQLite errors are bugs: raised."""
-        with local_faults(self._where(), _WHAT):
-            raise  # the SQLite error being handled, for local_faults to translate
 
     # -- as a value -------------------------------------------------------------
 

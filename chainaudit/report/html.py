@@ -51,6 +51,7 @@ from chainaudit.report.render import (
     _mode_suffix,
     _safe,
     first_groups,
+    group_key,
     report_exit_code,
 )
 from chainaudit.spillmap import NONE, PICKLE, SpillMap, sorted_by_utf8
@@ -628,11 +629,9 @@ def _findings(result: Result, max_groups: int, chain_refs: Mapping[str, str]) ->
     # dialogues), so the dialogue filter shows a group when any of its
     # findings is in that dialogue. Only the listed groups': the page shows
     # no other, and a run may have millions.
-    spans: dict[tuple[str, str, str | None, str | None], set[str]] = {
-        (f.code.name, f.message, f.expected, f.actual): set() for f, _ in listed
-    }
+    spans: dict[str, set[str]] = {group_key(f): set() for f, _ in listed}
     for f in result.findings:
-        named = spans.get((f.code.name, f.message, f.expected, f.actual))
+        named = spans.get(group_key(f))
         if named is not None:
             d = _dialogue_of_where(f.where)
             if d is not None:
@@ -672,7 +671,7 @@ def _findings(result: Result, max_groups: int, chain_refs: Mapping[str, str]) ->
         sev = f.severity.value
         parts = [
             f'<li class="finding sev-{sev}" data-severity="{sev}" data-code="{_e(f.code.name)}"'
-            f' data-dialogues="{_e(_dialogue_attr(spans.get((f.code.name, f.message, f.expected, f.actual))))}">',
+            f' data-dialogues="{_e(_dialogue_attr(spans.get(group_key(f))))}">',
             f'<p><span class="sev sev-{sev}">{sev}</span> <code class="code">{_e(f.code.name)}</code>'
             f' at <code class="where">{_e(f.where)}</code>',
         ]

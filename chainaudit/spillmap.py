@@ -205,6 +205,7 @@ class SpillMap(Spilling, MutableMapping[K, V]):
     prefix = "chainaudit-map-"
     table = "CREATE TABLE m (k PRIMARY KEY NOT NULL, v BLOB NOT NULL)"
     what = "the temporary per-chain state"
+    codec: Codec[V]
 
     def __init__(
         self,
@@ -215,7 +216,6 @@ class SpillMap(Spilling, MutableMapping[K, V]):
         directory: str | None = None,
     ) -> None:
         super().__init__(codec, limit, directory)
-        self.codec: Codec[V] = codec
         self._memory: dict[K, V] = {}
         self._len = 0
         for key, value in items:
